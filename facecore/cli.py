@@ -1,0 +1,241 @@
+"""Command line: ``python -m facecore encode|similar|evaluate|cache|bench``.
+
+Human-readable output by default (with a progress bar on stderr), one JSON
+object with ``--json``. Any facecore error ends the run with exit code 2 and
+one clear line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import settings as S
+from .dataset import FaceSet, Progress, encode_images
+from .encoding import encode_query
+from .errors import FaceCoreError, NotEnoughFacesError
+from .evaluate import evaluate
+from .settings import EncoderSettings
+from .similarity import find_similar, fit_model
+from .sources import content_digest, open_dataset
+from .store import EncodingStore
+
+
+def _progress_bar(quiet: bool):
+    if quiet:
+        return None
+    last = [0.0]
+
+    def show(p: Progress) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.2 and p.done < p.total:
+            return
+        last[0] = now
+        width = 30
+        filled = int(width * p.done / p.total) if p.total else width
+        eta = f"{p.eta:5.0f}s left" if p.eta is not None and p.done < p.total else " " * 11
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total} images, "
+            f"{p.faces} faces, {p.cached} cached, {eta}"
+        )
+        if p.done >= p.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def _settings(args: argparse.Namespace) -> EncoderSettings:
+    return EncoderSettings(
+        detector=args.detector, detect_max_side=args.detect_max_side, all_faces=args.all_faces
+    )
+
+
+def load_faceset(dataset: str, args: argparse.Namespace) -> FaceSet:
+    """Open, encode (through the cache) and return the faces of a folder or zip."""
+    refs, skipped = open_dataset(dataset)
+    if not refs:
+        raise NotEnoughFacesError(f"No images found in {dataset!r}: point to a folder or zip of photos.")
+    store = EncodingStore(args.cache)
+    return encode_images(
+        refs,
+        _settings(args),
+        store,
+        workers=args.workers,
+        skipped=skipped,
+        on_progress=_progress_bar(args.json),
+    )
+
+
+def _check_dataset_arg(path: str) -> None:
+    if not Path(path).exists():
+        raise FaceCoreError(f"Dataset {path!r} does not exist: give a folder or a .zip file.")
+
+
+def cmd_encode(args: argparse.Namespace) -> dict:
+    _check_dataset_arg(args.dir)
+    fs = load_faceset(args.dir, args)
+    return {
+        "images": fs.images,
+        "faces": len(fs),
+        "encoded": fs.encoded,
+        "cached": fs.cached,
+        "skipped": [{"path": s.path, "reason": s.reason, "detail": s.detail} for s in fs.skipped],
+        "seconds": round(fs.seconds, 3),
+        "cache": str(args.cache),
+    }
+
+
+def _hits(fs: FaceSet, indices: np.ndarray, dists: np.ndarray) -> list[dict]:
+    return [{"path": fs.faces[i].path, "distance": round(float(d), 4)} for i, d in zip(indices, dists)]
+
+
+def cmd_similar(args: argparse.Namespace) -> dict:
+    _check_dataset_arg(args.dataset)
+    query = Path(args.query)
+    if not query.is_file():
+        raise FaceCoreError(f"Query {args.query!r} is not a file: give the path of a photo.")
+    fs = load_faceset(args.dataset, args)
+    model = fit_model(fs.encodings, dims=args.dims, k=args.k)
+    data = query.read_bytes()
+    digest = content_digest(data)
+    face = next((i for i, f in enumerate(fs.faces) if f.digest == digest and f.index == 0), None)
+    if face is not None:
+        res = find_similar(model, face=face, nprobe=args.nprobe, top=args.top)
+    else:
+        enc = encode_query(data, _settings(args)).encodings[0]
+        res = find_similar(model, encoding=enc, nprobe=args.nprobe, top=args.top)
+    far = res.farthest[: args.top]
+    return {
+        "query": args.query,
+        "query_in_dataset": face is not None,
+        "cluster": res.cluster,
+        "clusters_probed": list(res.mates.clusters),
+        "mates": _hits(fs, res.mates.indices, res.mates.distances),
+        "farthest_cluster": {
+            "id": res.farthest_cluster,
+            "size": int(model.index.sizes()[res.farthest_cluster]),
+            "paths": [fs.faces[i].path for i in far],
+        },
+        "comparisons": res.mates.comparisons,
+        "exact_comparisons": res.exact.comparisons,
+        "recall_of_exact": round(res.recall, 4),
+        "exact": _hits(fs, res.exact.indices, res.exact.distances),
+        "exact_pca": _hits(fs, res.exact_pca.indices, res.exact_pca.distances),
+    }
+
+
+def cmd_evaluate(args: argparse.Namespace) -> dict:
+    _check_dataset_arg(args.dataset)
+    fs = load_faceset(args.dataset, args)
+    model = fit_model(fs.encodings, dims=args.dims, k=args.k)
+    ev = evaluate(model, fs.persons, top=args.top, nprobe=args.nprobe)
+    detected = fs.images - sum(1 for s in fs.skipped if s.reason != "unsupported type")
+    out = {"images": fs.images, "faces": len(fs), "photos_with_face": detected}
+    out.update({k: (round(v, 4) if isinstance(v, float) else v) for k, v in ev.as_dict().items() if k != "faces"})
+    out["dims"], out["k"] = args.dims, args.k
+    return out
+
+
+def cmd_cache(args: argparse.Namespace) -> dict:
+    store = EncodingStore(args.cache)
+    if args.action == "clear":
+        store.clear()
+    elif args.action == "delete":
+        if not args.dir:
+            raise FaceCoreError("cache delete needs the folder or zip whose encodings to delete.")
+        refs, _ = open_dataset(args.dir)
+        digests = []
+        for r in refs:
+            try:
+                digests.append(content_digest(r.read_bytes()))
+            except FaceCoreError:
+                continue
+        return {"deleted_images": store.delete(digests), "cache": str(store.path), **store.stats()}
+    return {"cache": str(store.path), **store.stats()}
+
+
+def _print_human(command: str, out: dict) -> None:
+    if command == "encode":
+        print(f"{out['images']} images, {out['faces']} faces ({out['encoded']} encoded, {out['cached']} from cache) "
+              f"in {out['seconds']:.1f} s; cache: {out['cache']}")
+        for s in out["skipped"]:
+            print(f"  skipped {s['path']}: {s['reason']}" + (f" ({s['detail']})" if s["detail"] else ""))
+    elif command == "similar":
+        print(f"Query {out['query']}: nearest cluster {out['cluster']}, {out['comparisons']} comparisons "
+              f"instead of {out['exact_comparisons']}; kept {out['recall_of_exact']:.0%} of the exact top.")
+        print("Cluster mates (distance < 0.6 usually means the same person):")
+        for h in out["mates"]:
+            print(f"  {h['distance']:.3f}  {h['path']}")
+        print("Exact ranking over all faces:")
+        for h in out["exact"]:
+            print(f"  {h['distance']:.3f}  {h['path']}")
+        fc = out["farthest_cluster"]
+        print(f"Farthest cluster {fc['id']} ({fc['size']} faces): " + ", ".join(fc["paths"][:5]))
+    else:
+        for key, value in out.items():
+            print(f"{key:28s} {value}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m facecore", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--cache", type=Path, default=S.default_cache_path(),
+                        help="encoding cache file (default: $FACECORE_CACHE or ~/.cache/facecore/encodings.sqlite)")
+    common.add_argument("--json", action="store_true", help="print one JSON object")
+    common.add_argument("--detector", choices=S.DETECTORS, default="hog")
+    common.add_argument("--detect-max-side", type=int, default=S.DEFAULT_DETECT_MAX_SIDE)
+    common.add_argument("--all-faces", action="store_true", help="every face of a photo, not only the largest")
+    common.add_argument("--workers", type=int, default=None, help="encoding processes (default: all CPUs)")
+    model = argparse.ArgumentParser(add_help=False)
+    model.add_argument("--dims", type=int, default=S.DEFAULT_DIMS, help="PCA dimensions (default 20)")
+    model.add_argument("--k", type=int, default=S.DEFAULT_K, help="K-means clusters (default 10)")
+    model.add_argument("--nprobe", type=int, default=S.DEFAULT_NPROBE, help="clusters to scan (default 1)")
+    sub = p.add_subparsers(dest="command", required=True)
+    e = sub.add_parser("encode", parents=[common], help="encode every face of a folder or zip")
+    e.add_argument("dir")
+    s = sub.add_parser("similar", parents=[common, model], help="faces most like a query photo")
+    s.add_argument("--dataset", required=True)
+    s.add_argument("--query", required=True)
+    s.add_argument("--top", type=int, default=S.DEFAULT_TOP)
+    v = sub.add_parser("evaluate", parents=[common, model], help="same-person precision on DIR/<person>/*.jpg")
+    v.add_argument("--dataset", required=True)
+    v.add_argument("--top", type=int, default=5)
+    c = sub.add_parser("cache", parents=[common], help="show, clear, or delete a dataset's encodings")
+    c.add_argument("action", choices=["info", "clear", "delete"], nargs="?", default="info")
+    c.add_argument("dir", nargs="?")
+    b = sub.add_parser("bench", help="benchmarks behind BENCHMARKS.md (see `bench --help`)")
+    b.add_argument("rest", nargs=argparse.REMAINDER)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "bench":
+        from .bench import main as bench_main
+
+        return bench_main(args.rest)
+    for name in ("dims", "k", "nprobe", "top", "workers", "detect_max_side"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    handlers = {"encode": cmd_encode, "similar": cmd_similar, "evaluate": cmd_evaluate, "cache": cmd_cache}
+    try:
+        out = handlers[args.command](args)
+    except (FaceCoreError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        _print_human(args.command, out)
+    return 0

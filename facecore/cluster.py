@@ -1,0 +1,70 @@
+"""K-means over (reduced) encodings, and a hint for choosing K.
+
+Uses scikit-learn's ``KMeans`` with a fixed seed; above
+``MINIBATCH_ABOVE`` faces it switches to ``MiniBatchKMeans``, which keeps a
+slider move interactive at 100k faces.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.metrics import silhouette_score
+
+from .errors import InvalidParameterError, NotEnoughFacesError
+
+MINIBATCH_ABOVE = 20_000
+
+
+def check_k(n_faces: int, k: int) -> None:
+    """Raise an error naming the fix when ``k`` clusters cannot be made from ``n_faces`` faces."""
+    if n_faces < 2:
+        raise NotEnoughFacesError(f"n_faces={n_faces} should be >= 2: add photos with faces before clustering.")
+    if not 1 <= k <= n_faces:
+        raise InvalidParameterError(f"k={k} must be between 1 and n_faces={n_faces}: choose fewer clusters.")
+
+
+def auto_k(n_faces: int) -> int:
+    """The K used when the user does not pin one: about sqrt(n_faces), at least 2."""
+    return max(2, min(n_faces, round(math.sqrt(n_faces))))
+
+
+def fit_kmeans(z: np.ndarray, k: int, seed: int = 0) -> KMeans | MiniBatchKMeans:
+    """Fit K-means with ``k`` clusters on ``(n, d)`` points; return the fitted estimator.
+
+    Read ``labels_`` (cluster of each point) and ``cluster_centers_``.
+    """
+    z = np.asarray(z, dtype=np.float32)
+    check_k(len(z), k)
+    if len(z) > MINIBATCH_ABOVE:
+        return MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=4096, max_iter=100).fit(z)
+    return KMeans(n_clusters=k, random_state=seed, n_init=3).fit(z)
+
+
+def suggest_k(z: np.ndarray, ks: range | None = None, seed: int = 0, sample: int = 3000) -> list[tuple[int, float]]:
+    """Silhouette score of K-means for each K in ``ks``; return ``[(k, score), ...]``.
+
+    Higher is better. Scored on at most ``sample`` points for speed. A hint,
+    not a rule: identities rarely form clean blobs.
+    """
+    z = np.asarray(z, dtype=np.float32)
+    n = len(z)
+    if ks is None:
+        ks = range(2, min(30, n - 1) + 1)
+    ks = [k for k in ks if 2 <= k < n]
+    if not ks:
+        raise NotEnoughFacesError(f"n_faces={n} should be >= 3 to compare cluster counts.")
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(n, size=min(n, sample), replace=False) if n > sample else np.arange(n)
+    out = []
+    for k in ks:
+        labels = fit_kmeans(z, k, seed).labels_
+        out.append((k, float(silhouette_score(z[idx], labels[idx]))) if len(set(labels[idx])) > 1 else (k, -1.0))
+    return out
+
+
+def cluster_sizes(labels: np.ndarray, k: int) -> np.ndarray:
+    """Number of points in each of the ``k`` clusters."""
+    return np.bincount(np.asarray(labels), minlength=k)

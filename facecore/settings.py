@@ -1,0 +1,108 @@
+"""Defaults shared by the app, the CLI and the benchmarks: one source of truth.
+
+Paths that users may want to move are read from environment variables:
+
+- ``FACECORE_CACHE``: the SQLite encoding cache file.
+- ``FACECORE_ALLOWED_ROOTS``: ``os.pathsep``-separated folders the app may read.
+- ``FACECORE_DATASET``: the shared CelebA folder used by tests and demos.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The method of the article: PCA to 20 dimensions, K-means with K about 10.
+DEFAULT_DIMS = 20
+DEFAULT_K = 10
+DEFAULT_NPROBE = 1
+DEFAULT_TOP = 10
+DEFAULT_SEED = 0
+
+#: face_recognition's own tolerance: below this distance two faces are
+#: "likely the same person" (0.6 is the value dlib's model was tuned for).
+SAME_PERSON_THRESHOLD = 0.6
+
+#: Longest side of the copy the detector looks at. Larger photos are
+#: downscaled for detection only; encodings come from full resolution.
+DEFAULT_DETECT_MAX_SIDE = 800
+
+#: Pillow refuses to decode images above this many pixels (decompression bombs).
+MAX_IMAGE_PIXELS = 80_000_000
+#: Files larger than this are refused before reading (bytes).
+MAX_FILE_BYTES = 60 * 1024 * 1024
+#: Photos with a longer side are downscaled right after decoding: faces are
+#: encoded from 150 px chips, so more pixels only cost time and memory.
+WORK_MAX_SIDE = 3000
+
+#: Zip archive limits (zip bombs, floods of entries).
+ZIP_MAX_MEMBERS = 20_000
+ZIP_MAX_TOTAL_BYTES = 2 * 1024**3
+ZIP_MAX_RATIO = 100
+#: Side in px of the face thumbnails kept in the cache for the app.
+THUMB_SIDE = 112
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif"}
+)
+
+DETECTORS = ("hog", "cnn")
+
+
+def default_cache_path() -> Path:
+    """Return the cache file: ``$FACECORE_CACHE`` or ``~/.cache/facecore/encodings.sqlite``."""
+    env = os.environ.get("FACECORE_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "facecore" / "encodings.sqlite"
+
+
+def default_dataset_path() -> Path:
+    """Return the shared CelebA folder: ``$FACECORE_DATASET`` or ``../shared/datasets/celeba-wild``.
+
+    The relative default is resolved against the project root (the folder
+    holding ``facecore/``), so it works from any working directory.
+    """
+    env = os.environ.get("FACECORE_DATASET")
+    if env:
+        return Path(env).expanduser()
+    project = Path(__file__).resolve().parent.parent
+    return (project / ".." / "shared" / "datasets" / "celeba-wild").resolve()
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """How faces are found and encoded; part of every cache key.
+
+    detector: ``"hog"`` (fast, CPU) or ``"cnn"`` (slower, finds more poses).
+    detect_max_side: longest side in px of the copy the detector sees.
+    upsample: detector upsampling; ``None`` means 0 first, then 1 when no face was found.
+    all_faces: keep every face as its own item instead of only the largest.
+    jitters: face_recognition ``num_jitters`` (cost grows linearly).
+    """
+
+    detector: str = "hog"
+    detect_max_side: int = DEFAULT_DETECT_MAX_SIDE
+    upsample: int | None = None
+    all_faces: bool = False
+    jitters: int = 1
+
+    def __post_init__(self) -> None:
+        if self.detector not in DETECTORS:
+            raise ValueError(f"detector must be one of {DETECTORS}, got {self.detector!r}")
+        if not 64 <= self.detect_max_side <= 8192:
+            raise ValueError(f"detect_max_side={self.detect_max_side} must be between 64 and 8192")
+        if self.upsample is not None and not 0 <= self.upsample <= 3:
+            raise ValueError(f"upsample={self.upsample} must be None or between 0 and 3")
+        if not 1 <= self.jitters <= 100:
+            raise ValueError(f"jitters={self.jitters} must be between 1 and 100")
+
+    @property
+    def key(self) -> str:
+        """A short stable string naming these settings, used in the cache key."""
+        # all_faces is not part of the key: every detected face is stored and
+        # the largest-face view is chosen when reading, so switching costs nothing.
+        up = "auto" if self.upsample is None else str(self.upsample)
+        return f"v1|{self.detector}|max{self.detect_max_side}|up{up}|j{self.jitters}"

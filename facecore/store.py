@@ -1,0 +1,196 @@
+"""The persistent encoding cache: one SQLite file, keyed by content hash + encoder settings.
+
+A row per image records what the encoder made of it (its faces, or why it
+was skipped), so re-opening a folder, even renamed or moved, does no
+detection at all. Each face keeps its box, its float32 encoding and a small
+JPEG thumbnail for the app. SQLite in WAL mode with a busy timeout lets
+several processes read and write the same file without corrupting it; every
+call opens its own short connection, so one store object is safe to share
+between threads (Streamlit sessions).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .encoding import Box, EncodedImage
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS images (
+    digest   TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    width    INTEGER NOT NULL,
+    height   INTEGER NOT NULL,
+    n_faces  INTEGER NOT NULL,
+    reason   TEXT,
+    detail   TEXT NOT NULL DEFAULT '',
+    created  REAL NOT NULL,
+    PRIMARY KEY (digest, settings)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS faces (
+    digest   TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    idx      INTEGER NOT NULL,
+    top      INTEGER NOT NULL,
+    right    INTEGER NOT NULL,
+    bottom   INTEGER NOT NULL,
+    left     INTEGER NOT NULL,
+    encoding BLOB NOT NULL,
+    thumb    BLOB,
+    PRIMARY KEY (digest, settings, idx)
+) WITHOUT ROWID;
+"""
+
+_BATCH = 500  # SQLite's default limit on host parameters is 999 (older builds)
+
+
+@dataclass(frozen=True)
+class CachedImage:
+    """One cached image: faces largest first, or the reason it was skipped."""
+
+    digest: str
+    width: int
+    height: int
+    boxes: tuple[Box, ...]
+    encodings: np.ndarray  # (n_faces, 128) float32
+    reason: str | None
+    detail: str
+
+
+class EncodingStore:
+    """An encoding cache in the SQLite file at ``path`` (created on first use)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).expanduser()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as con:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        try:
+            con.execute("PRAGMA busy_timeout=60000")
+            con.execute("PRAGMA synchronous=NORMAL")
+            yield con
+        finally:
+            con.close()
+
+    def get_many(self, digests: Iterable[str], settings_key: str) -> dict[str, CachedImage]:
+        """Return the cached results for those digests (missing ones are absent)."""
+        wanted = list(dict.fromkeys(digests))
+        out: dict[str, CachedImage] = {}
+        with self._connect() as con:
+            for i in range(0, len(wanted), _BATCH):
+                chunk = wanted[i : i + _BATCH]
+                marks = ",".join("?" * len(chunk))
+                rows = con.execute(
+                    f"SELECT digest, width, height, n_faces, reason, detail FROM images "
+                    f"WHERE settings=? AND digest IN ({marks})",
+                    [settings_key, *chunk],
+                ).fetchall()
+                faces: dict[str, list[tuple]] = {}
+                for row in con.execute(
+                    f"SELECT digest, idx, top, right, bottom, left, encoding FROM faces "
+                    f"WHERE settings=? AND digest IN ({marks}) ORDER BY digest, idx",
+                    [settings_key, *chunk],
+                ):
+                    faces.setdefault(row[0], []).append(row)
+                for digest, width, height, n_faces, reason, detail in rows:
+                    fr = faces.get(digest, [])
+                    if len(fr) != n_faces:  # half-written row: treat as a miss
+                        continue
+                    enc = np.frombuffer(b"".join(r[6] for r in fr), dtype=np.float32).reshape(n_faces, 128)
+                    boxes = tuple((r[2], r[3], r[4], r[5]) for r in fr)
+                    out[digest] = CachedImage(digest, width, height, boxes, enc, reason, detail)
+        return out
+
+    def put_many(self, results: Iterable[EncodedImage], settings_key: str) -> None:
+        """Store encoder results (faces and skip reasons) in one transaction."""
+        now = time.time()
+        results = list(results)
+        if not results:
+            return
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                for r in results:
+                    con.execute("DELETE FROM faces WHERE digest=? AND settings=?", (r.digest, settings_key))
+                    con.execute(
+                        "INSERT OR REPLACE INTO images VALUES (?,?,?,?,?,?,?,?)",
+                        (r.digest, settings_key, r.width, r.height, len(r.boxes), r.reason, r.detail, now),
+                    )
+                    con.executemany(
+                        "INSERT INTO faces VALUES (?,?,?,?,?,?,?,?,?)",
+                        [
+                            (r.digest, settings_key, i, *box, np.asarray(enc, np.float32).tobytes(), thumb)
+                            for i, (box, enc, thumb) in enumerate(zip(r.boxes, r.encodings, r.thumbs, strict=True))
+                        ],
+                    )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def thumbnails(self, keys: Iterable[tuple[str, int]], settings_key: str) -> dict[tuple[str, int], bytes]:
+        """Return JPEG thumbnails for ``(digest, face index)`` pairs that have one."""
+        wanted = list(dict.fromkeys(keys))
+        out: dict[tuple[str, int], bytes] = {}
+        digests = list(dict.fromkeys(d for d, _ in wanted))
+        want = set(wanted)
+        with self._connect() as con:
+            for i in range(0, len(digests), _BATCH):
+                chunk = digests[i : i + _BATCH]
+                marks = ",".join("?" * len(chunk))
+                for digest, idx, thumb in con.execute(
+                    f"SELECT digest, idx, thumb FROM faces WHERE settings=? AND digest IN ({marks})",
+                    [settings_key, *chunk],
+                ):
+                    if (digest, idx) in want and thumb is not None:
+                        out[(digest, idx)] = thumb
+        return out
+
+    def delete(self, digests: Iterable[str]) -> int:
+        """Delete every cached result (all settings) of those images; return images removed."""
+        wanted = list(dict.fromkeys(digests))
+        removed = 0
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            for i in range(0, len(wanted), _BATCH):
+                chunk = wanted[i : i + _BATCH]
+                marks = ",".join("?" * len(chunk))
+                con.execute(f"DELETE FROM faces WHERE digest IN ({marks})", chunk)
+                removed += con.execute(f"DELETE FROM images WHERE digest IN ({marks})", chunk).rowcount
+            con.execute("COMMIT")
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return removed
+
+    def clear(self) -> None:
+        """Delete everything in the cache and shrink the file."""
+        with self._connect() as con:
+            con.execute("DELETE FROM faces")
+            con.execute("DELETE FROM images")
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            con.execute("VACUUM")
+
+    def stats(self) -> dict[str, int]:
+        """Return ``{"images": ..., "faces": ..., "bytes": ...}`` for the whole cache."""
+        with self._connect() as con:
+            images = con.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+            faces = con.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
+        size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
+        return {"images": images, "faces": faces, "bytes": size}
+
+    def integrity_ok(self) -> bool:
+        """Return True when SQLite's integrity check passes."""
+        with self._connect() as con:
+            return con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
