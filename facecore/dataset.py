@@ -251,6 +251,7 @@ def encode_images(
     if store is not None and pending_store:
         store.put_many(pending_store, settings.key)
 
+    n_encoded = len(results) - n_cached
     # 3. duplicates of an encoded image share its result
     for ref in refs:
         d = digests.get(ref.name)
@@ -279,7 +280,7 @@ def encode_images(
         skipped=tuple(skips),
         settings_key=settings.key,
         seconds=time.perf_counter() - start,
-        encoded=len(results) - n_cached,
+        encoded=n_encoded,
         cached=n_cached,
         stopped=stopped,
         key=faceset_key(faces, settings.key),
