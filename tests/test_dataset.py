@@ -1,0 +1,69 @@
+"""Encoding a set through the cache: a re-run, or the same photos moved, does no detection."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+import facecore.dataset as dataset_mod
+from facecore import EncoderSettings, EncodingStore, encode_images, scan_folder
+
+
+def test_rerun_hits_the_cache_even_after_renaming_the_folder(tmp_path: Path, small_people, monkeypatch) -> None:
+    src = tmp_path / "photos"
+    src.mkdir()
+    photos = sorted(small_people[2].glob("*.jpg"))[:8]
+    for p in photos:
+        (src / p.name).symlink_to(p)
+    store = EncodingStore(tmp_path / "cache.sqlite")
+    refs, _ = scan_folder(src)
+    seen = []
+    first = encode_images(refs, EncoderSettings(), store, on_progress=seen.append, workers=2)
+    assert first.encoded == 8 and first.cached == 0
+    assert seen[-1].done == seen[-1].total == 8
+
+    moved = tmp_path / "renamed"
+    shutil.move(src, moved)
+
+    def no_detection(*args, **kwargs):
+        raise AssertionError("detection ran although every photo is cached")
+
+    monkeypatch.setattr(dataset_mod, "_work", no_detection)
+    refs2, _ = scan_folder(moved)
+    second = encode_images(refs2, EncoderSettings(), store)
+    assert second.cached == 8 and second.encoded == 0
+    assert np.array_equal(first.encodings, second.encodings)
+    assert [f.path for f in first.faces] == [f.path for f in second.faces]
+    assert {s.path: s.reason for s in first.skipped} == {s.path: s.reason for s in second.skipped}
+
+
+def test_all_faces_mode_keeps_every_face_with_its_box(small_faceset, session_cache: Path, small_dataset: Path) -> None:
+    refs, _ = scan_folder(small_dataset)
+    every = encode_images(refs, EncoderSettings(all_faces=True), EncodingStore(session_cache))
+    # same cache entries: switching the mode costs no detection
+    assert every.encoded == 0
+    assert len(every) >= len(small_faceset)
+    multi = [f for f in every.faces if f.index > 0]
+    for f in multi:
+        t, r, b, lf = f.box
+        assert b > t and r > lf
+    assert all(f.index == 0 for f in small_faceset.faces)
+
+
+def test_duplicate_photos_are_encoded_once(tmp_path: Path, small_people) -> None:
+    photo = sorted(small_people[0].glob("*.jpg"))[0]
+    for name in ("a.jpg", "b.jpg"):
+        (tmp_path / name).write_bytes(photo.read_bytes())
+    refs, _ = scan_folder(tmp_path)
+    fs = encode_images(refs, EncoderSettings(), EncodingStore(tmp_path / "c.sqlite"), workers=1)
+    assert fs.encoded == 1
+    if len(fs) == 2:
+        assert np.array_equal(fs.encodings[0], fs.encodings[1])
+
+
+def test_faceset_key_changes_with_content(small_faceset) -> None:
+    assert len(small_faceset.key) == 64
+    assert small_faceset.key == dataset_mod.faceset_key(small_faceset.faces, small_faceset.settings_key)
+    assert small_faceset.key != dataset_mod.faceset_key(small_faceset.faces[1:], small_faceset.settings_key)

@@ -1,0 +1,111 @@
+"""Encoding on real photos: same person nearer than others, rotation-invariant, models lazy."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facecore import EncoderSettings, NoFaceFoundError, encode_bytes, encode_query
+from facecore.encoding import detect_faces, encode_faces
+from facecore.sources import decode_image
+
+
+def _photo_with_face(folder: Path) -> bytes:
+    for p in sorted(folder.glob("*.jpg")):
+        data = p.read_bytes()
+        if encode_bytes(data).reason is None:
+            return data
+    raise AssertionError(f"no photo with a face in {folder}")
+
+
+def test_same_person_is_nearer_than_other_people(small_faceset) -> None:
+    fs = small_faceset
+    persons = np.array(fs.persons)
+    x = fs.encodings
+    d = np.linalg.norm(x[:, None, :] - x[None, :, :], axis=2)
+    same = persons[:, None] == persons[None, :]
+    off_diag = ~np.eye(len(x), dtype=bool)
+    same_d = d[same & off_diag]
+    other_d = d[~same]
+    # The model's own rule: same person below 0.6, others above it, most of the time.
+    assert np.median(same_d) < 0.55 < np.median(other_d)
+    assert (same_d < 0.6).mean() > 0.8
+    assert (other_d >= 0.6).mean() > 0.9
+
+
+def test_encodings_are_float32_128d_and_unit_scale(small_faceset) -> None:
+    x = small_faceset.encodings
+    assert x.dtype == np.float32 and x.shape[1] == 128
+    norms = np.linalg.norm(x, axis=1)
+    assert 0.5 < norms.min() and norms.max() < 2.0
+
+
+def test_rotated_copy_gets_the_same_encoding(small_people) -> None:
+    data = _photo_with_face(small_people[0])
+    original = encode_bytes(data)
+    rgb = decode_image(data)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).rotate(90, expand=True).save(buf, "PNG")
+    rotated_pixels = buf.getvalue()
+    # A photo stored sideways with EXIF orientation 6 (rotate 270 to view) must match.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    im = Image.fromarray(rgb).rotate(90, expand=True)
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=95, exif=exif.tobytes())
+    rotated = encode_bytes(buf.getvalue())
+    assert rotated.reason is None, rotated.reason
+    assert np.linalg.norm(rotated.encodings[0] - original.encodings[0]) < 0.1
+    # Without the orientation tag, the sideways face is (usually) not found at all:
+    # proof that the orientation is what made the match possible.
+    sideways = encode_bytes(rotated_pixels)
+    assert sideways.reason == "no face" or np.linalg.norm(sideways.encodings[0] - original.encodings[0]) > 0.1
+
+
+def test_detection_on_downscaled_copy_maps_boxes_to_full_resolution(small_people) -> None:
+    data = _photo_with_face(small_people[1])
+    rgb = decode_image(data)
+    big = np.asarray(Image.fromarray(rgb).resize((rgb.shape[1] * 3, rgb.shape[0] * 3), Image.Resampling.LANCZOS))
+    full = detect_faces(big, EncoderSettings(detect_max_side=4000))  # detector sees every pixel
+    fast = detect_faces(big, EncoderSettings(detect_max_side=max(rgb.shape[:2])))  # sees a 1/3 copy
+    assert full and fast
+    (t, r, b, lf), (ft, fr, fb, fl) = full[0], fast[0]
+    # same face: the mapped box overlaps the full-size one (HOG boxes snap to a coarse grid)
+    inter = max(0, min(r, fr) - max(lf, fl)) * max(0, min(b, fb) - max(t, ft))
+    union = (r - lf) * (b - t) + (fr - fl) * (fb - ft) - inter
+    assert inter / union > 0.5
+    # Landmarks start from the box, so the encoding moves a little with it (measured ~0.3),
+    # but stays well inside face_recognition's same-person tolerance of 0.6.
+    assert np.linalg.norm(encode_faces(big, full[:1]) - encode_faces(big, fast[:1])) < 0.45
+
+
+def test_largest_face_comes_first(small_faceset) -> None:
+    for face in small_faceset.faces:
+        assert face.index == 0  # default: one face per photo, the largest
+
+
+def test_query_without_face_raises_a_clear_error() -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (320, 240), (90, 140, 200)).save(buf, "PNG")
+    with pytest.raises(NoFaceFoundError, match="No face was found"):
+        encode_query(buf.getvalue())
+
+
+def test_unknown_detector_is_rejected() -> None:
+    with pytest.raises(ValueError, match="detector must be one of"):
+        EncoderSettings(detector="fast")
+
+
+def test_importing_facecore_does_not_load_models_or_flip_pillow_flags() -> None:
+    code = (
+        "import sys, facecore, PIL.ImageFile as F;"
+        "print('face_recognition' in sys.modules, F.LOAD_TRUNCATED_IMAGES)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
