@@ -52,7 +52,7 @@ def _progress_bar(quiet: bool):
 
 def _settings(args: argparse.Namespace) -> EncoderSettings:
     return EncoderSettings(
-        detector=args.detector, detect_max_side=args.detect_max_side, all_faces=args.all_faces
+        detector=args.detector, detect_max_side=args.detect_max_side, all_faces=args.all_faces, jitters=args.jitters
     )
 
 
@@ -191,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--detector", choices=S.DETECTORS, default="hog")
     common.add_argument("--detect-max-side", type=int, default=S.DEFAULT_DETECT_MAX_SIDE)
     common.add_argument("--all-faces", action="store_true", help="every face of a photo, not only the largest")
+    common.add_argument("--jitters", type=int, default=1, help="re-sample each face n times (slower, slightly better)")
     common.add_argument("--workers", type=int, default=None, help="encoding processes (default: all CPUs)")
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument("--dims", type=int, default=S.DEFAULT_DIMS, help="PCA dimensions (default 20)")
@@ -221,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import main as bench_main
 
         return bench_main(args.rest)
-    for name in ("dims", "k", "nprobe", "top", "workers", "detect_max_side"):
+    for name in ("dims", "k", "nprobe", "top", "workers", "detect_max_side", "jitters"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
