@@ -38,6 +38,12 @@ class Evaluation:
     comparisons_per_query: float
     exact_comparisons_per_query: float
     cluster_purity: float
+    #: hits / min(k, other faces of that person): 1.0 is reachable even for
+    #: people with fewer than k+1 photos (the strict fields divide by k).
+    exact_precision_normalized: float
+    cluster_precision_normalized: float
+    #: the best strict precision@k any search could reach on this data
+    precision_ceiling: float
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -91,6 +97,8 @@ def evaluate(model: SimilarityModel, persons: Sequence[str | None], top: int = 5
     c_sq = np.einsum("ij,ij->i", c, c)
 
     hits_exact = hits_pca = hits_cluster = 0.0
+    norm_exact = norm_cluster = 0.0
+    reachable = np.minimum(top, counts[pid[queries]] - 1).astype(np.float64)
     kept = 0.0
     comparisons = 0.0
     for start in range(0, len(queries), _BLOCK):
@@ -109,9 +117,14 @@ def evaluate(model: SimilarityModel, persons: Sequence[str | None], top: int = 5
         clus = _topk_rows(dc, top)
         valid = np.isfinite(dc[rows[:, None], clus])
         same = pid[q][:, None]
-        hits_exact += (pid[exact] == same).sum()
+        row_exact = (pid[exact] == same).sum(axis=1)
+        row_cluster = ((pid[clus] == same) & valid).sum(axis=1)
+        reach = reachable[start : start + _BLOCK]
+        hits_exact += row_exact.sum()
         hits_pca += (pid[exact_pca] == same).sum()
-        hits_cluster += ((pid[clus] == same) & valid).sum()
+        hits_cluster += row_cluster.sum()
+        norm_exact += (row_exact / reach).sum()
+        norm_cluster += (row_cluster / reach).sum()
         clus_valid = np.where(valid, clus, -1)
         kept += (exact[:, :, None] == clus_valid[:, None, :]).any(axis=2).sum()
         comparisons += float((scanned + len(c)).sum())
@@ -130,4 +143,7 @@ def evaluate(model: SimilarityModel, persons: Sequence[str | None], top: int = 5
         comparisons_per_query=comparisons / m,
         exact_comparisons_per_query=float(n - 1),
         cluster_purity=purity,
+        exact_precision_normalized=float(norm_exact / m),
+        cluster_precision_normalized=float(norm_cluster / m),
+        precision_ceiling=float(reachable.sum() / (m * top)),
     )

@@ -25,7 +25,16 @@ def test_well_separated_people_give_perfect_scores() -> None:
     assert ev.cluster_precision_at_k == 1.0
     assert ev.recall_of_exact == 1.0
     assert ev.cluster_purity == 1.0
+    assert ev.exact_precision_normalized == ev.precision_ceiling == 1.0
     assert ev.comparisons_per_query == pytest.approx(5 + 7)  # 5 centroids + 7 cluster mates
+
+
+def test_people_with_few_photos_cap_strict_precision() -> None:
+    x, persons = _blobs(4, 3, 0.01)  # 2 same-person neighbours each, but k=5
+    ev = evaluate(fit_model(x, dims=4, k=2), persons, top=5)
+    assert ev.exact_precision_at_k == pytest.approx(2 / 5)
+    assert ev.precision_ceiling == pytest.approx(2 / 5)
+    assert ev.exact_precision_normalized == pytest.approx(1.0)
 
 
 def test_cluster_purity_by_hand() -> None:
