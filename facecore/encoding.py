@@ -74,14 +74,23 @@ def detect_faces(rgb: np.ndarray, settings: EncoderSettings = EncoderSettings())
     Detection runs on a copy whose longest side is at most
     ``settings.detect_max_side``. With ``upsample=None`` the detector first runs
     without upsampling and, only if that finds nothing, once more with one
-    upsample (small faces), which is what most photos need at a quarter of the cost.
+    upsample (small faces), then on the full-size photo with one upsample (the
+    plain face_recognition call). Most photos need only the first, cheapest pass.
     """
     api = load_models()
-    small, scale = _downscale(rgb, settings.detect_max_side)
-    passes = [0, 1] if settings.upsample is None else [settings.upsample]
+    small, small_scale = _downscale(rgb, settings.detect_max_side)
+    if settings.upsample is None:
+        # Cheapest pass first; the last pass is the article's own (full size,
+        # one upsample), so no photo loses a face the plain loop would find.
+        passes = [(small, small_scale, 0), (small, small_scale, 1)]
+        if small_scale < 1.0:
+            passes.append((rgb, 1.0, 1))
+    else:
+        passes = [(small, small_scale, settings.upsample)]
     found: list[Box] = []
-    for up in passes:
-        found = api.face_locations(small, number_of_times_to_upsample=up, model=settings.detector)
+    scale = 1.0
+    for image, scale, up in passes:
+        found = api.face_locations(image, number_of_times_to_upsample=up, model=settings.detector)
         if found:
             break
     h, w = rgb.shape[:2]

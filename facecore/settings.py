@@ -105,4 +105,4 @@ class EncoderSettings:
         # all_faces is not part of the key: every detected face is stored and
         # the largest-face view is chosen when reading, so switching costs nothing.
         up = "auto" if self.upsample is None else str(self.upsample)
-        return f"v1|{self.detector}|max{self.detect_max_side}|up{up}|j{self.jitters}"
+        return f"v2|{self.detector}|max{self.detect_max_side}|up{up}|j{self.jitters}"
