@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 import numpy as np
-from PIL import Image, ImageFile
+from PIL import Image
 
 from . import settings as S
 from .errors import ModelMissingError, NoFaceFoundError, UnreadableImageError
 from .settings import EncoderSettings
-from .sources import content_digest, decode_image
+from .sources import content_digest, decode_image, truncation_flag_guard
 
 Box = tuple[int, int, int, int]  # (top, right, bottom, left) in px, face_recognition's css order
 
@@ -39,9 +39,11 @@ def load_models() -> ModuleType:
     global _api
     with _lock:
         if _api is None:
-            previous = ImageFile.LOAD_TRUNCATED_IMAGES
+            # face_recognition switches truncated-image loading on for the whole
+            # process at import; the guard switches it off again and makes
+            # decodes that overlapped the import in other threads run again.
             try:
-                with warnings.catch_warnings():
+                with truncation_flag_guard(), warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # pkg_resources deprecation noise
                     import face_recognition.api as api
             except (ImportError, SystemExit) as exc:
@@ -50,10 +52,6 @@ def load_models() -> ModuleType:
                     "`pip install dlib-bin face_recognition_models 'setuptools<81'` and "
                     "`pip install --no-deps face_recognition` (see README)."
                 ) from exc
-            finally:
-                # face_recognition switches truncated-image loading on for the
-                # whole process; we want cut-off files reported instead.
-                ImageFile.LOAD_TRUNCATED_IMAGES = previous
             _api = api
     return _api
 

@@ -28,7 +28,9 @@ class UnreadableImageError(FaceCoreError):
 
     Reasons: ``empty``, ``not an image``, ``corrupt``, ``truncated``,
     ``too many pixels``, ``too large``, ``unsupported``, ``no face``,
-    ``unreadable``.
+    ``unreadable``, ``not a file``. Discovery (:mod:`facecore.sources`) adds
+    ``unsupported type``, ``outside allowed folders``, ``symlinked folder``,
+    ``unsafe path``, ``nested archive``, ``encrypted`` and ``zip bomb``.
     """
 
     def __init__(self, reason: str, detail: str = "") -> None:
@@ -43,6 +45,14 @@ class UnsafeInputError(FaceCoreError):
 
 class DatasetError(FaceCoreError):
     """A dataset that cannot be used at all (missing folder, no images, ...)."""
+
+
+class ArchiveLimitError(DatasetError):
+    """An archive beyond the limits as a whole (too many entries); single members are skipped instead."""
+
+
+class CacheError(FaceCoreError):
+    """The encoding cache file cannot be opened or written (damaged, not a cache, no permission)."""
 
 
 class ModelMissingError(FaceCoreError):

@@ -17,16 +17,20 @@ import hashlib
 import io
 import os
 import stat
+import threading
 import zipfile
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
 from . import settings as S
-from .errors import DatasetError, UnreadableImageError, UnsafeInputError
+from .errors import ArchiveLimitError, DatasetError, UnreadableImageError, UnsafeInputError
 
 try:  # HEIC/HEIF photos from phones, only where pillow-heif is installed.
     import pillow_heif
@@ -49,20 +53,37 @@ class ImageRef:
     data: bytes | None = None
 
     def read_bytes(self) -> bytes:
-        """Return the file's bytes; raise :class:`UnreadableImageError` if it cannot be read."""
+        """Return the file's bytes; raise :class:`UnreadableImageError` if it cannot be read.
+
+        The file is checked again at read time (it may have changed since the
+        scan): a FIFO or device swapped in is refused without blocking, and at
+        most ``settings.MAX_FILE_BYTES`` are read.
+        """
         if self.data is not None:
             return self.data
         assert self.path is not None
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
         try:
-            size = os.stat(self.path).st_size
-            if size > S.MAX_FILE_BYTES:
-                raise UnreadableImageError(
-                    "too large", f"{size / 1e6:.0f} MB is above the {S.MAX_FILE_BYTES // 2**20} MiB limit"
-                )
-            with open(self.path, "rb") as fh:
-                return fh.read()
+            fd = os.open(self.path, flags)
         except OSError as exc:
             raise UnreadableImageError("unreadable", exc.strerror or str(exc)) from exc
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise UnreadableImageError("not a file", "a device, pipe or socket, not a regular file")
+            if st.st_size > S.MAX_FILE_BYTES:
+                raise UnreadableImageError(
+                    "too large", f"{st.st_size / 1e6:.0f} MB is above the {S.MAX_FILE_BYTES // 2**20} MiB limit"
+                )
+            with os.fdopen(fd, "rb", closefd=False) as fh:
+                data = fh.read(S.MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise UnreadableImageError("unreadable", exc.strerror or str(exc)) from exc
+        finally:
+            os.close(fd)
+        if len(data) > S.MAX_FILE_BYTES:  # grew while we read it
+            raise UnreadableImageError("too large", f"above the {S.MAX_FILE_BYTES // 2**20} MiB limit")
+        return data
 
 
 @dataclass(frozen=True)
@@ -91,18 +112,94 @@ def _has_image_extension(name: str) -> bool:
 
 # --------------------------------------------------------------------------- decoding
 
+# face_recognition sets ImageFile.LOAD_TRUNCATED_IMAGES = True when it is first
+# imported (facecore.encoding.load_models imports it inside truncation_flag_guard
+# and sets it back). A decode running in another thread during that import would
+# grey-fill a cut-off photo silently; the epoch lets decode_image notice the
+# overlap and decode again with the flag held off.
+_flag_lock = threading.Lock()
+_flag_epoch = 0
+
+#: File signatures of the formats we read: bytes that start like one of these
+#: but do not open are a damaged image ("corrupt"), not "not an image".
+_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
+
+#: The only Pillow decoders we let run: the formats of ``settings.IMAGE_EXTENSIONS``
+#: (MPO, the multi-picture JPEG of some cameras, opens as JPEG). Pillow knows
+#: about forty more (EPS would even start Ghostscript); none is needed for photos.
+_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "DIB", "TIFF", "HEIF")
+
+#: Modes Image.reduce handles correctly (palette, 1-bit and 16-bit ones are converted first).
+_REDUCIBLE = frozenset({"L", "LA", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "I", "F"})
+
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@contextmanager
+def truncation_flag_guard() -> Iterator[None]:
+    """Hold while running code that may flip ``ImageFile.LOAD_TRUNCATED_IMAGES``; it is off again afterwards."""
+    global _flag_epoch
+    with _flag_lock:
+        _flag_epoch += 1
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
+            _flag_epoch += 1
+
+
+def _looks_like_image(data: bytes) -> bool:
+    if data.startswith(_MAGIC):
+        return True
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return True
+    return data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"heif", b"mif1", b"msf1", b"hevc", b"avif")
+
+
+def _declared_size_exceeds(data: bytes) -> bool:
+    """True when a WebP's RIFF header says the file is longer than ``data`` (a cut-off download)."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 8:
+        return int.from_bytes(data[4:8], "little") + 8 > len(data)
+    return False
+
+
+def _truncated_or_corrupt(exc: Exception, data: bytes) -> UnreadableImageError:
+    msg = str(exc)
+    if "truncated" in msg.lower() or "end of file" in msg.lower() or _declared_size_exceeds(data):
+        return UnreadableImageError("truncated", "the file ends before the image data does")
+    return UnreadableImageError("corrupt", f"cannot decode ({type(exc).__name__}: {msg})")
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        value = im.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:  # noqa: BLE001 - a damaged EXIF block should not cost the photo
+        return 1
+    return value if isinstance(value, int) else 1
+
 
 def _to_rgb(im: Image.Image) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB (transparency composited on white)."""
-    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        arr = np.asarray(im, dtype=np.float64)
-        hi = 65535.0 if im.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
-        if im.mode == "F":
-            lo, hi = float(arr.min(initial=0)), float(arr.max(initial=1)) or 1.0
-            arr = arr - lo
-            hi = hi - lo or 1.0
-        gray = np.clip(arr / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return Image.fromarray(gray, "L").convert("RGB")
+    if im.mode.startswith("I;16"):
+        # Pillow's own I;16 -> L conversion clips every value above 255 to
+        # white; scale the 16-bit range down instead (integers: no float copy).
+        arr = np.asarray(im)
+        return Image.fromarray((arr >> 8).astype(np.uint8)).convert("RGB")
+    if im.mode in ("I", "F"):
+        arr = np.asarray(im, dtype=np.float32)
+        lo, hi = (0.0, 255.0) if im.mode == "I" else (float(arr.min(initial=0)), float(arr.max(initial=1)))
+        if im.mode == "I" and arr.max(initial=0) > 255:
+            hi = 65535.0
+        gray = np.clip((arr - lo) / ((hi - lo) or 1.0) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(gray).convert("RGB")
     if im.mode == "P" and "transparency" in im.info:
         im = im.convert("RGBA")
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
@@ -114,28 +211,19 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im
 
 
-def decode_image(data: bytes, max_side: int = S.WORK_MAX_SIDE) -> np.ndarray:
-    """Decode image bytes into an ``(h, w, 3)`` uint8 RGB array.
-
-    Applies EXIF orientation, takes the first frame of animations, refuses
-    images above ``settings.MAX_IMAGE_PIXELS`` before decoding pixels, and
-    downscales photos whose longest side exceeds ``max_side``. Raises
-    :class:`UnreadableImageError` with reason ``empty``, ``not an image``,
-    ``too many pixels``, ``truncated`` or ``corrupt``.
-    """
-    if not data:
-        raise UnreadableImageError("empty", "the file has 0 bytes")
-    # face_recognition flips this flag on at import; a cut-off photo must be
-    # reported, not decoded with grey fill.
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
+def _decode(data: bytes, max_side: int) -> Image.Image:
     try:
-        im = Image.open(io.BytesIO(data))
+        im = Image.open(io.BytesIO(data), formats=_FORMATS)
     except UnidentifiedImageError as exc:
+        if _looks_like_image(data):
+            if _declared_size_exceeds(data):
+                raise UnreadableImageError("truncated", "the file ends before the image data does") from exc
+            raise UnreadableImageError("corrupt", "the file starts like an image but its header is damaged") from exc
         raise UnreadableImageError("not an image", "the content is not a known image format") from exc
     except Image.DecompressionBombError as exc:
         raise UnreadableImageError("too many pixels", str(exc)) from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise UnreadableImageError("corrupt", str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - hostile headers raise many types inside Pillow's plugins
+        raise _truncated_or_corrupt(exc, data) from exc
     with im:
         w, h = im.size
         if w * h > S.MAX_IMAGE_PIXELS:
@@ -146,23 +234,56 @@ def decode_image(data: bytes, max_side: int = S.WORK_MAX_SIDE) -> np.ndarray:
         if w == 0 or h == 0:
             raise UnreadableImageError("corrupt", f"image size {w}x{h}")
         try:
-            if getattr(im, "n_frames", 1) > 1:
-                im.seek(0)
+            # Image.open is on the first frame of an animation already; asking for
+            # n_frames would walk every frame of the file.
             if im.format == "JPEG" and max(w, h) > 2 * max_side:
                 # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: far faster for huge photos.
                 im.draft("RGB", (max(1, w * max_side // max(w, h)), max(1, h * max_side // max(w, h))))
             im.load()
-            oriented = ImageOps.exif_transpose(im) or im
-            rgb = _to_rgb(oriented)
-        except OSError as exc:
-            if "truncated" in str(exc).lower():
-                raise UnreadableImageError("truncated", "the file ends before the image data does") from exc
-            raise UnreadableImageError("corrupt", str(exc)) from exc
-        except (SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
-            raise UnreadableImageError("corrupt", str(exc)) from exc
+            orientation = _orientation(im)
+            img: Image.Image = im
+            factor = max(img.size) // max_side
+            if factor >= 2 and img.mode in _REDUCIBLE:
+                # Shrink before converting: an 80 MP RGBA PNG would otherwise
+                # need several full-size copies (composite, RGB, rotation).
+                img = img.reduce(factor)
+            rgb = _to_rgb(img)
+            method = _TRANSPOSE.get(orientation)
+            if method is not None:
+                rgb = rgb.transpose(method)
+            if rgb is im:
+                rgb = rgb.copy()
+        except Image.DecompressionBombError as exc:
+            raise UnreadableImageError("too many pixels", str(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - a damaged file must never stop a whole folder
+            raise _truncated_or_corrupt(exc, data) from exc
     if max(rgb.size) > max_side:
-        rgb = rgb.copy()
         rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return rgb
+
+
+def decode_image(data: bytes, max_side: int = S.WORK_MAX_SIDE) -> np.ndarray:
+    """Decode image bytes into an ``(h, w, 3)`` uint8 RGB array.
+
+    Applies EXIF orientation, takes the first frame of animations, refuses
+    images above ``settings.MAX_IMAGE_PIXELS`` before decoding pixels, and
+    downscales photos whose longest side exceeds ``max_side``. Raises
+    :class:`UnreadableImageError` with reason ``empty``, ``not an image``,
+    ``too many pixels``, ``truncated`` or ``corrupt``, and nothing else.
+    """
+    if not data:
+        raise UnreadableImageError("empty", "the file has 0 bytes")
+    # A cut-off photo must be reported, not decoded with grey fill: the flag
+    # is off while we decode, and if face_recognition's import overlapped
+    # (the epoch moved) the result is not trusted and we decode again.
+    with _flag_lock:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        epoch = _flag_epoch
+    rgb = _decode(data, max_side)
+    if epoch != _flag_epoch:
+        with _flag_lock:
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
+            rgb = _decode(data, max_side)
     return np.asarray(rgb, dtype=np.uint8)
 
 
@@ -190,22 +311,33 @@ def check_folder(folder: str | os.PathLike[str], allowed_roots: Iterable[Path] |
     for a path outside them and :class:`DatasetError` for one that is missing,
     not a folder or not readable.
     """
-    raw = Path(folder).expanduser()
     if not str(folder).strip():
         raise DatasetError("Type a folder path first.")
+    raw = Path(folder).expanduser()
     try:
-        real = raw.resolve(strict=True)
+        # Non-strict first: a path outside the allowed folders is refused the
+        # same way whether it exists or not, so the app cannot be used to
+        # probe which files exist elsewhere on the server.
+        real = raw.resolve()
     except (OSError, RuntimeError) as exc:
-        raise DatasetError(f"Folder {str(folder)!r} does not exist.") from exc
+        raise DatasetError(f"Folder {str(folder)!r} cannot be resolved ({exc}).") from exc
     if allowed_roots is not None:
         roots = [Path(r).resolve() for r in allowed_roots]
         if not any(_is_within(real, r) for r in roots):
             shown = ", ".join(str(r) for r in roots) or "(none configured)"
-            raise UnsafeInputError(f"{str(folder)!r} is outside the allowed folders: {shown}.")
+            raise UnsafeInputError(
+                f"{str(folder)!r} is outside the allowed folders: {shown}. Choose a folder under one of them."
+            )
+    if not real.exists():
+        raise DatasetError(f"Folder {str(folder)!r} does not exist.")
     if not real.is_dir():
-        raise DatasetError(f"{str(folder)!r} is not a folder.")
-    if not os.access(real, os.R_OK | os.X_OK):
-        raise DatasetError(f"Folder {str(folder)!r} is not readable (permission denied).")
+        raise DatasetError(f"{str(folder)!r} is not a folder: give the folder that holds the photos.")
+    try:
+        # Really try: os.access says yes to root even where reading would fail.
+        with os.scandir(real):
+            pass
+    except OSError as exc:
+        raise DatasetError(f"Folder {str(folder)!r} is not readable ({exc.strerror or exc}).") from exc
     return real
 
 
@@ -219,29 +351,40 @@ def scan_folder(
     Returns ``(images, skipped)``; names are paths relative to the folder with
     ``/`` separators. With ``allowed_roots``, files whose real path (after
     symlinks) leaves them are skipped; device files, FIFOs and unreadable
-    entries are skipped with a reason;
-    files without an image extension are skipped as ``unsupported type``.
+    entries are skipped with a reason; links to folders are not followed;
+    files without an image extension are skipped as ``unsupported type``;
+    hidden files and folders (``.name``) are ignored. ``should_stop`` is
+    asked before each file and ends the scan early.
     """
     root = check_folder(folder, allowed_roots)
     roots = [Path(r).resolve() for r in allowed_roots] if allowed_roots is not None else None
     images: list[ImageRef] = []
     skipped: list[Skipped] = []
+    used: set[str] = set()  # names made printable may collide
 
     def on_error(exc: OSError) -> None:
-        skipped.append(Skipped(os.path.relpath(exc.filename or str(root), root), "unreadable", exc.strerror or str(exc)))
+        rel = os.path.relpath(exc.filename or str(root), root)
+        skipped.append(Skipped(display_name(rel), "unreadable", exc.strerror or str(exc)))
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=False):
         if should_stop is not None and should_stop():
             break
         dirnames.sort()
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for d in dirnames:
+            if os.path.islink(os.path.join(dirpath, d)):  # os.walk does not enter them; say so
+                rel = display_name((Path(dirpath) / d).relative_to(root).as_posix())
+                skipped.append(Skipped(rel, "symlinked folder", "links to folders are not followed; open the target"))
         for fn in sorted(filenames):
+            if should_stop is not None and should_stop():
+                break
             if fn.startswith("."):
                 continue
             full = Path(dirpath) / fn
-            rel = full.relative_to(root).as_posix()
+            rel = display_name(full.relative_to(root).as_posix())
             if not _has_image_extension(fn):
-                skipped.append(Skipped(rel, "unsupported type", f"{full.suffix or 'no extension'} is not an image type"))
+                kind = display_name(full.suffix) or "no extension"
+                skipped.append(Skipped(rel, "unsupported type", f"{kind} is not an image type"))
                 continue
             try:
                 real = full.resolve(strict=True)
@@ -250,16 +393,40 @@ def scan_folder(
                 skipped.append(Skipped(rel, "unreadable", str(exc)))
                 continue
             if roots is not None and not any(_is_within(real, r) for r in roots):
-                skipped.append(Skipped(rel, "outside allowed folders", "a link that points outside the allowed folders"))
+                skipped.append(Skipped(rel, "outside allowed folders", "a link that leads outside the allowed folders"))
                 continue
             if not stat.S_ISREG(mode):
                 skipped.append(Skipped(rel, "not a file", "a device, pipe or socket, not a regular file"))
                 continue
-            images.append(ImageRef(name=rel, path=str(real)))
+            images.append(ImageRef(name=_unique(rel, used), path=str(real)))
     return images, skipped
 
 
 # --------------------------------------------------------------------------- zips and uploads
+
+
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def display_name(name: str) -> str:
+    """Return ``name`` safe to print: control and bidi-override characters become ``?``.
+
+    File and member names come from users; a newline or an ANSI escape in one
+    must not rewrite the CLI's output, nor U+202E disguise an extension.
+    """
+    return "".join("?" if (ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c in _BIDI_CONTROLS) else c for c in name)
+
+
+def _unique(name: str, used: set[str]) -> str:
+    """Return ``name``, or ``name`` with `` (2)``, `` (3)``... before the suffix if already used."""
+    suffix = PurePosixPath(name).suffix
+    stem = name[: len(name) - len(suffix)]
+    candidate, n = name, 1
+    while candidate in used:
+        n += 1
+        candidate = f"{stem} ({n}){suffix}"
+    used.add(candidate)
+    return candidate
 
 
 def _safe_member_name(name: str) -> str | None:
@@ -269,7 +436,33 @@ def _safe_member_name(name: str) -> str | None:
     parts = PurePosixPath(name.replace("\\", "/")).parts
     if any(p == ".." for p in parts) or not parts:
         return None
-    return "/".join(p for p in parts if p != ".")
+    return display_name("/".join(p for p in parts if p != "."))
+
+
+def _check_zip_directory(fh: IO[bytes], label: str, max_members: int) -> None:
+    """Refuse an archive whose end record declares too many entries, before zipfile parses them all.
+
+    zipfile builds one object per entry at open (a 200 MB upload of empty
+    entries would take millions of them), so the count and the size of the
+    central directory are checked first from the end-of-archive record.
+    """
+    end_record = getattr(zipfile, "_EndRecData", None)  # private but stable since Python 2
+    if end_record is None:  # pragma: no cover - a future Python without it keeps the later check
+        return
+    try:
+        rec = end_record(fh)
+    except (OSError, ValueError, EOFError):
+        rec = None
+    finally:
+        fh.seek(0)
+    if not rec:
+        return  # zipfile itself will say it is not a zip
+    entries, dir_size = rec[4], rec[5]  # _ECD_ENTRIES_TOTAL, _ECD_SIZE
+    if entries > max_members or dir_size > max_members * 1024:
+        raise ArchiveLimitError(
+            f"{label} has {entries} entries ({dir_size // 1024} KiB of directory); "
+            f"the limit is {max_members}: split it into smaller archives."
+        )
 
 
 def read_zip(
@@ -282,86 +475,133 @@ def read_zip(
     """Read the images of a zip archive into memory; nothing is written to disk.
 
     Members with absolute or ``..`` names are skipped as ``unsafe path``,
+    symbolic links as ``not a file``, encrypted ones as ``encrypted``,
     nested archives as ``nested archive``, members compressed more than
-    ``max_ratio`` times or beyond ``max_total_bytes`` in total as ``zip bomb``.
-    Raises :class:`DatasetError` if the archive itself is unreadable or has
-    more than ``max_members`` entries.
+    ``max_ratio`` times (alone, or all read so far once past 64 MiB) or
+    beyond ``max_total_bytes`` in total as ``zip bomb``. Repeated names get
+    `` (2)``, `` (3)``... Raises :class:`DatasetError` if the archive itself
+    is unreadable, and :class:`~facecore.errors.ArchiveLimitError` (a
+    DatasetError) if it has more than ``max_members`` entries.
     """
-    label = prefix or (os.fspath(source) if not isinstance(source, bytes) else "archive")
+    label = display_name(prefix.rstrip("/") or (os.fspath(source) if not isinstance(source, bytes) else "archive"))
     try:
-        zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise DatasetError(f"{label} is not a readable zip archive ({exc}).") from exc
+        fh: IO[bytes] = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise DatasetError(f"{label} cannot be read ({exc.strerror or exc}).") from exc
+    with fh:
+        _check_zip_directory(fh, label, max_members)
+        try:
+            zf = zipfile.ZipFile(fh)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+            raise DatasetError(f"{label} is not a readable zip archive ({exc}).") from exc
+        with zf:
+            return _read_members(zf, label, prefix, max_members, max_total_bytes, max_ratio)
+
+
+def _read_members(
+    zf: zipfile.ZipFile, label: str, prefix: str, max_members: int, max_total_bytes: int, max_ratio: int
+) -> tuple[list[ImageRef], list[Skipped]]:
     images: list[ImageRef] = []
     skipped: list[Skipped] = []
-    total = 0
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > max_members:
-            raise DatasetError(f"{label} has {len(infos)} entries; the limit is {max_members}.")
-        for info in infos:
-            if info.is_dir():
-                continue
-            shown = f"{prefix}{info.filename}"
-            clean = _safe_member_name(info.filename)
-            if clean is None:
-                skipped.append(Skipped(shown, "unsafe path", "absolute or '..' path inside the archive"))
-                continue
-            if PurePosixPath(clean).name.startswith(".") or clean.startswith("__MACOSX/"):
-                continue
-            shown = f"{prefix}{clean}"
-            if clean.lower().endswith(".zip"):
-                skipped.append(Skipped(shown, "nested archive", "archives inside archives are not opened"))
-                continue
-            if not _has_image_extension(clean):
-                skipped.append(Skipped(shown, "unsupported type", "not an image type"))
-                continue
-            if info.file_size > S.MAX_FILE_BYTES:
-                skipped.append(Skipped(shown, "too large", f"{info.file_size / 1e6:.0f} MB unpacked"))
-                continue
-            if info.compress_size and info.file_size / info.compress_size > max_ratio and info.file_size > 1_000_000:
-                skipped.append(Skipped(shown, "zip bomb", f"compressed {info.file_size // info.compress_size}x"))
-                continue
-            if total + info.file_size > max_total_bytes:
-                skipped.append(Skipped(shown, "zip bomb", f"archive unpacks to more than {max_total_bytes / 2**30:.0f} GiB"))
-                continue
-            try:
-                # Read at most the declared size + 1: a header that lies about
-                # the size cannot make us inflate more than that.
-                with zf.open(info) as fh:
-                    data = fh.read(info.file_size + 1)
-            except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, EOFError) as exc:
-                skipped.append(Skipped(shown, "corrupt", f"cannot unpack: {exc}"))
-                continue
-            if len(data) > info.file_size:
-                skipped.append(Skipped(shown, "zip bomb", "member is larger than its header says"))
-                continue
-            total += len(data)
-            images.append(ImageRef(name=shown, data=data))
+    used: set[str] = set()
+    total = 0  # bytes unpacked so far
+    packed = 0  # their compressed size
+    infos = zf.infolist()
+    if len(infos) > max_members:
+        raise ArchiveLimitError(
+            f"{label} has {len(infos)} entries; the limit is {max_members}: split it into smaller archives."
+        )
+    for info in infos:
+        if info.is_dir():
+            continue
+        shown = display_name(f"{prefix}{info.filename}")
+        clean = _safe_member_name(info.filename)
+        if clean is None:
+            skipped.append(Skipped(shown, "unsafe path", "absolute or '..' path inside the archive"))
+            continue
+        if PurePosixPath(clean).name.startswith(".") or clean.startswith("__MACOSX/"):
+            continue
+        shown = f"{prefix}{clean}"
+        if stat.S_ISLNK(info.external_attr >> 16):
+            skipped.append(Skipped(shown, "not a file", "a symbolic link inside the archive"))
+            continue
+        if clean.lower().endswith(".zip"):
+            skipped.append(Skipped(shown, "nested archive", "archives inside archives are not opened"))
+            continue
+        if not _has_image_extension(clean):
+            skipped.append(Skipped(shown, "unsupported type", "not an image type"))
+            continue
+        if info.flag_bits & 0x1:
+            skipped.append(Skipped(shown, "encrypted", "password-protected member: unzip it yourself first"))
+            continue
+        if info.file_size > S.MAX_FILE_BYTES:
+            skipped.append(Skipped(shown, "too large", f"{info.file_size / 1e6:.0f} MB unpacked"))
+            continue
+        ratio = info.file_size / max(info.compress_size, 1)
+        if ratio > max_ratio and info.file_size > 1_000_000:
+            skipped.append(Skipped(shown, "zip bomb", f"compressed {ratio:.0f}x (limit {max_ratio}x)"))
+            continue
+        # Many small members each under the per-member rule still add up:
+        # photos barely compress, so a whole archive that does is refused too.
+        unpacked = total + info.file_size
+        if unpacked > 64 * 2**20 and unpacked / max(packed + info.compress_size, 1) > max_ratio:
+            skipped.append(Skipped(shown, "zip bomb", f"the archive unpacks more than {max_ratio}x its size"))
+            continue
+        if unpacked > max_total_bytes:
+            limit = f"{max_total_bytes / 2**30:.1f} GiB"
+            skipped.append(Skipped(shown, "zip bomb", f"the archive unpacks to more than {limit}"))
+            continue
+        try:
+            # Read at most the declared size + 1: a header that lies about
+            # the size cannot make us inflate more than that.
+            with zf.open(info) as member:
+                data = member.read(info.file_size + 1)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, RuntimeError, EOFError,
+                NotImplementedError, zlib.error) as exc:
+            skipped.append(Skipped(shown, "corrupt", f"cannot unpack: {exc}"))
+            continue
+        if len(data) > info.file_size:
+            skipped.append(Skipped(shown, "zip bomb", "member is larger than its header says"))
+            continue
+        total += len(data)
+        packed += info.compress_size
+        images.append(ImageRef(name=_unique(shown, used), data=data))
     return images, skipped
 
 
 def from_uploads(files: Iterable[tuple[str, bytes]]) -> tuple[list[ImageRef], list[Skipped]]:
     """Turn uploaded ``(file name, bytes)`` pairs into images; zip uploads are expanded.
 
-    Only the base name of an upload is kept, so a crafted name cannot point anywhere.
+    Only the base name of an upload is kept, so a crafted name cannot point
+    anywhere; two uploads with the same name become ``a.jpg`` and ``a (2).jpg``.
+    Images above ``settings.MAX_FILE_BYTES`` are skipped as ``too large``.
     """
     images: list[ImageRef] = []
     skipped: list[Skipped] = []
+    used: set[str] = set()
     for raw_name, data in files:
-        name = PurePosixPath(str(raw_name).replace("\\", "/")).name or "upload"
+        name = display_name(PurePosixPath(str(raw_name).replace("\\", "/")).name)
+        if name in ("", ".", ".."):
+            name = "upload"
         if name.lower().endswith(".zip"):
+            zip_name = _unique(name, used)
             try:
-                imgs, skip = read_zip(data, prefix=f"{name}/")
-            except DatasetError as exc:
-                skipped.append(Skipped(name, "corrupt", str(exc)))
+                imgs, skip = read_zip(data, prefix=f"{zip_name}/")
+            except ArchiveLimitError as exc:
+                skipped.append(Skipped(zip_name, "zip bomb", str(exc)))
                 continue
-            images += imgs
+            except DatasetError as exc:
+                skipped.append(Skipped(zip_name, "corrupt", str(exc)))
+                continue
+            images += [ImageRef(name=_unique(r.name, used), data=r.data) for r in imgs]
             skipped += skip
-        elif _has_image_extension(name):
-            images.append(ImageRef(name=name, data=data))
-        else:
+        elif not _has_image_extension(name):
             skipped.append(Skipped(name, "unsupported type", "not an image or zip file"))
+        elif len(data) > S.MAX_FILE_BYTES:
+            limit = f"{S.MAX_FILE_BYTES // 2**20} MiB"
+            skipped.append(Skipped(name, "too large", f"{len(data) / 1e6:.0f} MB is above the {limit} limit"))
+        else:
+            images.append(ImageRef(name=_unique(name, used), data=data))
     return images, skipped
 
 
@@ -373,9 +613,15 @@ def open_dataset(
     """Open a folder or a ``.zip`` file on disk as a list of images (see :func:`scan_folder`)."""
     path = Path(source).expanduser()
     if path.suffix.lower() == ".zip" and path.is_file():
+        real = path.resolve()  # the archive itself may be a link to somewhere else
         if allowed_roots is not None:
-            check_folder(path.parent, allowed_roots)
-        return read_zip(path, prefix="")
+            roots = [Path(r).resolve() for r in allowed_roots]
+            if not any(_is_within(real, r) for r in roots):
+                shown = ", ".join(str(r) for r in roots) or "(none configured)"
+                raise UnsafeInputError(
+                    f"{str(source)!r} is outside the allowed folders: {shown}. Choose a zip under one of them."
+                )
+        return read_zip(real, prefix="")
     return scan_folder(path, allowed_roots, should_stop)
 
 
