@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .encoding import Box, EncodedImage
+from .errors import CacheError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -70,20 +71,47 @@ class EncodingStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # Encodings and face thumbnails are biometric data: a new cache
+            # folder and file are private to the user (SQLite gives the -wal
+            # and -shm files the permissions of the database file).
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        except OSError as exc:
+            raise CacheError(
+                f"Cannot create the encoding cache {str(self.path)!r} ({exc.strerror or exc}): "
+                "choose another file with --cache or FACECORE_CACHE."
+            ) from exc
         with self._connect() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(_SCHEMA)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        try:
+            con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
         try:
             con.execute("PRAGMA busy_timeout=60000")
             con.execute("PRAGMA synchronous=NORMAL")
+            # Deleted rows are overwritten, so "delete my encodings" really
+            # removes them from the file, not only from the index.
+            con.execute("PRAGMA secure_delete=ON")
             yield con
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from exc
         finally:
             con.close()
+
+    def _error(self, exc: sqlite3.Error) -> CacheError:
+        msg = str(exc)
+        if "not a database" in msg or "malformed" in msg:
+            return CacheError(
+                f"{str(self.path)!r} is not a readable facecore cache ({exc}): point --cache or "
+                "FACECORE_CACHE to another file, or delete this one if it is a damaged cache."
+            )
+        return CacheError(f"The encoding cache {str(self.path)!r} cannot be used ({exc}).")
 
     def get_many(self, digests: Iterable[str], settings_key: str) -> dict[str, CachedImage]:
         """Return the cached results for those digests (missing ones are absent)."""
@@ -107,8 +135,8 @@ class EncodingStore:
                     faces.setdefault(row[0], []).append(row)
                 for digest, width, height, n_faces, reason, detail in rows:
                     fr = faces.get(digest, [])
-                    if len(fr) != n_faces:  # half-written row: treat as a miss
-                        continue
+                    if len(fr) != n_faces or any(len(r[6]) != 128 * 4 for r in fr):
+                        continue  # half-written or damaged row: a miss, encoded again
                     enc = np.frombuffer(b"".join(r[6] for r in fr), dtype=np.float32).reshape(n_faces, 128)
                     boxes = tuple((r[2], r[3], r[4], r[5]) for r in fr)
                     out[digest] = CachedImage(digest, width, height, boxes, enc, reason, detail)
