@@ -18,11 +18,11 @@ import numpy as np
 from . import settings as S
 from .dataset import FaceSet, Progress, encode_images
 from .encoding import encode_query
-from .errors import FaceCoreError, NotEnoughFacesError
+from .errors import FaceCoreError, NotEnoughFacesError, UnreadableImageError
 from .evaluate import evaluate
 from .settings import EncoderSettings
 from .similarity import find_similar, fit_model
-from .sources import content_digest, open_dataset
+from .sources import ImageRef, content_digest, display_name, open_dataset
 from .store import EncodingStore
 
 
@@ -72,6 +72,20 @@ def load_faceset(dataset: str, args: argparse.Namespace) -> FaceSet:
     )
 
 
+def _need_faces(fs: FaceSet, dataset: str) -> None:
+    """Refuse, with the reasons, a set too small to fit a model (PCA and K-means need 2 faces)."""
+    if len(fs) >= 2:
+        return
+    reasons: dict[str, int] = {}
+    for s in fs.skipped:
+        reasons[s.reason] = reasons.get(s.reason, 0) + 1
+    why = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])) or "nothing skipped"
+    raise NotEnoughFacesError(
+        f"n_faces={len(fs)} should be >= 2: {dataset!r} has {fs.images} files (skipped: {why}); add photos "
+        f"with a visible face (`python -m facecore encode {dataset}` lists the skipped files and why)."
+    )
+
+
 def _check_dataset_arg(path: str) -> None:
     if not Path(path).exists():
         raise FaceCoreError(f"Dataset {path!r} does not exist: give a folder or a .zip file.")
@@ -101,14 +115,23 @@ def cmd_similar(args: argparse.Namespace) -> dict:
     if not query.is_file():
         raise FaceCoreError(f"Query {args.query!r} is not a file: give the path of a photo.")
     fs = load_faceset(args.dataset, args)
+    _need_faces(fs, args.dataset)
     model = fit_model(fs.encodings, dims=args.dims, k=args.k)
-    data = query.read_bytes()
+    try:
+        data = ImageRef(args.query, path=str(query)).read_bytes()
+    except UnreadableImageError as exc:
+        raise FaceCoreError(f"Query {args.query!r} cannot be read ({exc}): give the path of a photo.") from exc
     digest = content_digest(data)
     face = next((i for i, f in enumerate(fs.faces) if f.digest == digest and f.index == 0), None)
     if face is not None:
         res = find_similar(model, face=face, nprobe=args.nprobe, top=args.top)
     else:
-        enc = encode_query(data, _settings(args)).encodings[0]
+        try:
+            enc = encode_query(data, _settings(args)).encodings[0]
+        except UnreadableImageError as exc:
+            raise FaceCoreError(
+                f"Query {args.query!r} cannot be used ({exc}): give a JPEG, PNG, WebP or HEIC photo."
+            ) from exc
         res = find_similar(model, encoding=enc, nprobe=args.nprobe, top=args.top)
     far = res.farthest[: args.top]
     return {
@@ -133,6 +156,7 @@ def cmd_similar(args: argparse.Namespace) -> dict:
 def cmd_evaluate(args: argparse.Namespace) -> dict:
     _check_dataset_arg(args.dataset)
     fs = load_faceset(args.dataset, args)
+    _need_faces(fs, args.dataset)
     model = fit_model(fs.encodings, dims=args.dims, k=args.k)
     ev = evaluate(model, fs.persons, top=args.top, nprobe=args.nprobe)
     detected = fs.images - sum(1 for s in fs.skipped if s.reason != "unsupported type")
@@ -230,11 +254,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out = handlers[args.command](args)
     except (FaceCoreError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {display_name(str(exc))}", file=sys.stderr)  # always one line
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("error: out of memory: try fewer or smaller photos, or --workers 1", file=sys.stderr)
+        return 2
+    except OSError as exc:  # disk full, permission denied on an output, ...: one line, not a traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(display_name(f"error: {exc.strerror or exc}{where}"), file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(out, indent=2))
     else:
