@@ -113,13 +113,14 @@ def exact_search(
     if top < 1:
         raise InvalidParameterError(f"top={top} must be >= 1.")
     dist = distances(vectors, query, sq_norms)
-    n = len(dist)
+    n = compared = len(dist)
     if exclude is not None and 0 <= exclude < n:
         dist = dist.copy()
         dist[exclude] = np.inf
         top = min(top, n - 1)
+        compared = n - 1  # the query is not compared with itself
     idx = top_k(dist, top)
-    return SearchResult(idx, dist[idx], comparisons=n, scanned=n)
+    return SearchResult(idx, dist[idx], comparisons=compared, scanned=compared)
 
 
 def check_nprobe(nprobe: int, k: int) -> None:
