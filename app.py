@@ -1,0 +1,27 @@
+"""Face finder: the Streamlit entry point. Run with ``streamlit run app.py``.
+
+Registers the pages, picks up a finished encoding job and draws the shared
+sidebar (dataset status, cache location); the pages do the rest.
+"""
+
+import streamlit as st
+
+from pages._common import CLUSTERS_PAGE, DATASET_PAGE, SIMILAR_PAGE, adopt_finished_job, render_sidebar
+
+st.set_page_config(page_title="Face finder", page_icon=":material/face:", layout="wide")
+
+# The url paths differ on purpose from the file names: Streamlit still runs a
+# fresh process's first script run (and every AppTest run) through its old
+# pages/-folder mode, where pages/clusters.py would own the url "clusters" and
+# run without this script (no sidebar, no page config).
+
+page = st.navigation(
+    [
+        st.Page(DATASET_PAGE, title="Dataset", icon=":material/photo_library:", url_path="dataset", default=True),
+        st.Page(CLUSTERS_PAGE, title="Clusters", icon=":material/bubble_chart:", url_path="clusters"),
+        st.Page(SIMILAR_PAGE, title="Similar faces", icon=":material/person_search:", url_path="similar"),
+    ]
+)
+adopt_finished_job()
+render_sidebar()
+page.run()

@@ -1,0 +1,197 @@
+"""Plotly figures of the Clusters page: explained variance, the PCA scatter, cluster sizes, the K hint.
+
+Presentation only: every function takes arrays already computed by facecore
+and returns a ``plotly.graph_objects.Figure``. Cluster ``c`` has the same
+colour in every figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.express as px
+import plotly.graph_objects as go
+
+#: 48 distinct colours; K above that reuses them.
+PALETTE = px.colors.qualitative.Dark24 + px.colors.qualitative.Light24
+#: Above this many points the 2-D scatter uses WebGL (Scattergl).
+WEBGL_ABOVE = 5000
+
+_MARGIN = dict(l=10, r=10, t=30, b=10)
+
+
+def cluster_color(cluster: int) -> str:
+    return PALETTE[int(cluster) % len(PALETTE)]
+
+
+def variance_figure(ratio: np.ndarray, cumulative: np.ndarray, dims: int) -> go.Figure:
+    """Bars: share of variance of each principal component; line: the running total; the chosen ``dims`` marked."""
+    comp = np.arange(1, len(ratio) + 1)
+    colors = np.where(comp <= dims, "#2563eb", "#c7d2e5")
+    fig = go.Figure()
+    fig.add_bar(
+        x=comp, y=ratio, marker_color=colors, name="per component", hovertemplate="PC%{x}: %{y:.1%}<extra></extra>"
+    )
+    fig.add_scatter(
+        x=comp,
+        y=cumulative,
+        mode="lines",
+        name="cumulative",
+        line=dict(color="#e4572e", width=2),
+        hovertemplate="PC1…PC%{x}: %{y:.1%}<extra></extra>",
+    )
+    fig.add_vline(x=dims + 0.5, line=dict(color="#6b7280", dash="dot", width=1))
+    fig.update_layout(
+        height=320,
+        margin=_MARGIN,
+        yaxis=dict(tickformat=".0%", range=[0, 1.02], title="explained variance"),
+        xaxis=dict(title="principal component"),
+        legend=dict(orientation="h", y=1.12, x=0),
+        bargap=0.1,
+    )
+    return fig
+
+
+def scatter_figure(
+    reduced: np.ndarray,
+    labels: np.ndarray,
+    centroids: np.ndarray,
+    hover: Sequence[str],
+    three_d: bool = False,
+    selected: int | None = None,
+) -> go.Figure:
+    """Faces on PC1/PC2 (or PC1–PC3), one trace per cluster; centroids as hollow circles.
+
+    ``customdata`` of each face point is its index in the face set, so a
+    selection event names the face. The ``selected`` face is drawn as a star.
+    """
+    labels = np.asarray(labels)
+    hover_arr = np.asarray(hover, dtype=object)
+    k = len(centroids)
+    big = len(labels) > WEBGL_ABOVE
+    fig = go.Figure()
+    for c in range(k):
+        idx = np.flatnonzero(labels == c)
+        common = dict(
+            mode="markers",
+            name=f"cluster {c} ({len(idx)})",
+            customdata=idx,
+            hovertext=hover_arr[idx],
+            hovertemplate="%{hovertext}<extra></extra>",
+            legendgroup=str(c),
+        )
+        color = cluster_color(c)
+        if three_d:
+            fig.add_trace(
+                go.Scatter3d(
+                    x=reduced[idx, 0],
+                    y=reduced[idx, 1],
+                    z=reduced[idx, 2],
+                    marker=dict(size=3, color=color, opacity=0.8),
+                    **common,
+                )
+            )
+        else:
+            trace = go.Scattergl if big else go.Scatter
+            fig.add_trace(
+                trace(
+                    x=reduced[idx, 0],
+                    y=reduced[idx, 1],
+                    marker=dict(size=6, color=color, opacity=0.75),
+                    **common,
+                )
+            )
+    cent = dict(
+        mode="markers",
+        name="centroids",
+        hovertext=[f"centroid of cluster {c}" for c in range(k)],
+        hovertemplate="%{hovertext}<extra></extra>",
+    )
+    ring = dict(symbol="circle-open", color=[cluster_color(c) for c in range(k)], line=dict(width=3))
+    if three_d:
+        fig.add_trace(
+            go.Scatter3d(
+                x=centroids[:, 0],
+                y=centroids[:, 1],
+                z=centroids[:, 2],
+                marker=dict(size=9, **ring),
+                **cent,
+            )
+        )
+    else:
+        fig.add_trace(go.Scatter(x=centroids[:, 0], y=centroids[:, 1], marker=dict(size=20, **ring), **cent))
+    if selected is not None and 0 <= selected < len(labels):
+        star = dict(
+            mode="markers",
+            name="query",
+            hovertext=[hover_arr[selected]],
+            hovertemplate="%{hovertext}<extra></extra>",
+            marker=dict(
+                symbol="star", size=16 if not three_d else 8, color="#111827", line=dict(color="white", width=1)
+            ),
+            customdata=[selected],
+        )
+        if three_d:
+            fig.add_trace(
+                go.Scatter3d(
+                    x=[reduced[selected, 0]],
+                    y=[reduced[selected, 1]],
+                    z=[reduced[selected, 2]],
+                    **star,
+                )
+            )
+        else:
+            fig.add_trace(go.Scatter(x=[reduced[selected, 0]], y=[reduced[selected, 1]], **star))
+    fig.update_layout(
+        height=560,
+        margin=_MARGIN,
+        legend=dict(itemsizing="constant", font=dict(size=11)),
+        dragmode="pan" if three_d else "zoom",
+        clickmode="event+select",
+    )
+    if three_d:
+        fig.update_layout(scene=dict(xaxis_title="PC1", yaxis_title="PC2", zaxis_title="PC3"))
+    else:
+        fig.update_xaxes(title="PC1", zeroline=False)
+        fig.update_yaxes(title="PC2", zeroline=False)
+    return fig
+
+
+def sizes_figure(sizes: np.ndarray) -> go.Figure:
+    """Faces per cluster, bars in the cluster colours."""
+    clusters = np.arange(len(sizes))
+    fig = go.Figure(
+        go.Bar(
+            x=clusters,
+            y=sizes,
+            marker_color=[cluster_color(c) for c in clusters],
+            hovertemplate="cluster %{x}: %{y} faces<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=320,
+        margin=_MARGIN,
+        xaxis=dict(title="cluster", tickmode="linear" if len(sizes) <= 30 else "auto"),
+        yaxis=dict(title="faces"),
+        bargap=0.15,
+    )
+    return fig
+
+
+def silhouette_figure(scores: Sequence[tuple[int, float]], current_k: int) -> go.Figure:
+    """Silhouette score per K (higher is better), the current K marked."""
+    ks = [k for k, _ in scores]
+    vals = [s for _, s in scores]
+    fig = go.Figure(
+        go.Scatter(
+            x=ks,
+            y=vals,
+            mode="lines+markers",
+            line=dict(color="#2563eb"),
+            hovertemplate="K=%{x}: %{y:.3f}<extra></extra>",
+        )
+    )
+    fig.add_vline(x=current_k, line=dict(color="#6b7280", dash="dot", width=1))
+    fig.update_layout(height=260, margin=_MARGIN, xaxis=dict(title="K"), yaxis=dict(title="silhouette"))
+    return fig

@@ -1,0 +1,191 @@
+"""Clusters: PCA of the encodings, K-means, the scatter of the faces and a gallery per cluster."""
+
+import streamlit as st
+
+from facecore import FaceCoreError
+from facecore.app_support import captions, clusters_frame, encodings_npz, hover_texts, members_by_centroid
+from facecore.reduce import dims_for_variance, explained_variance
+from facecore.settings import DEFAULT_DIMS, DEFAULT_K
+from pages._charts import scatter_figure, silhouette_figure, sizes_figure, variance_figure
+from pages._common import (
+    MIN_FACES,
+    SIMILAR_PAGE,
+    clamp,
+    dims_range,
+    gallery,
+    k_hint_for,
+    k_range,
+    model_for,
+    require_dataset,
+    seed_widget,
+    summary_for,
+    thumbs,
+)
+
+GALLERY_MAX = 60
+
+st.title("Clusters")
+ds = require_dataset(MIN_FACES)
+fs = ds.faceset
+n = len(fs)
+st.caption(
+    "PCA turns each 128-number face encoding into a few coordinates (PC1 holds the most variation); "
+    "K-means then groups the faces into K clusters around centroids. The Similar faces page searches "
+    "only the query's cluster, the article's shortcut."
+)
+
+# ----------------------------------------------------------------- parameters
+dims_lo, dims_hi = dims_range(n)
+k_lo, k_hi = k_range(n)
+# The sliders' own state is dropped while another page is shown, so "dims" and "k" carry the values across.
+state = st.session_state
+seed_widget("clusters_dims", clamp(state.get("clusters_dims", state.get("dims", DEFAULT_DIMS)), dims_lo, dims_hi))
+seed_widget("clusters_k", clamp(state.get("clusters_k", state.get("k", DEFAULT_K)), k_lo, k_hi))
+left, right = st.columns(2)
+dims = left.slider(
+    "PCA dimensions",
+    dims_lo,
+    dims_hi,
+    key="clusters_dims",
+    help="How many principal components K-means and the cluster search work in (the article uses 20).",
+)
+k = right.slider(
+    "Clusters (K)",
+    k_lo,
+    k_hi,
+    key="clusters_k",
+    help="How many groups K-means makes. More clusters: fewer comparisons per search, more missed neighbours.",
+)
+st.session_state["dims"], st.session_state["k"] = dims, k
+
+try:
+    model = model_for(fs.key, dims, k, fs.encodings)
+except FaceCoreError as exc:
+    st.error(str(exc))
+    st.stop()
+
+# ----------------------------------------------------------------- scatter + picked face
+hover = hover_texts(fs, model.labels)
+plot_col, face_col = st.columns([4, 1])
+with plot_col:
+    three_d = st.toggle("3-D (PC1, PC2, PC3)", key="scatter_3d", disabled=dims < 3)
+    query = st.session_state.get("query_face")
+    query = query if query is not None and 0 <= query < n else None
+    fig = scatter_figure(model.reduced, model.labels, model.centroids, hover, three_d and dims >= 3, query)
+    event = st.plotly_chart(
+        fig,
+        key="scatter",
+        on_select="rerun",
+        selection_mode="points",
+        config={"displaylogo": False},
+    )
+    picked = [p.get("customdata") for p in event.selection.points] if event else []
+    picked = [p[0] if isinstance(p, list) else p for p in picked if p is not None]
+    pick = int(picked[0]) if picked and 0 <= int(picked[0]) < n else None
+    if pick is not None and pick != st.session_state.get("scatter_last_pick"):
+        st.session_state["scatter_last_pick"] = pick
+        st.session_state["query_face"] = pick
+        st.rerun()  # draw the star and the side panel for the new query
+    st.caption(
+        "Hover a point for its file, person and cluster; click one to make it the query of the "
+        "Similar faces page. Hollow circles are the centroids."
+        + (" Clicking works in the 2-D view." if three_d else "")
+    )
+with face_col:
+    st.markdown("**Query face**")
+    if query is None:
+        st.caption("Click a point in the scatter to pick a face.")
+    else:
+        face = fs.faces[query]
+        st.image(thumbs(ds, [query])[0], width=140)
+        st.caption(f"`{face.path}`  \nperson: {face.person or '-'}  \ncluster: {int(model.labels[query])}")
+        st.page_link(SIMILAR_PAGE, label="Find similar faces", icon=":material/person_search:")
+
+# ----------------------------------------------------------------- variance and sizes
+ratio, cumulative = explained_variance(model.pca)
+var_col, size_col = st.columns(2)
+with var_col:
+    st.subheader("Explained variance")
+    st.plotly_chart(variance_figure(ratio, cumulative, dims), key="variance", config={"displaylogo": False})
+    st.caption(
+        f"PC1–PC{dims} keep {cumulative[dims - 1]:.0%} of the variance of the encodings; "
+        f"90% needs {dims_for_variance(model.pca, 0.9)} components."
+    )
+with size_col:
+    st.subheader("Cluster sizes")
+    st.plotly_chart(sizes_figure(model.index.sizes()), key="sizes", config={"displaylogo": False})
+    st.caption(f"{n:,} faces in {k} clusters; a search compares with {k} centroids plus one cluster's faces.")
+
+# ----------------------------------------------------------------- K hint
+with st.expander("Which K? A hint from the silhouette score"):
+    st.caption(
+        "The silhouette score (−1 … 1, higher is better) says how well separated the clusters are. "
+        "Faces of many people rarely form clean blobs, so treat it as a hint, not a rule."
+    )
+    if st.button("Score K = 2 … 30", key="k_hint", icon=":material/query_stats:"):
+        st.session_state["k_hint_for"] = (fs.key, dims)
+    if st.session_state.get("k_hint_for") == (fs.key, dims):
+        scores = k_hint_for(fs.key, dims, k, k_hi, model.reduced)
+        best_k, best_score = max(scores, key=lambda ks: ks[1])
+        st.plotly_chart(silhouette_figure(scores, k), key="silhouette", config={"displaylogo": False})
+        st.button(
+            f"Use K = {best_k} (silhouette {best_score:.3f})",
+            key="use_k_hint",
+            disabled=best_k == k,
+            on_click=st.session_state.update,
+            kwargs={"k": best_k, "clusters_k": best_k},
+        )
+
+# ----------------------------------------------------------------- per cluster
+st.subheader("Faces per cluster")
+summary = summary_for(fs.key, dims, k, fs, model)
+st.dataframe(
+    summary,
+    hide_index=True,
+    key="cluster_table",
+    column_config={
+        "share": st.column_config.ProgressColumn("share of main person", min_value=0, max_value=1, format="percent")
+    },
+)
+sizes = model.index.sizes()
+if "gallery_cluster" in st.session_state and st.session_state["gallery_cluster"] >= k:
+    st.session_state["gallery_cluster"] = 0
+cluster = st.selectbox(
+    "Show the faces of",
+    range(k),
+    key="gallery_cluster",
+    format_func=lambda c: f"cluster {c} · {sizes[c]} faces",
+)
+members = members_by_centroid(model, cluster)[:GALLERY_MAX]
+st.caption(f"Nearest the centroid first; {min(len(members), GALLERY_MAX)} of {sizes[cluster]} shown.")
+gallery(ds, members, captions(fs, members), width=88)
+
+# ----------------------------------------------------------------- downloads
+st.subheader("Downloads", divider="gray")
+d1, d2, d3 = st.columns(3)
+d1.download_button(
+    "Clusters (CSV)",
+    lambda: clusters_frame(fs, model).to_csv(index=False),
+    f"clusters_k{k}_d{dims}.csv",
+    "text/csv",
+    key="dl_clusters",
+    icon=":material/table:",
+    help=f"path, person, cluster and PC1…PC{dims} per face",
+)
+d2.download_button(
+    "Encodings (.npz)",
+    lambda: encodings_npz(fs),
+    "encodings.npz",
+    "application/octet-stream",
+    key="dl_cluster_encodings",
+    icon=":material/data_array:",
+)
+d3.download_button(
+    "Scatter (HTML)",
+    lambda: fig.to_html(include_plotlyjs=True, full_html=True),
+    f"scatter_k{k}_d{dims}.html",
+    "text/html",
+    key="dl_scatter",
+    icon=":material/scatter_plot:",
+    help="Interactive, works offline (plotly.js inside).",
+)
