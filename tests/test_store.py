@@ -1,0 +1,130 @@
+"""The encoding cache under stress: concurrent writers, damaged files, privacy of what it keeps."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facecore import EncoderSettings, EncodingStore, encode_images, scan_folder
+from facecore.encoding import EncodedImage
+from facecore.errors import CacheError
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "facecore", *args], cwd=PROJECT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def fake(digest: str, n_faces: int = 1) -> EncodedImage:
+    rng = np.random.default_rng(int(digest[:8], 16))
+    return EncodedImage(digest, 100, 80, [(1, 50, 60, 2)] * n_faces,
+                        rng.normal(size=(n_faces, 128)).astype(np.float32), [b"thumb"] * n_faces)
+
+
+def test_two_processes_writing_one_cache_both_succeed(tmp_path: Path, small_people) -> None:
+    folders = []
+    for person in small_people[:2]:
+        folder = tmp_path / person.name
+        folder.mkdir()
+        for p in sorted(person.glob("*.jpg")):
+            (folder / p.name).symlink_to(p)
+        folders.append(folder)
+    cache = tmp_path / "shared.sqlite"
+    procs = [cli("encode", str(f), "--json", "--cache", str(cache), "--workers", "1") for f in folders]
+    outs = [p.communicate(timeout=900) for p in procs]
+    for p, (_, stderr) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, stderr
+        assert "Traceback" not in stderr
+    results = [json.loads(stdout) for stdout, _ in outs]
+    store = EncodingStore(cache)
+    assert store.integrity_ok()
+    assert store.stats()["images"] == sum(r["images"] for r in results)
+    # both folders now load fully from the cache
+    for folder, first in zip(folders, results, strict=True):
+        refs, skipped = scan_folder(folder)
+        fs = encode_images(refs, EncoderSettings(), store, workers=1, skipped=skipped)
+        assert fs.encoded == 0 and fs.cached == len(refs) == first["images"]
+        assert len(fs) == first["faces"]
+
+
+def test_many_threads_of_writers_and_readers_keep_the_file_whole(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = EncodingStore(tmp_path / "c.sqlite")
+
+    def job(i: int) -> int:
+        batch = [fake(f"{i:04x}{j:060x}") for j in range(20)]
+        store.put_many(batch, "k")
+        return len(store.get_many([r.digest for r in batch], "k"))
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(job, range(40))) == [20] * 40
+    assert store.integrity_ok() and store.stats()["images"] == 800
+
+
+def test_cache_file_is_private(tmp_path: Path) -> None:
+    store = EncodingStore(tmp_path / "new" / "dir" / "c.sqlite")
+    store.put_many([fake("ab" * 32)], "k")
+    assert stat.S_IMODE(os.stat(tmp_path / "new" / "dir").st_mode) == 0o700
+    for p in (tmp_path / "new" / "dir").iterdir():  # the database and its -wal/-shm files
+        assert stat.S_IMODE(p.stat().st_mode) & 0o077 == 0, p
+
+
+def test_deleted_encodings_are_gone_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    store = EncodingStore(path)
+    keep, gone = fake("11" * 32), fake("22" * 32)
+    store.put_many([keep, gone], "k")
+    assert store.delete([gone.digest]) == 1
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert gone.encodings.tobytes() not in raw and gone.digest.encode() not in raw
+    assert keep.encodings.tobytes() in raw
+    store.clear()
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert keep.encodings.tobytes() not in raw
+
+
+def test_a_file_that_is_not_a_cache_is_a_clear_error(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.sqlite"
+    notes.write_text("my notes, not a database\n" * 100)
+    with pytest.raises(CacheError, match="is not a readable facecore cache"):
+        EncodingStore(notes)
+    assert notes.read_text().startswith("my notes")  # never deleted or overwritten
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    out = subprocess.run([sys.executable, "-m", "facecore", "encode", str(folder), "--cache", str(notes)],
+                         capture_output=True, text=True, cwd=PROJECT, timeout=300)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_cache_in_a_place_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(CacheError, match="choose another file with --cache"):
+        EncodingStore(blocker / "c.sqlite")  # a file where a folder should be
+    out = subprocess.run([sys.executable, "-m", "facecore", "cache", "info", "--cache", str(blocker / "c.sqlite")],
+                         capture_output=True, text=True, cwd=PROJECT, timeout=300)
+    assert out.returncode == 2
+    assert out.stderr.startswith("error: Cannot create the encoding cache") and out.stderr.count("\n") == 1
+
+
+def test_damaged_rows_are_cache_misses(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    store = EncodingStore(path)
+    good, bad = fake("33" * 32), fake("44" * 32)
+    store.put_many([good, bad], "k")
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE faces SET encoding = x'00' WHERE digest = ?", (bad.digest,))
+    got = store.get_many([good.digest, bad.digest], "k")
+    assert list(got) == [good.digest]
+    assert np.array_equal(got[good.digest].encodings, good.encodings)
