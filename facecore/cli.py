@@ -22,7 +22,7 @@ from .errors import FaceCoreError, NotEnoughFacesError, UnreadableImageError
 from .evaluate import evaluate
 from .settings import EncoderSettings
 from .similarity import find_similar, fit_model
-from .sources import ImageRef, content_digest, display_name, open_dataset
+from .sources import ImageRef, content_digest, display_name, open_dataset, silence_bomb_warnings
 from .store import EncodingStore
 
 
@@ -240,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    silence_bomb_warnings()  # huge images are reported in the result, not as Pillow warnings
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "bench":

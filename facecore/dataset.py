@@ -16,14 +16,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .encoding import Box, EncodedImage, encode_bytes, load_models
-from .errors import UnreadableImageError
+from .errors import UnreadableImageError, WorkerCrashedError
 from .settings import EncoderSettings
-from .sources import ImageRef, Skipped, content_digest, person_of
+from .sources import ImageRef, Skipped, content_digest, person_of, silence_bomb_warnings
 from .store import CachedImage, EncodingStore
 
 
@@ -97,6 +98,7 @@ _pool_lock = threading.Lock()
 def _worker_init() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    silence_bomb_warnings()  # decode_image reports those images as "too many pixels"
     load_models()
 
 
@@ -125,6 +127,11 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     # between runs, which matters in the app where users encode repeatedly.
     with _pool_lock:
         pool = _pools.get(workers)
+        if pool is not None and getattr(pool, "_broken", False):
+            # A worker died (killed for memory, crashed in a decoder): a broken
+            # pool refuses all later work, so start a fresh one.
+            pool.shutdown(wait=False, cancel_futures=True)
+            pool = None
         if pool is None:
             ctx = mp.get_context("spawn")  # fork is unsafe in threaded hosts such as Streamlit
             pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
@@ -194,14 +201,17 @@ def encode_images(
             todo.append(ref)
     n_cached = len(results)
     total = len(digests)
+    # Repeats of bytes already queued cost nothing: counted as done from the
+    # start, so progress reaches total (a zip of 5,000 identical files did not).
+    n_repeats = total - n_cached - len(todo)
     n_faces = sum(len(r.boxes) for r in results.values())
 
     def report() -> None:
         if on_progress is None:
             return
-        done = len(results)
+        done = len(results) + n_repeats
         elapsed = time.perf_counter() - start
-        fresh = done - n_cached
+        fresh = len(results) - n_cached
         eta = (elapsed / fresh) * (total - done) if fresh > 0 else None
         on_progress(Progress(done, total, n_cached, n_faces, elapsed, eta))
 
@@ -244,6 +254,15 @@ def encode_images(
                     for fut in futures:
                         fut.cancel()
                     break
+        except BrokenProcessPool as exc:
+            # Keep what finished and say what happened; the next run gets a new pool.
+            if store is not None and pending_store:
+                store.put_many(pending_store, settings.key)
+            raise WorkerCrashedError(
+                f"An encoding process stopped abruptly after {len(results)} of {total} images "
+                "(out of memory, or a file that crashes a decoder). Finished images are cached: "
+                "run again to continue, with fewer workers or fewer/smaller photos."
+            ) from exc
         except BaseException:
             for fut in futures:
                 fut.cancel()

@@ -55,5 +55,9 @@ class CacheError(FaceCoreError):
     """The encoding cache file cannot be opened or written (damaged, not a cache, no permission)."""
 
 
+class WorkerCrashedError(FaceCoreError):
+    """An encoding worker process died mid-run (e.g. killed for memory); finished work is cached."""
+
+
 class ModelMissingError(FaceCoreError):
     """The dlib model files (package ``face_recognition_models``) cannot be loaded."""

@@ -18,6 +18,7 @@ import io
 import os
 import stat
 import threading
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -154,6 +155,16 @@ def truncation_flag_guard() -> Iterator[None]:
         finally:
             ImageFile.LOAD_TRUNCATED_IMAGES = False
             _flag_epoch += 1
+
+
+def silence_bomb_warnings() -> None:
+    """Drop Pillow's DecompressionBombWarning in a process facecore owns (workers, CLI).
+
+    :func:`decode_image` refuses those images itself with reason ``too many
+    pixels``; the warning would only add a stray line to stderr. Not done at
+    import: the warning filters of a host application are its own business.
+    """
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 def _looks_like_image(data: bytes) -> bool:
