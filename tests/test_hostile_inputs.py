@@ -335,3 +335,40 @@ def test_unreadable_reference_in_a_set_is_skipped_not_fatal(tmp_path: Path, face
     fs = encode_images(refs, EncoderSettings(), workers=1)
     assert len(fs) == 1
     assert [(s.path, s.reason) for s in fs.skipped] == [("gone.jpg", "unreadable")]
+
+
+def test_progress_reaches_the_total_when_files_repeat(tmp_path: Path, face_jpeg: bytes) -> None:
+    refs = [ImageRef(f"same{i}.png", data=save(Image.new("RGB", (32, 32), "white"), "PNG")) for i in range(50)]
+    refs.append(ImageRef("face.jpg", data=face_jpeg))
+    progress = []
+    fs = encode_images(refs, EncoderSettings(), workers=1, on_progress=progress.append)
+    assert fs.encoded == 2 and len(fs) == 1
+    assert (progress[-1].done, progress[-1].total) == (51, 51)
+
+
+def test_a_worker_killed_mid_run_is_a_clear_error_and_the_next_run_works(tmp_path: Path, small_people) -> None:
+    import multiprocessing
+    import signal
+
+    from facecore.errors import WorkerCrashedError
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for p in sorted(small_people[2].glob("*.jpg"))[:10]:
+        (folder / p.name).symlink_to(p)
+    refs, _ = scan_folder(folder)
+    store = EncodingStore(tmp_path / "c.sqlite")
+    killed: list[int] = []
+
+    def kill_a_worker(p) -> None:  # what the kernel's OOM killer would do
+        if p.done >= 1 and not killed:
+            victim = multiprocessing.active_children()[0]
+            os.kill(victim.pid, signal.SIGKILL)
+            killed.append(victim.pid)
+
+    with pytest.raises(WorkerCrashedError, match="Finished images are cached: run again to continue"):
+        encode_images(refs, EncoderSettings(), store, workers=2, chunk=1, on_progress=kill_a_worker)
+    assert killed
+    assert store.stats()["images"] >= 1  # what finished before the crash was kept
+    fs = encode_images(refs, EncoderSettings(), store, workers=2, chunk=1)
+    assert fs.cached >= 1 and fs.cached + fs.encoded == len(refs)
