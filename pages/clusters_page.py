@@ -148,8 +148,9 @@ st.dataframe(
     },
 )
 sizes = model.index.sizes()
-if "gallery_cluster" in st.session_state and st.session_state["gallery_cluster"] >= k:
-    st.session_state["gallery_cluster"] = 0
+chosen = state.get("gallery_cluster")
+if not (isinstance(chosen, int) and 0 <= chosen < k):  # K changed: the old choice may not exist (or is a label)
+    state["gallery_cluster"] = 0
 cluster = st.selectbox(
     "Show the faces of",
     range(k),
