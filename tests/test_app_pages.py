@@ -1,0 +1,326 @@
+"""Every page through Streamlit's AppTest: empty state, a real folder, slider moves, the similar-faces results.
+
+The app is run from ``app.py`` (st.navigation) and pages are switched with
+``at.switch_page``. Most tests put the encoded six-person set straight into
+the session; one goes through the Dataset page by typing the folder path.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import urllib.error
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from facecore import EncoderSettings, EncodingStore, find_similar, fit_model, fit_pca, scan_folder
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+DATASET, CLUSTERS, SIMILAR = "pages/dataset_page.py", "pages/clusters_page.py", "pages/similar_page.py"
+#: Order of the ranking tables on the Similar faces page (st.dataframe keeps no key in AppTest).
+MATES, EXACT, FARTHEST = 0, 1, 2
+#: Encoding runs inside the first page run that asks for it, so runs may take a while.
+TIMEOUT = 600
+
+
+def new_app() -> AppTest:
+    return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+
+
+def loaded_app(faceset, page: str, **state) -> AppTest:
+    """An app whose session already holds ``faceset``, switched to ``page`` and run once."""
+    from pages._common import LoadedDataset
+
+    at = new_app()
+    at.run()
+    at.session_state["dataset"] = LoadedDataset(
+        faceset, "six people (test)", EncoderSettings(), tuple(dict.fromkeys(f.digest for f in faceset.faces))
+    )
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def sidebar_text(at: AppTest) -> str:
+    return " ".join(str(el.value) for el in at.sidebar.children.values() if isinstance(getattr(el, "value", None), str))
+
+
+@pytest.fixture
+def allow_small_dataset(monkeypatch: pytest.MonkeyPatch, small_dataset: Path) -> Path:
+    monkeypatch.setenv("FACECORE_ALLOWED_ROOTS", os.fspath(small_dataset))
+    return small_dataset
+
+
+# ----------------------------------------------------------------- empty state
+
+
+@pytest.mark.parametrize("page", [DATASET, CLUSTERS, SIMILAR])
+def test_every_page_has_a_friendly_empty_state(page: str) -> None:
+    at = new_app().run()
+    at.switch_page(page).run()
+    assert not at.exception
+    assert not at.error
+    assert at.info, "an empty page should say what to do"
+    if page != DATASET:
+        assert "Dataset page" in at.info[0].value
+        assert [link.proto.label for link in at.get("page_link")] == ["Go to the Dataset page"]
+    sidebar = sidebar_text(at)
+    assert "No dataset loaded yet" in sidebar and "Processing is local" in sidebar
+
+
+def test_sessions_do_not_share_datasets(small_faceset) -> None:
+    loaded_app(small_faceset, DATASET)
+    other = new_app().run()
+    assert "dataset" not in other.session_state
+    assert any("No dataset loaded yet" in i.value for i in other.info)
+
+
+# ----------------------------------------------------------------- dataset page
+
+
+def test_typing_a_folder_encodes_it_and_shows_the_summary(allow_small_dataset: Path, small_faceset) -> None:
+    at = new_app().run()
+    assert at.text_input(key="folder_path").value  # prefilled with the shared dataset
+    at.text_input(key="folder_path").set_value(os.fspath(allow_small_dataset))
+    at.button(key="encode_folder").click().run()
+    assert not at.exception
+    assert not at.error
+    ds = at.session_state["dataset"]
+    assert len(ds.faceset) == len(small_faceset)
+    assert ds.faceset.key == small_faceset.key
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Photos"] == f"{small_faceset.images:,}" and metrics["Faces"] == f"{len(small_faceset):,}"
+    assert metrics["Skipped"] == str(len(small_faceset.skipped))
+    assert at.image and len(at.image[0].value) == min(60, len(small_faceset))  # the thumbnail grid
+    assert f"{len(small_faceset)} faces" in sidebar_text(at)
+    if small_faceset.skipped:
+        assert at.dataframe[0].value["reason"].notna().all()
+
+
+def test_a_folder_outside_the_allowed_roots_is_refused(tmp_path: Path) -> None:
+    at = new_app().run()
+    at.text_input(key="folder_path").set_value(os.fspath(tmp_path))
+    at.button(key="encode_folder").click().run()
+    assert not at.exception
+    assert "outside the allowed folders" in at.error[0].value
+    assert "dataset" not in at.session_state
+
+
+def test_a_missing_folder_is_an_error_not_a_traceback(allow_small_dataset: Path) -> None:
+    at = new_app().run()
+    at.text_input(key="folder_path").set_value(os.fspath(allow_small_dataset / "nobody"))
+    at.button(key="encode_folder").click().run()
+    assert not at.exception
+    assert "does not exist" in at.error[0].value
+
+
+def test_uploaded_photos_and_a_zip_are_encoded(small_people) -> None:
+    photos = sorted(small_people[0].glob("*.jpg"))[:3]
+    zipped = sorted(small_people[1].glob("*.jpg"))[:3]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for p in zipped:
+            zf.write(p, f"{small_people[1].name}/{p.name}")
+        zf.writestr("notes.txt", "not a photo")
+    files = [(p.name, p.read_bytes(), "image/jpeg") for p in photos]
+    files.append(("more.zip", buf.getvalue(), "application/zip"))
+    at = new_app().run()
+    at.file_uploader(key="uploads").set_value(files)
+    at.run()
+    at.button(key="encode_uploads").click().run()
+    assert not at.exception
+    fs = at.session_state["dataset"].faceset
+    assert {f.path for f in fs.faces} >= {f"more.zip/{small_people[1].name}/{p.name}" for p in zipped[:1]}
+    assert len(fs) >= 4
+    assert {s.path: s.reason for s in fs.skipped}.get("more.zip/notes.txt") == "unsupported type"
+
+
+def test_the_lfw_sample_says_clearly_that_it_needs_the_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sklearn.datasets
+
+    def offline(**kwargs):
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_lfw_people", offline)
+    at = new_app().run()
+    at.button(key="encode_lfw").click().run()
+    assert not at.exception
+    assert "no internet access" in at.error[0].value
+    assert "dataset" not in at.session_state
+
+
+def test_delete_removes_the_dataset_from_the_cache(tmp_path: Path, monkeypatch, small_people) -> None:
+    cache = tmp_path / "own-cache.sqlite"  # not the session cache the other tests reuse
+    monkeypatch.setenv("FACECORE_CACHE", os.fspath(cache))
+    folder = tmp_path / "three"
+    folder.mkdir()
+    for p in sorted(small_people[3].glob("*.jpg"))[:3]:
+        (folder / p.name).symlink_to(p)
+    monkeypatch.setenv("FACECORE_ALLOWED_ROOTS", os.fspath(folder))
+    at = new_app().run()
+    at.text_input(key="folder_path").set_value(os.fspath(folder))
+    at.button(key="encode_folder").click().run()
+    digests = at.session_state["dataset"].digests
+    store = EncodingStore(cache)
+    assert store.get_many(digests, EncoderSettings().key)
+    at.button(key="delete_cache").click().run()
+    assert not at.exception
+    assert not store.get_many(digests, EncoderSettings().key)
+    assert "dataset" not in at.session_state
+    assert os.fspath(cache) in at.success[0].value
+
+
+def test_stop_keeps_what_was_encoded(tmp_path: Path, small_dataset: Path) -> None:
+    from pages._common import EncodeJob
+
+    store = EncodingStore(tmp_path / "stop.sqlite")
+    job = EncodeJob("stopped", EncoderSettings(), store, lambda stop: scan_folder(small_dataset))
+    job.stop()  # before the first photo: the job must still end with a (partial) set
+    job.start()
+    assert job.wait(TIMEOUT)
+    assert job.error is None and job.result is not None
+    assert job.result.faceset.stopped
+    assert len(job.result.faceset) < len(scan_folder(small_dataset)[0])
+
+
+# ----------------------------------------------------------------- clusters page
+
+
+def test_clusters_page_renders_and_follows_the_sliders(small_faceset, monkeypatch) -> None:
+    import pages._common
+
+    def no_encoding(*args, **kwargs):
+        raise AssertionError("a slider move must never encode")
+
+    monkeypatch.setattr(pages._common, "encode_images", no_encoding)
+    at = loaded_app(small_faceset, CLUSTERS)
+    assert at.slider(key="clusters_dims").value == 20
+    assert at.slider(key="clusters_k").value == 10
+    assert len(at.dataframe[0].value) == 10
+
+    at.slider(key="clusters_k").set_value(4).run()
+    assert not at.exception
+    assert at.session_state["k"] == 4
+    assert len(at.dataframe[0].value) == 4
+
+    at.slider(key="clusters_dims").set_value(3).run()
+    assert not at.exception
+    at.toggle(key="scatter_3d").set_value(True).run()
+    assert not at.exception
+
+    at.selectbox(key="gallery_cluster").set_value(2).run()
+    assert not at.exception
+    sizes = at.dataframe[0].value["faces"].tolist()
+    assert len(at.image[-1].value) == min(sizes[2], 60)
+
+    # the K hint, then following it
+    at.button(key="k_hint").click().run()
+    assert not at.exception
+    hint = at.button(key="use_k_hint")
+    assert hint.label.startswith("Use K = ")
+    if not hint.disabled:
+        best = int(hint.label.split("=")[1].split()[0])
+        hint.click().run()
+        assert at.slider(key="clusters_k").value == best
+
+
+def test_slider_values_survive_a_visit_to_another_page(small_faceset) -> None:
+    at = loaded_app(small_faceset, CLUSTERS)
+    at.slider(key="clusters_k").set_value(7).run()
+    at.switch_page(SIMILAR).run()
+    assert "K = 7" in " ".join(c.value for c in at.caption)
+    at.switch_page(CLUSTERS).run()
+    assert at.slider(key="clusters_k").value == 7
+
+
+def test_a_tiny_dataset_gets_a_message_instead_of_sliders(small_faceset) -> None:
+    from dataclasses import replace
+
+    tiny = replace(small_faceset, faces=small_faceset.faces[:2], encodings=small_faceset.encodings[:2], key="tiny")
+    for page in (CLUSTERS, SIMILAR):
+        at = loaded_app(tiny, page)
+        assert not at.slider
+        assert "at least 3" in at.info[0].value
+
+
+# ----------------------------------------------------------------- similar faces page
+
+
+def _expected(faceset, face: int, dims: int, k: int, nprobe: int = 1, top: int = 10):
+    model = fit_model(faceset.encodings, dims, k, pca=fit_pca(faceset.encodings))
+    return model, find_similar(model, face=face, nprobe=nprobe, top=top)
+
+
+def test_similar_page_lists_the_cluster_mates_facecore_finds(small_faceset) -> None:
+    fs = small_faceset
+    query = next(i for i, f in enumerate(fs.faces) if f.person == "person_7203")
+    at = loaded_app(fs, SIMILAR, query_face=query)
+    assert at.selectbox(key="query_face_select").value == query
+    _, expected = _expected(fs, query, 20, 10)
+
+    mates = at.dataframe[MATES].value
+    assert mates["path"].tolist() == [fs.faces[i].path for i in expected.mates.indices]
+    assert np.allclose(mates["distance"], np.round(expected.mates.distances, 4))
+    assert (mates["person"].head(5) == "person_7203").mean() >= 0.8  # mostly the same person
+    exact = at.dataframe[EXACT].value
+    assert exact["path"].tolist() == [fs.faces[i].path for i in expected.exact.indices]
+    assert (mates["likely same person"] == (mates["distance"] < 0.6)).all()
+
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Comparisons"] == f"{expected.mates.comparisons:,}"
+    assert metrics["Exact search"] == f"{expected.exact.comparisons:,}"
+    assert metrics["Exact top found"] == f"{10 - expected.missed} of 10"
+    # query crop + mates + exact + farthest galleries, each with real images
+    assert len(at.image) == 4 and all(len(im.value) for im in at.image)
+
+
+def test_similar_page_sliders_change_the_search(small_faceset) -> None:
+    fs = small_faceset
+    at = loaded_app(fs, SIMILAR, query_face=5, k=6)
+    at.slider(key="similar_nprobe").set_value(6).run()  # every cluster: the exact answer
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Exact top found"] == "10 of 10"
+    at.slider(key="similar_top").set_value(3).run()
+    assert len(at.dataframe[MATES].value) == 3
+    at.slider(key="similar_threshold").set_value(0.3).run()
+    assert not at.exception
+    table = at.dataframe[MATES].value
+    assert (table["likely same person"] == (table["distance"] < 0.3)).all()
+
+
+def test_the_scatter_query_and_the_selectbox_share_one_face(small_faceset) -> None:
+    # a click in the scatter sets "query_face" (the click itself is driven in test_browser.py)
+    at = loaded_app(small_faceset, CLUSTERS, query_face=11)
+    at.switch_page(SIMILAR).run()
+    assert at.selectbox(key="query_face_select").value == 11
+    at.selectbox(key="query_face_select").set_value(12).run()
+    assert at.session_state["query_face"] == 12
+
+
+def test_an_uploaded_query_photo_finds_its_person(small_faceset, small_people) -> None:
+    photo = sorted(small_people[2].glob("*.jpg"))[0]
+    at = loaded_app(small_faceset, SIMILAR)
+    at.radio(key="query_source").set_value("A new photo").run()
+    assert not at.exception and at.info  # asks for a photo
+    at.file_uploader(key="query_upload").set_value((photo.name, photo.read_bytes(), "image/jpeg")).run()
+    assert not at.exception and not at.error
+    exact = at.dataframe[EXACT].value
+    assert exact["distance"].iloc[0] < 1e-3  # the photo itself is in the dataset
+    assert (exact["person"].head(5) == small_people[2].name).mean() >= 0.8
+
+
+def test_an_uploaded_photo_without_a_face_is_explained(small_faceset) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (200, 200), (120, 160, 200)).save(buf, format="PNG")
+    at = loaded_app(small_faceset, SIMILAR)
+    at.radio(key="query_source").set_value("A new photo").run()
+    at.file_uploader(key="query_upload").set_value(("sky.png", buf.getvalue(), "image/png")).run()
+    assert not at.exception
+    assert "No face" in at.error[0].value

@@ -1,0 +1,167 @@
+"""One real-browser run: `streamlit run app.py` driven by Debian's chromium through Playwright.
+
+Loads the six-person folder by typing its path, waits for the encoding,
+moves the K slider with the keyboard, clicks a face in the scatter, and checks
+that the Similar faces page shows cluster mates as images. Screenshots of each
+page go to artifacts/screenshots/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "artifacts" / "screenshots"
+#: First encoding of the six people (108 photos) on two busy cores, with margin.
+ENCODE_TIMEOUT_MS = 600_000
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(small_dataset: Path, session_cache: Path, tmp_path: Path) -> Iterator[str]:
+    """The app on a free port, reading only the small dataset; killed afterwards."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`) for the browser test")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+    port = _free_port()
+    env = dict(
+        os.environ,
+        FACECORE_CACHE=os.fspath(session_cache),
+        FACECORE_ALLOWED_ROOTS=os.fspath(small_dataset),
+        PYTHONUNBUFFERED="1",
+    )
+    log = tmp_path / "streamlit.log"
+    cmd = [
+        os.fspath(Path(sys.executable).parent / "streamlit"), "run", "app.py",
+        "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ready = threading.Event()
+
+    def drain() -> None:  # keep the pipe empty (a full pipe would freeze the server) and spot readiness
+        assert proc.stdout is not None
+        with open(log, "w") as fh:
+            for line in proc.stdout:
+                fh.write(line)
+                fh.flush()
+                if "Local URL" in line:
+                    ready.set()
+        ready.set()  # the server exited: stop waiting
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        if not ready.wait(120) or proc.poll() is not None:
+            pytest.fail(f"streamlit did not start: {log.read_text()[-3000:]}")
+        yield f"http://localhost:{port}/"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        print(f"server log: {log}")
+
+
+def _shot(page, name: str) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside its main block, so grow the viewport first."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    height = page.evaluate(
+        "() => Math.max(...Array.from(document.querySelectorAll("
+        "'[data-testid=stMain], [data-testid=stMainBlockContainer]')).map(e => e.scrollHeight))"
+    )
+    page.set_viewport_size({"width": 1400, "height": max(900, min(int(height) + 80, 12000))})
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=os.fspath(SHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+
+def _no_exception(page) -> None:
+    errors = page.locator("[data-testid=stException]")
+    assert errors.count() == 0, errors.all_inner_texts()
+
+
+def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: Path, small_faceset) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=os.fspath(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(60_000)
+            expect.set_options(timeout=60_000)  # two shared cores: a rerun can take seconds
+            page.goto(server)
+
+            # --- Dataset: type the folder, encode, wait for the summary
+            encode = page.get_by_role("button", name="Encode this folder")
+            expect(encode).to_be_visible()
+            expect(page.get_by_text("No dataset loaded yet").first).to_be_visible()
+            _shot(page, "browser-1-dataset-empty")
+            box = page.get_by_role("textbox", name="Folder path")
+            box.fill(os.fspath(small_dataset))
+            box.press("Enter")
+            encode.click()
+            expect(page.get_by_text("Faces found")).to_be_visible(timeout=ENCODE_TIMEOUT_MS)
+            expect(page.get_by_test_id("stMetricValue").nth(1)).to_have_text(f"{len(small_faceset):,}")  # faces
+            expect(page.locator("[data-testid=stImage] img")).to_have_count(min(60, len(small_faceset)))
+            _no_exception(page)
+            _shot(page, "browser-2-dataset-loaded")
+
+            # --- Clusters: move K with the keyboard, click a face in the scatter
+            page.get_by_role("link", name="Clusters").first.click()
+            expect(page.get_by_text(f"{len(small_faceset):,} faces in 10 clusters")).to_be_visible()
+            k_slider = page.get_by_role("slider", name="Clusters (K)")
+            k_slider.focus()
+            k_slider.press("ArrowRight")
+            k_slider.press("ArrowRight")
+            expect(page.get_by_text(f"{len(small_faceset):,} faces in 12 clusters")).to_be_visible()
+            expect(page.locator(".js-plotly-plot .legendtext", has_text="cluster 11")).to_have_count(1)
+            point = page.evaluate(
+                """() => {
+                  const gd = document.querySelector('.js-plotly-plot');
+                  const fl = gd._fullLayout, tr = gd._fullData[0], box = gd.getBoundingClientRect();
+                  return {x: box.left + fl._size.l + fl.xaxis.l2p(tr.x[0]),
+                          y: box.top + fl._size.t + fl.yaxis.l2p(tr.y[0]), face: tr.customdata[0]};
+                }"""
+            )
+            page.mouse.move(point["x"], point["y"])
+            page.mouse.click(point["x"], point["y"])
+            expect(page.get_by_role("link", name="Find similar faces")).to_be_visible()
+            _no_exception(page)
+            _shot(page, "browser-3-clusters")
+
+            # --- Similar faces: the clicked face is the query; cluster mates appear as images
+            page.get_by_role("link", name="Find similar faces").click()
+            expect(page.get_by_text("What the shortcut cost")).to_be_visible()
+            expect(page.get_by_text("K = 12 clusters")).to_be_visible()
+            clicked = small_faceset.faces[point["face"]].path
+            expect(page.get_by_role("combobox", name="Face")).to_have_value(clicked)
+            mates = page.get_by_test_id("stColumn").filter(has_text="Cluster mates")
+            expect(mates.locator("[data-testid=stImage] img").first).to_be_visible()
+            assert mates.locator("[data-testid=stImage] img").count() >= 5
+            loaded = mates.locator("img").evaluate_all("imgs => imgs.every(i => i.complete && i.naturalWidth > 0)")
+            assert loaded, "a cluster-mate thumbnail did not load"
+            expect(page.get_by_text("Exact ranking over all faces", exact=True)).to_be_visible()
+            _no_exception(page)
+            _shot(page, "browser-4-similar")
+        finally:
+            browser.close()
