@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from . import reduce
 from . import settings as S
 from .cluster import MINIBATCH_ABOVE, auto_k, fit_kmeans
 from .dataset import FaceSet, encode_images, shutdown_pools
@@ -119,6 +120,16 @@ def _timed(fn: Callable[[], object], repeats: int = 1) -> tuple[float, float, ob
         result = fn()
         times.append(time.perf_counter() - t)
     return float(np.median(times)), float(min(times)), result
+
+
+def _timed_all_cores(fn: Callable[[], object], repeats: int = 1) -> tuple[float, float, object]:
+    """:func:`_timed` with ``reduce.FIT_THREADS`` lifted (BLAS/OpenMP may use every core)."""
+    before = reduce.FIT_THREADS
+    reduce.FIT_THREADS = None
+    try:
+        return _timed(fn, repeats)
+    finally:
+        reduce.FIT_THREADS = before
 
 
 def _maxrss_mib(who: int = resource.RUSAGE_SELF) -> float:
@@ -535,6 +546,9 @@ def bench_interactive(
         sets.append(("synthetic", synthetic_faces(real, std, synthetic_n, seed)))
     table = Table("Refitting the model (what a slider move costs), seconds",
                   ["faces", "step", "median s", "min s", "target"])
+    threads_t = Table(f"Same fits with BLAS/OpenMP on every core instead of reduce.FIT_THREADS={reduce.FIT_THREADS}",
+                      ["faces", "step", f"{reduce.FIT_THREADS} thread median s", "all cores median s",
+                       "all cores / one thread"])
     rows = []
     for name, x in sets:
         n = len(x)
@@ -544,6 +558,8 @@ def bench_interactive(
         rows.append([f"{n:,} {name}", "full PCA fit (all components)", _s(pca_t), _s(pca_min), ""])
         rows.append([f"{n:,} {name}", f"project to {S.DEFAULT_DIMS} dims (dims slider: slice only)",
                      _s(proj_t), _s(proj_min), ""])
+        all_pca, _, _ = _timed_all_cores(lambda x=x: fit_pca(x, seed), repeats)
+        threads_t.rows.append([f"{n:,} {name}", "full PCA fit", _s(pca_t), _s(all_pca), f"{all_pca / pca_t:.1f}x"])
         for k in dict.fromkeys((S.DEFAULT_K, auto_k(n))):
             algo = "MiniBatchKMeans" if n > MINIBATCH_ABOVE else "KMeans"
             m_t, m_min, model = _timed(lambda x=x, pca=pca, k=k: fit_model(x, S.DEFAULT_DIMS, k, seed, pca=pca),
@@ -551,12 +567,19 @@ def bench_interactive(
             f_t, f_min, _ = _timed(lambda x=x, k=k: fit_model(x, S.DEFAULT_DIMS, k, seed), repeats)
             rows.append([f"{n:,} {name}", f"fit_model, prefitted PCA, K={k} ({algo})", _s(m_t), _s(m_min), target])
             rows.append([f"{n:,} {name}", f"fit_model, PCA fitted too, K={k}", _s(f_t), _s(f_min), target])
+            a_t, _, _ = _timed_all_cores(lambda x=x, pca=pca, k=k: fit_model(x, S.DEFAULT_DIMS, k, seed, pca=pca),
+                                         repeats)
+            threads_t.rows.append([f"{n:,} {name}", f"fit_model, prefitted PCA, K={k}", _s(m_t), _s(a_t),
+                                   f"{a_t / m_t:.1f}x"])
             rep.data.setdefault("fits", []).append({"set": name, "n": n, "k": k, "algorithm": algo,
-                                                    "prefit_s": m_t, "full_s": f_t, "inertia": model.inertia})
-        rep.data.setdefault("pca", []).append({"set": name, "n": n, "fit_pca_s": pca_t, "project_s": proj_t})
+                                                    "prefit_s": m_t, "full_s": f_t, "prefit_all_cores_s": a_t,
+                                                    "inertia": model.inertia})
+        rep.data.setdefault("pca", []).append({"set": name, "n": n, "fit_pca_s": pca_t, "project_s": proj_t,
+                                               "fit_pca_all_cores_s": all_pca})
     table.rows = rows
     table.note = f"Median of {repeats} runs each. Load average before: {load_before}, after: {_load()}."
-    rep.tables.append(table)
+    threads_t.note = "Measured in the same run, interleaved per step; > 1x means every core was slower."
+    rep.tables += [table, threads_t]
 
     # the scatter the app draws: 2-D PCA coordinates coloured by cluster, as a WebGL scatter
     x = sets[-1][1]

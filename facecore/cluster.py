@@ -1,8 +1,9 @@
 """K-means over (reduced) encodings, and a hint for choosing K.
 
 Uses scikit-learn's ``KMeans`` with a fixed seed; above
-``MINIBATCH_ABOVE`` faces it switches to ``MiniBatchKMeans``, which keeps a
-slider move interactive at 100k faces.
+``MINIBATCH_ABOVE`` faces it switches to ``MiniBatchKMeans`` (one
+initialisation), which keeps a slider move interactive at 100k faces. Fits
+run with at most ``reduce.FIT_THREADS`` BLAS/OpenMP threads.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import math
 import numpy as np
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import silhouette_score
+from threadpoolctl import threadpool_limits
 
+from . import reduce
 from .errors import InvalidParameterError, NotEnoughFacesError
 
 MINIBATCH_ABOVE = 20_000
@@ -38,9 +41,12 @@ def fit_kmeans(z: np.ndarray, k: int, seed: int = 0) -> KMeans | MiniBatchKMeans
     """
     z = np.asarray(z, dtype=np.float32)
     check_k(len(z), k)
-    if len(z) > MINIBATCH_ABOVE:
-        return MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=4096, max_iter=100).fit(z)
-    return KMeans(n_clusters=k, random_state=seed, n_init=3).fit(z)
+    with threadpool_limits(limits=reduce.FIT_THREADS):
+        if len(z) > MINIBATCH_ABOVE:
+            # n_init=1: the other two k-means++ starts cost ~45% of a K=316 fit
+            # at 100k faces for 0.3% lower inertia (BENCHMARKS.md, "interactive").
+            return MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=1, batch_size=4096, max_iter=100).fit(z)
+        return KMeans(n_clusters=k, random_state=seed, n_init=3).fit(z)
 
 
 def suggest_k(z: np.ndarray, ks: range | None = None, seed: int = 0, sample: int = 3000) -> list[tuple[int, float]]:
