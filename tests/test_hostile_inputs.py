@@ -372,3 +372,48 @@ def test_a_worker_killed_mid_run_is_a_clear_error_and_the_next_run_works(tmp_pat
     assert store.stats()["images"] >= 1  # what finished before the crash was kept
     fs = encode_images(refs, EncoderSettings(), store, workers=2, chunk=1)
     assert fs.cached >= 1 and fs.cached + fs.encoded == len(refs)
+
+
+def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
+    # --json: no progress bar on stderr, so an error is all stderr holds
+    return subprocess.run([sys.executable, "-m", "facecore", *args, "--json", "--cache", str(cache)],
+                          capture_output=True, text=True, cwd=PROJECT, timeout=900)
+
+
+def _one_line_error(out: subprocess.CompletedProcess) -> str:
+    assert out.returncode == 2, out.stderr
+    assert out.stdout == "" and "Traceback" not in out.stderr
+    assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1, out.stderr
+    return out.stderr
+
+
+def test_cli_errors_say_what_to_do(tmp_path: Path, small_dataset: Path, session_cache: Path, small_faceset,
+                                   face_jpeg: bytes) -> None:
+    one = tmp_path / "one_face"
+    one.mkdir()
+    (one / "face.jpg").write_bytes(face_jpeg)
+    (one / "blank.jpg").write_bytes(no_face())
+    (one / "cut.jpg").write_bytes(cut(face_jpeg, 0.5))
+    err = _one_line_error(_cli("evaluate", "--dataset", str(one), cache=session_cache))
+    assert "n_faces=1 should be >= 2" in err and "1 no face" in err and "1 truncated" in err
+    assert "add photos with a visible face" in err
+
+    blank = tmp_path / "blank.jpg"
+    blank.write_bytes(no_face())
+    err = _one_line_error(_cli("similar", "--dataset", str(small_dataset), "--query", str(blank), "--k", "3",
+                               cache=session_cache))
+    assert "No face was found in the query photo: try a photo where the face is larger" in err
+
+    text = tmp_path / "query.jpg"
+    text.write_text("not a photo")
+    err = _one_line_error(_cli("similar", "--dataset", str(small_dataset), "--query", str(text), "--k", "3",
+                               cache=session_cache))
+    assert "cannot be used (not an image" in err and "give a JPEG, PNG, WebP or HEIC photo" in err
+
+    query = small_dataset / small_faceset.faces[0].path
+    err = _one_line_error(_cli("similar", "--dataset", str(small_dataset), "--query", str(query),
+                               "--dims", "500", "--k", "3", cache=session_cache))
+    assert "dims=500 must be between" in err
+    err = _one_line_error(_cli("similar", "--dataset", str(small_dataset), "--query", str(query),
+                               "--k", "1000", cache=session_cache))
+    assert f"k=1000 must be between 1 and n_faces={len(small_faceset)}: choose fewer clusters" in err
