@@ -108,7 +108,7 @@ def scatter_figure(
         hovertext=[f"centroid of cluster {c}" for c in range(k)],
         hovertemplate="%{hovertext}<extra></extra>",
     )
-    ring = dict(symbol="circle-open", color=[cluster_color(c) for c in range(k)], line=dict(width=3))
+    ring = dict(symbol="circle-open", color=[cluster_color(c) for c in range(k)], line=dict(width=3.5))
     if three_d:
         fig.add_trace(
             go.Scatter3d(
@@ -120,7 +120,21 @@ def scatter_figure(
             )
         )
     else:
-        fig.add_trace(go.Scatter(x=centroids[:, 0], y=centroids[:, 1], marker=dict(size=20, **ring), **cent))
+        # A white halo under each ring keeps it visible on top of its own cluster's points.
+        halo = dict(symbol="circle-open", color="white", line=dict(width=7))
+        fig.add_trace(
+            go.Scatter(
+                x=centroids[:, 0], y=centroids[:, 1], mode="markers", marker=dict(size=22, **halo),
+                showlegend=False, hoverinfo="skip", name="halo",
+            )
+        )  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=centroids[:, 0], y=centroids[:, 1], marker=dict(size=22, **ring), **cent | dict(mode="markers+text"),
+                text=[str(c) for c in range(k)], textposition="top right",
+                textfont=dict(size=12, color="#111827", weight="bold"),
+            )
+        )  # fmt: skip
     if selected is not None and 0 <= selected < len(labels):
         star = dict(
             mode="markers",
