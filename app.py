@@ -6,14 +6,22 @@ sidebar (dataset status, cache location); the pages do the rest.
 
 import streamlit as st
 
-from pages._common import CLUSTERS_PAGE, DATASET_PAGE, SIMILAR_PAGE, adopt_finished_job, render_sidebar
+from pages._common import (
+    CLUSTERS_PAGE,
+    DATASET_PAGE,
+    SIMILAR_PAGE,
+    adopt_finished_job,
+    keep_widget_state,
+    render_sidebar,
+)
 
 st.set_page_config(page_title="Face finder", page_icon=":material/face:", layout="wide")
 
-# The url paths differ on purpose from the file names: Streamlit still runs a
-# fresh process's first script run (and every AppTest run) through its old
-# pages/-folder mode, where pages/clusters.py would own the url "clusters" and
-# run without this script (no sidebar, no page config).
+# Page files are named *_page.py so that their url paths (dataset, clusters,
+# similar) differ from the file names: Streamlit still runs a fresh process's
+# first script run (and every AppTest run) in its old pages/-folder mode, where
+# pages/clusters.py would own the url "clusters" and run without this script
+# (no sidebar, no page config).
 
 page = st.navigation(
     [
@@ -22,6 +30,7 @@ page = st.navigation(
         st.Page(SIMILAR_PAGE, title="Similar faces", icon=":material/person_search:", url_path="similar"),
     ]
 )
+keep_widget_state()
 adopt_finished_job()
 render_sidebar()
 page.run()

@@ -295,6 +295,24 @@ def current_model(ds: LoadedDataset) -> SimilarityModel:
     return model_for(ds.faceset.key, dims, k, ds.faceset.encodings)
 
 
+#: Widgets whose value should survive a visit to another page (file uploaders cannot be set, so not them).
+KEPT_WIDGETS = (
+    "detector", "all_faces", "folder_path", "clusters_dims", "clusters_k", "scatter_3d", "gallery_cluster",
+    "query_source", "similar_nprobe", "similar_top", "similar_threshold",
+)  # fmt: skip
+
+
+def keep_widget_state() -> None:
+    """Keep the values of :data:`KEPT_WIDGETS` while another page is shown.
+
+    Streamlit drops a widget's state at the end of a run that does not draw
+    it; assigning the value to its key on every run (app.py) prevents that.
+    """
+    for key in KEPT_WIDGETS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def seed_widget(widget_key: str, value: int | float) -> None:
     """Give a widget its value before it is drawn (state of widgets on other pages is dropped by Streamlit)."""
     st.session_state[widget_key] = value

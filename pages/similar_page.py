@@ -49,11 +49,11 @@ with param_col:
     top_hi = min(50, n - 1)
     seed_widget("similar_top", clamp(state.get("similar_top", DEFAULT_TOP), 1, top_hi))
     top = st.slider("Faces to show", 1, top_hi, key="similar_top")
+    state.setdefault("similar_threshold", SAME_PERSON_THRESHOLD)
     threshold = st.slider(
         "Same-person distance threshold",
         0.30,
         1.00,
-        value=SAME_PERSON_THRESHOLD,
         step=0.01,
         key="similar_threshold",
         help="Distances are Euclidean between 128-d face_recognition encodings. face_recognition calls two faces "

@@ -231,13 +231,23 @@ def test_clusters_page_renders_and_follows_the_sliders(small_faceset, monkeypatc
         assert at.slider(key="clusters_k").value == best
 
 
-def test_slider_values_survive_a_visit_to_another_page(small_faceset) -> None:
+def test_widget_values_survive_a_visit_to_another_page(small_faceset, tmp_path: Path) -> None:
     at = loaded_app(small_faceset, CLUSTERS)
     at.slider(key="clusters_k").set_value(7).run()
     at.switch_page(SIMILAR).run()
     assert "K = 7" in " ".join(c.value for c in at.caption)
+    at.slider(key="similar_threshold").set_value(0.5).run()
+    at.switch_page(DATASET).run()
+    at.text_input(key="folder_path").set_value(os.fspath(tmp_path)).run()
+    at.radio(key="detector").set_value("cnn").run()
     at.switch_page(CLUSTERS).run()
     assert at.slider(key="clusters_k").value == 7
+    at.switch_page(SIMILAR).run()
+    assert at.slider(key="similar_threshold").value == 0.5
+    at.switch_page(DATASET).run()
+    assert at.text_input(key="folder_path").value == os.fspath(tmp_path)
+    assert at.radio(key="detector").value == "cnn"
+    assert not at.exception and not at.warning
 
 
 def test_a_tiny_dataset_gets_a_message_instead_of_sliders(small_faceset) -> None:
