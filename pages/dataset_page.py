@@ -150,7 +150,7 @@ if fs.stopped:
         icon=":material/pause_circle:",
     )
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Photos", f"{fs.images:,}")
+m1.metric("Photos", f"{fs.encoded + fs.cached:,} of {fs.images:,}" if fs.stopped else f"{fs.images:,}")
 m2.metric("Faces", f"{len(fs):,}")
 m3.metric("Skipped", f"{len(fs.skipped):,}")
 m4.metric(
