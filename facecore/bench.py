@@ -236,6 +236,33 @@ def synthetic_faces(real: np.ndarray, std: np.ndarray, n: int, seed: int = 0, ch
     return out
 
 
+def synthetic_identities(
+    real: np.ndarray, persons: Sequence[str | None], std: np.ndarray, n: int, *, per_identity: int = 16,
+    seed: int = 0, chunk: int = 100_000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` faces of ``n / per_identity`` new people: a stress test with no dense blobs around the real faces.
+
+    Each new person's centre is drawn from a Gaussian fitted to the real persons' mean encodings
+    (between-person covariance); each face is its centre plus the within-person noise ``std``.
+    Returns ``(faces, centres)``: ``(n, 128)`` float32 and ``(n_identities, 128)`` float32; face i
+    belongs to identity ``i // per_identity``.
+    """
+    rng = np.random.default_rng(seed)
+    x = np.asarray(real, dtype=np.float64)
+    names = sorted({p for p in persons if p is not None})
+    means = np.array([x[[i for i, p in enumerate(persons) if p == name]].mean(axis=0) for name in names])
+    cov = np.cov(means, rowvar=False) + 1e-8 * np.eye(x.shape[1])
+    n_ids = -(-n // per_identity)
+    centres = rng.multivariate_normal(means.mean(axis=0), cov, size=n_ids, method="cholesky").astype(np.float32)
+    std = np.asarray(std, dtype=np.float32)
+    out = np.empty((n, x.shape[1]), dtype=np.float32)
+    for s in range(0, n, chunk):
+        e = min(n, s + chunk)
+        out[s:e] = centres[np.arange(s, e) // per_identity]
+        out[s:e] += rng.standard_normal((e - s, x.shape[1]), dtype=np.float32) * std
+    return out, centres
+
+
 # --------------------------------------------------------------------------- encode
 
 
@@ -385,8 +412,14 @@ def bench_encode(
     alt_max_side: int | None = 400,
     baseline: bool = True,
     seed: int = 0,
+    blocks: int = 5,
 ) -> Report:
-    """Photos/s of the article's loop vs ``encode_images`` on the same photos, plus a per-stage breakdown."""
+    """Photos/s of the article's loop vs ``encode_images`` on the same photos, plus a per-stage breakdown.
+
+    The photos are split into ``blocks`` and the warm configurations take turns block by block, so a
+    change of load on the shared machine hits them alike; the cold run (worker pool started from
+    scratch) covers the whole sample once, at the end.
+    """
     from .dataset import default_workers
 
     workers = workers or default_workers()
@@ -396,22 +429,42 @@ def bench_encode(
     t = time.perf_counter()
     load_models()
     model_load = time.perf_counter() - t
-    runs: list[EncodeRun] = []
+    configs: list[tuple[str, Callable[[Sequence[ImageRef], str], EncodeRun]]] = []
     if baseline:
-        runs.append(article_loop(refs))
-    runs.append(facecore_run(refs, settings, 1, cold=False, label="facecore, 1 process (in-process)"))
-    runs.append(facecore_run(refs, settings, workers, cold=True,
-                             label=f"facecore, {workers} processes, cold (pool start + model load included)"))
-    runs.append(facecore_run(refs, settings, workers, cold=False, label=f"facecore, {workers} processes, warm pool"))
+        configs.append(("article loop (1 process, upsample 1, full size)", lambda b, label: article_loop(b)))
+    configs.append(("facecore, 1 process (in-process)",
+                    lambda b, label: facecore_run(b, settings, 1, cold=False, label=label)))
+    configs.append((f"facecore, {workers} processes, warm pool",
+                    lambda b, label: facecore_run(b, settings, workers, cold=False, label=label)))
     if alt_max_side:
         alt = EncoderSettings(detect_max_side=alt_max_side)
-        runs.append(facecore_run(refs, alt, workers, cold=False,
-                                 label=f"facecore, {workers} processes, warm, detect_max_side={alt_max_side}"))
+        configs.append((f"facecore, {workers} processes, warm, detect_max_side={alt_max_side}",
+                        lambda b, label: facecore_run(b, alt, workers, cold=False, label=label)))
+    order = list(refs)
+    random.Random(seed + 1).shuffle(order)
+    n_blocks = max(1, min(blocks, len(order)))
+    parts = [order[i::n_blocks] for i in range(n_blocks)]
+    facecore_run(order[:4], settings, workers, cold=True, label="warm-up")  # start the pool before the warm runs
+    totals = {label: EncodeRun(label, 0.0, 0, 0, 0.0) for label, _ in configs}
+    loads: dict[str, list[float]] = {label: [] for label, _ in configs}
+    for part in parts:
+        for label, fn in configs:
+            loads[label].append(os.getloadavg()[0])
+            r = fn(part, label)
+            acc = totals[label]
+            acc.seconds += r.seconds
+            acc.photos += r.photos
+            acc.with_face += r.with_face
+            acc.cpu_seconds += r.cpu_seconds
+    runs: list[EncodeRun] = [totals[label] for label, _ in configs]
+    cold_label = f"facecore, {workers} processes, cold (pool start + model load included)"
+    loads[cold_label] = [os.getloadavg()[0]]
+    runs.insert(2 if baseline else 1, facecore_run(refs, settings, workers, cold=True, label=cold_label))
     base_rate = runs[0].rate if baseline else None
     table = Table(
         f"Encoding {len(refs)} photos (photos/s, higher is better)",
         ["run", "wall s", "photos/s", "vs article loop", "CPU s/photo", "photos/s if CPU-bound on "
-         f"{workers} idle cores", "photos with a face"],
+         f"{workers} idle cores", "photos with a face", "load avg"],
     )
     base_cpu = runs[0].cpu_seconds / runs[0].photos if baseline else None
     for r in runs:
@@ -421,11 +474,14 @@ def bench_encode(
         ideal = procs / cpu_pp if cpu_pp else 0.0
         ideal_ratio = f" ({ideal * base_cpu:.2f}x)" if base_cpu else ""
         table.rows.append([r.label, _s(r.seconds), f"{r.rate:.2f}", ratio, f"{cpu_pp:.3f}",
-                           f"{ideal:.2f}{ideal_ratio}", f"{r.with_face}/{r.photos}"])
+                           f"{ideal:.2f}{ideal_ratio}", f"{r.with_face}/{r.photos}",
+                           f"{float(np.mean(loads[r.label])):.1f}"])
     table.note = (f"Models load in {model_load:.2f} s per process (excluded from the article loop and the in-process "
                   f"run, included in the cold run). CPU s/photo counts this process and the pool's workers; the "
                   f"column after it is processes / CPU s per photo, the throughput of an otherwise idle machine. "
-                  f"Load average (1, 5, 15 min) before: {load_before}, after: {_load()}.")
+                  f"Warm runs took turns over {n_blocks} blocks of photos; load avg = mean 1-min load at the start "
+                  f"of each block (2 = both cores busy). Load average (1, 5, 15 min) before: {load_before}, "
+                  f"after: {_load()}.")
     rep.tables.append(table)
 
     sub = list(refs)[:stage_sample] if stage_sample < len(refs) else list(refs)
@@ -458,8 +514,10 @@ def bench_encode(
     ]
     rep.tables.append(stages)
     rep.data = {"photos": len(refs), "workers": workers, "model_load_s": model_load, "seed": seed,
+                "blocks": n_blocks,
                 "runs": [dict(label=r.label, seconds=r.seconds, photos=r.photos, with_face=r.with_face,
-                              photos_per_s=r.rate, cpu_seconds=r.cpu_seconds) for r in runs],
+                              photos_per_s=r.rate, cpu_seconds=r.cpu_seconds, load=float(np.mean(loads[r.label])))
+                         for r in runs],
                 "stages": st, "load_before": load_before, "load_after": _load()}
     return rep
 
@@ -493,11 +551,21 @@ def plot_encode(rep: Report, out: Path, extra: Sequence[dict] = ()) -> str:
 # --------------------------------------------------------------------------- cache
 
 
-def bench_cache(refs: Sequence[ImageRef], *, workers: int | None = None, reopen_repeats: int = 5) -> Report:
-    """Encoding a folder into a fresh cache vs re-opening it (hash + cache lookup) through ``encode_images``."""
+def bench_cache(
+    refs: Sequence[ImageRef], *, workers: int | None = None, reopen_repeats: int = 5,
+    full_dataset: str | os.PathLike[str] | None = None, full_cache: str | os.PathLike[str] | None = None,
+) -> Report:
+    """Encoding photos into a fresh cache vs re-opening them (hash + cache lookup) through ``encode_images``.
+
+    With ``full_dataset`` and ``full_cache`` (a cache that already holds that folder), also times listing
+    the whole folder with :func:`open_dataset` and re-opening every photo of it.
+    """
+    from .dataset import _pools, default_workers
+
     rep = Report("cache")
     load_before = _load()
     settings = EncoderSettings()
+    pool_state = "warm pool" if (workers or default_workers()) in _pools else "cold pool: start + model load included"
     with tempfile.TemporaryDirectory(prefix="facecore-bench-") as tmp:
         store = EncodingStore(Path(tmp) / "cache.sqlite")
         t = time.perf_counter()
@@ -508,21 +576,33 @@ def bench_cache(refs: Sequence[ImageRef], *, workers: int | None = None, reopen_
             t = time.perf_counter()
             again = encode_images(refs, settings, store, workers=workers)
             reopen.append(time.perf_counter() - t)
-        same = bool(np.array_equal(first.encodings, again.encodings)) and again.cached == len(refs) - sum(
-            1 for s in again.skipped if s.reason in ("unreadable", "too large"))
+        same = bool(np.array_equal(first.encodings, again.encodings)) and again.encoded == 0
     t_first, t_med = reopen[0], float(np.median(reopen))
+    per_photo = t_encode / len(refs)
     table = Table(f"Encoding {len(refs)} photos vs re-opening them from the cache",
                   ["step", "seconds", "ms per photo", "speed-up vs encoding"])
     table.rows = [
-        ["encode into a fresh cache (warm pool if one is running)", _s(t_encode), _ms(t_encode / len(refs)), "1x"],
-        ["re-open, first time (hash + lookup)", _s(t_first), _ms(t_first / len(refs)), f"{t_encode / t_first:,.0f}x"],
+        [f"encode into a fresh cache ({pool_state})", _s(t_encode), _ms(per_photo), "1x"],
+        ["re-open, first time (read + sha256 + lookup)", _s(t_first), _ms(t_first / len(refs)),
+         f"{t_encode / t_first:,.0f}x"],
         [f"re-open, median of {reopen_repeats}", _s(t_med), _ms(t_med / len(refs)), f"{t_encode / t_med:,.0f}x"],
     ]
+    rep.data = {"photos": len(refs), "encode_s": t_encode, "reopen_s": reopen, "identical": same,
+                "speedup_first": t_encode / t_first, "speedup_median": t_encode / t_med, "pool": pool_state}
+    if full_dataset is not None and full_cache is not None:
+        full_store = EncodingStore(full_cache)
+        t = time.perf_counter()
+        all_refs, skipped = open_dataset(full_dataset)
+        fs = encode_images(all_refs, settings, full_store, workers=workers, skipped=skipped)
+        t_full = time.perf_counter() - t
+        n = len(all_refs)
+        table.rows.append([f"list the whole folder + re-open all {n:,} photos ({fs.encoded} had to be encoded)",
+                           _s(t_full), _ms(t_full / n), f"{per_photo / (t_full / n):,.0f}x per photo"])
+        rep.data["full_folder"] = {"photos": n, "seconds": t_full, "encoded": fs.encoded,
+                                   "speedup_per_photo": per_photo / (t_full / n)}
     table.note = (f"Re-opened results identical to the first encoding: {same}. Photo files were in the OS page cache "
                   f"(just read by the encode). Load average before: {load_before}, after: {_load()}.")
     rep.tables.append(table)
-    rep.data = {"photos": len(refs), "encode_s": t_encode, "reopen_s": reopen, "identical": same,
-                "speedup_first": t_encode / t_first, "speedup_median": t_encode / t_med}
     return rep
 
 
@@ -692,15 +772,38 @@ def search_curve(
             "cluster_size_median": float(np.median(sizes)), "nprobe": rows}
 
 
+SYNTHETIC_KINDS = ("around-real", "identities")
+
+
 def search_one_size(
     real: np.ndarray, std: np.ndarray, n: int, *, queries: int = 100, k: int | None = None, top: int = 10,
-    nprobes: Sequence[int] | None = None, seed: int = 0, fit_sample: int = FIT_SAMPLE,
+    nprobes: Sequence[int] | None = None, seed: int = 0, fit_sample: int = FIT_SAMPLE, kind: str = "around-real",
+    persons: Sequence[str | None] | None = None,
 ) -> dict:
-    """:func:`search_curve` over ``n`` synthetic faces, with ``queries`` fresh synthetic draws as queries."""
-    x = synthetic_faces(real, std, n, seed)
-    qs = synthetic_faces(real, std, queries, seed + 1_000_003)  # new draws: queries are not in the set
-    return search_curve(x, qs, k=k or auto_k(n), top=top, nprobes=nprobes, seed=seed, fit_sample=fit_sample,
-                        label=f"{n:,} synthetic")
+    """:func:`search_curve` over ``n`` synthetic faces, with ``queries`` fresh synthetic draws as queries.
+
+    ``kind="around-real"``: faces drawn around the real encodings (:func:`synthetic_faces`).
+    ``kind="identities"``: faces of new people (:func:`synthetic_identities`, needs ``persons``); each
+    query is a new photo of one of those people.
+    """
+    if kind == "around-real":
+        x = synthetic_faces(real, std, n, seed)
+        qs = synthetic_faces(real, std, queries, seed + 1_000_003)  # new draws: queries are not in the set
+        label = f"{n:,} synthetic around real"
+    elif kind == "identities":
+        if persons is None:
+            raise ValueError("kind='identities' needs the persons of the real faces")
+        x, centres = synthetic_identities(real, persons, std, n, seed=seed)
+        rng = np.random.default_rng(seed + 1_000_003)
+        qs = centres[rng.integers(0, len(centres), queries)]
+        qs = qs + rng.standard_normal(qs.shape, dtype=np.float32) * std
+        label = f"{n:,} synthetic identities"
+    else:
+        raise ValueError(f"kind must be one of {SYNTHETIC_KINDS}, got {kind!r}")
+    out = search_curve(x, qs, k=k or auto_k(n), top=top, nprobes=nprobes, seed=seed, fit_sample=fit_sample,
+                       label=label)
+    out["kind"] = kind
+    return out
 
 
 def search_real(real: np.ndarray, *, queries: int | None = None, k: int | None = None, top: int = 10,
@@ -718,15 +821,19 @@ def bench_search(
     real: np.ndarray, persons: Sequence[str | None], sizes: Sequence[int] = SEARCH_SIZES, *,
     queries: int = 100, k: int | None = None, nprobes: Sequence[int] | None = None, top: int = 10, seed: int = 0,
     fit_sample: int = FIT_SAMPLE, target_recall: float = 0.95, real_queries: int | None = None,
+    kinds: Sequence[str] = ("around-real",),
 ) -> Report:
-    """The real encodings (leave-one-out) and :func:`search_one_size` for each size; a summary at ``target_recall``."""
+    """The real encodings (leave-one-out) and :func:`search_one_size` for each size and synthetic kind;
+    a summary at ``target_recall``."""
     rep = Report("search")
     load_before = _load()
     std = within_person_std(real, persons)
     results = [search_real(real, queries=real_queries, k=k, top=top, nprobes=nprobes, seed=seed)]
-    for n in sizes:
-        results.append(search_one_size(real, std, n, queries=queries, k=k, top=top, nprobes=nprobes, seed=seed,
-                                       fit_sample=fit_sample))
+    results[0]["kind"] = "real"
+    for kind in kinds:
+        for n in sizes:
+            results.append(search_one_size(real, std, n, queries=queries, k=k, top=top, nprobes=nprobes, seed=seed,
+                                           fit_sample=fit_sample, kind=kind, persons=persons))
     summary = Table(f"Search summary: smallest nprobe whose mean recall of the exact top-{top} is >= {target_recall}",
                     ["faces", "K", "exact ms", "nprobe", "recall", "comparisons", "fewer comparisons", "cluster ms",
                      "build s (PCA + K-means + assign)"])
@@ -754,10 +861,12 @@ def bench_search(
                                         _s(build_s)])
         else:
             summary.rows.append(head + ["none reached", "-", "-", "-", "-", _s(build_s)])
-    summary.note = (f"Synthetic faces: a random real encoding + Gaussian noise with the within-person spread per "
-                    f"dimension (norm of the std vector {float(np.linalg.norm(std)):.3f}); queries are fresh draws. "
-                    f"Real: every real face as a query, left out of its own results. Latencies: one thread, median. "
-                    f"Load average before: {load_before}, after: {_load()}.")
+    summary.note = (f"Synthetic around real: a random real encoding + Gaussian noise with the within-person spread "
+                    f"per dimension (norm of the std vector {float(np.linalg.norm(std)):.3f}); queries are fresh "
+                    f"draws. Synthetic identities: N/16 new people drawn from a Gaussian fitted to the real persons' "
+                    f"means, 16 faces each with the same within-person noise; queries are new faces of those "
+                    f"people. Real: every real face as a query, left out of its own results. Latencies: one "
+                    f"thread, median. Load average before: {load_before}, after: {_load()}.")
     rep.tables.insert(0, summary)
     rep.data = {"sizes": list(sizes), "results": results, "target_recall": target_recall,
                 "noise_std_norm": float(np.linalg.norm(std))}
@@ -771,7 +880,8 @@ def plot_search(rep: Report, out: Path) -> list[str]:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
     for r in results:
         p = [row["nprobe"] for row in r["nprobe"]]
-        style = dict(marker="o") if "synthetic" in r["label"] else dict(marker="s", ls="--", color="black")
+        style = {"real": dict(marker="s", ls="--", color="black"), "identities": dict(marker="^", ls=":")}.get(
+            r.get("kind"), dict(marker="o"))
         a1.plot(p, [row["recall"] for row in r["nprobe"]], label=f"{r['label']} (K={r['k']})", **style)
         a2.plot(p, [row["fewer_comparisons"] for row in r["nprobe"]], label=r["label"], **style)
     a1.axhline(rep.data["target_recall"], color="grey", ls="--", lw=1)
@@ -790,22 +900,28 @@ def plot_search(rep: Report, out: Path) -> list[str]:
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    results = [r for r in results if "synthetic" in r["label"]]
-    ns = [r["n"] for r in results]
-    ax.plot(ns, [r["exact_latency_ms"] for r in results], marker="o", color="black", label="exact (all faces)")
     target = rep.data["target_recall"]
-    pts = []
-    for r in results:
-        ok = [row for row in r["nprobe"] if row["recall"] >= target]
-        if ok:
-            pts.append((r["n"], ok[0]["latency_ms"], ok[0]["nprobe"]))
-    if pts:
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", color="#1f77b4",
-                label=f"nearest-centroid at recall >= {target}")
-        for n, ms, p in pts:
-            ax.annotate(f"nprobe={p}", (n, ms), textcoords="offset points", xytext=(4, -12), fontsize=8)
-    ax.plot(ns, [r["nprobe"][0]["latency_ms"] for r in results], marker="s", ls=":", color="#ff7f0e",
-            label="nearest-centroid, nprobe=1")
+    colors = {"around-real": "#1f77b4", "identities": "#2ca02c"}
+    first = True
+    for kind in colors:
+        rs = [r for r in results if r.get("kind") == kind]
+        if not rs:
+            continue
+        ns = [r["n"] for r in rs]
+        if first:  # exact search costs the same whatever the data
+            ax.plot(ns, [r["exact_latency_ms"] for r in rs], marker="o", color="black", label="exact (all faces)")
+            first = False
+        pts = []
+        for r in rs:
+            ok = [row for row in r["nprobe"] if row["recall"] >= target]
+            if ok:
+                pts.append((r["n"], ok[0]["latency_ms"], ok[0]["nprobe"]))
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", color=colors[kind],
+                    label=f"nearest-centroid at recall >= {target} ({kind})")
+            for n, ms, p in pts:
+                ax.annotate(f"nprobe={p}", (n, ms), textcoords="offset points", xytext=(4, -12), fontsize=7,
+                            color=colors[kind])
     ax.set(xscale="log", yscale="log", xlabel="faces (N)", ylabel="median query latency (ms)",
            title="Query latency vs N (float32, one query at a time)")
     ax.legend(fontsize=8)
@@ -1022,7 +1138,9 @@ def run(command: str, args: argparse.Namespace) -> list[Report]:
         reports.append(rep)
     if command in ("cache", "all"):
         n = None if args.all else (args.photos or (40 if quick else 300))
-        reports.append(bench_cache(sample_refs(args.dataset, n, args.seed), workers=args.workers))
+        reports.append(bench_cache(sample_refs(args.dataset, n, args.seed), workers=args.workers,
+                                   full_dataset=args.dataset,
+                                   full_cache=args.cache if Path(args.cache).exists() else None))
     if command in ("interactive", "search", "memory", "all"):
         fs = _real(args)
         persons = fs.persons
@@ -1032,7 +1150,7 @@ def run(command: str, args: argparse.Namespace) -> list[Report]:
         if command in ("search", "all"):
             sizes = args.sizes or (QUICK_SEARCH_SIZES if quick else SEARCH_SIZES)
             rep = bench_search(fs.encodings, persons, sizes, queries=args.queries or (30 if quick else 100),
-                               k=args.k, nprobes=args.nprobes, seed=args.seed)
+                               k=args.k, nprobes=args.nprobes, seed=args.seed, kinds=args.synthetic)
             if out:
                 rep.plots += plot_search(rep, out)
             reports.append(rep)
@@ -1064,6 +1182,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--queries", type=int, help="search: queries per size (default 100)")
     p.add_argument("--k", type=int, help="search: pin K instead of auto_k(N) ~ sqrt(N)")
     p.add_argument("--nprobes", type=lambda s: [int(v) for v in s.split(",")], help="search: nprobe values")
+    p.add_argument("--synthetic", type=lambda s: s.split(","), default=list(SYNTHETIC_KINDS),
+                   help="search: synthetic kinds, comma-separated (default around-real,identities)")
     return p
 
 

@@ -21,11 +21,18 @@ def test_synthetic_faces_are_drawn_around_real_ones_with_the_within_person_sprea
     assert np.median(d) == pytest.approx(float(np.linalg.norm(std)), rel=0.25)
     assert np.array_equal(x, bench.synthetic_faces(real, std, 3000, seed=1))  # fixed seed, same faces
 
+    faces, centres = bench.synthetic_identities(real, persons, std, 100, per_identity=16, seed=2)
+    assert faces.shape == (100, 128) and centres.shape == (7, 128)  # ceil(100 / 16) new people
+    # a face is nearer its own person's centre than any other centre
+    d = np.sqrt(((faces[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
+    assert (d.argmin(axis=1) == np.arange(100) // 16).mean() > 0.9
+
 
 def test_search_benchmark_recall_and_comparisons(small_faceset) -> None:
     real, persons = small_faceset.encodings, small_faceset.persons
-    rep = bench.bench_search(real, persons, sizes=[600], queries=15, seed=0)
-    assert len(rep.data["results"]) == 2  # the real faces (leave-one-out) and one synthetic size
+    rep = bench.bench_search(real, persons, sizes=[600], queries=15, seed=0, kinds=bench.SYNTHETIC_KINDS)
+    # the real faces (leave-one-out), then one size of each synthetic kind
+    assert [r["kind"] for r in rep.data["results"]] == ["real", "around-real", "identities"]
     for r in rep.data["results"]:
         k = r["k"]
         assert k == auto_k(r["n"])
@@ -40,9 +47,9 @@ def test_search_benchmark_recall_and_comparisons(small_faceset) -> None:
             assert 0.0 <= row["recall_min"] <= row["recall"] <= 1.0
             if p <= k // 4:
                 assert row["comparisons"] < r["exact_comparisons"]
-        assert rows[k]["comparisons"] == pytest.approx(k + r["n"] - (1 if "real" in r["label"] else 0))
+        assert rows[k]["comparisons"] == pytest.approx(k + r["n"] - (1 if r["kind"] == "real" else 0))
     text = "\n".join(t.markdown() for t in rep.tables)
-    assert "nprobe=1" in text and "real (leave-one-out)" in text and "600 synthetic" in text
+    assert "nprobe=1" in text and "real (leave-one-out)" in text and "600 synthetic identities" in text
 
 
 def test_memory_benchmark_counts_bytes_and_peaks(small_faceset, session_cache) -> None:
