@@ -163,5 +163,15 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
             expect(page.get_by_text("Exact ranking over all faces", exact=True)).to_be_visible()
             _no_exception(page)
             _shot(page, "browser-4-similar")
+
+            # --- pick another query by typing its name in the select box
+            other = next(f for f in small_faceset.faces if f.person != small_faceset.faces[point["face"]].person)
+            face_box = page.get_by_role("combobox", name="Face")
+            face_box.click()
+            face_box.fill(other.path)
+            page.get_by_role("option", name=other.path, exact=True).click()
+            expect(face_box).to_have_value(other.path)
+            expect(mates.get_by_text(other.person).first).to_be_visible()
+            _no_exception(page)
         finally:
             browser.close()
