@@ -106,7 +106,7 @@ def cmd_encode(args: argparse.Namespace) -> dict:
 
 
 def _hits(fs: FaceSet, indices: np.ndarray, dists: np.ndarray) -> list[dict]:
-    return [{"path": fs.faces[i].path, "distance": round(float(d), 4)} for i, d in zip(indices, dists)]
+    return [{"path": fs.faces[i].path, "distance": round(float(d), 4)} for i, d in zip(indices, dists, strict=True)]
 
 
 def cmd_similar(args: argparse.Namespace) -> dict:

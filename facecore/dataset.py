@@ -102,7 +102,9 @@ def _worker_init() -> None:
     load_models()
 
 
-def _work(items: list[tuple[str, str | None, bytes | None]], settings: EncoderSettings) -> list[tuple[str, EncodedImage]]:
+def _work(
+    items: list[tuple[str, str | None, bytes | None]], settings: EncoderSettings
+) -> list[tuple[str, EncodedImage]]:
     out = []
     for name, path, data in items:
         try:

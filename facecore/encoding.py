@@ -87,9 +87,10 @@ def detect_faces(rgb: np.ndarray, settings: EncoderSettings = EncoderSettings())
         passes = [(small, small_scale, settings.upsample)]
     found: list[Box] = []
     scale = 1.0
-    for image, scale, up in passes:
+    for image, pass_scale, up in passes:
         found = api.face_locations(image, number_of_times_to_upsample=up, model=settings.detector)
         if found:
+            scale = pass_scale
             break
     h, w = rgb.shape[:2]
     boxes = [
@@ -191,7 +192,9 @@ def encode_query(data: bytes, settings: EncoderSettings = EncoderSettings()) -> 
     """
     result = encode_bytes(data, settings)
     if result.reason == "no face":
-        raise NoFaceFoundError("No face was found in the query photo: try a photo where the face is larger and frontal.")
+        raise NoFaceFoundError(
+            "No face was found in the query photo: try a photo where the face is larger and frontal."
+        )
     if result.reason is not None:
         raise UnreadableImageError(result.reason, result.detail)
     return result

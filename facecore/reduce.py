@@ -55,7 +55,9 @@ def fit_pca(encodings: np.ndarray, seed: int = 0) -> PCA:
 def project(pca: PCA, encodings: np.ndarray, dims: int) -> np.ndarray:
     """Project ``(n, 128)`` encodings onto the first ``dims`` components; return ``(n, dims)`` float32."""
     if not 1 <= dims <= pca.n_components_:
-        raise InvalidParameterError(f"dims={dims} must be between 1 and {pca.n_components_}: choose a smaller dimension.")
+        raise InvalidParameterError(
+            f"dims={dims} must be between 1 and {pca.n_components_}: choose a smaller dimension."
+        )
     x = np.asarray(encodings, dtype=np.float32).reshape(-1, pca.mean_.shape[0])
     comps = pca.components_[:dims].astype(np.float32)
     return (x - pca.mean_.astype(np.float32)) @ comps.T

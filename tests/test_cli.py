@@ -82,7 +82,10 @@ def test_human_output_has_a_progress_bar(tmp_path: Path, small_people) -> None:
     [
         (["encode", "/no/such/folder"], "does not exist"),
         (["similar", "--dataset", "{small}", "--query", "/no/such.jpg"], "is not a file"),
-        (["similar", "--dataset", "{small}", "--query", "{photo}", "--k", "5000"], "k=5000 must be between 1 and n_faces"),
+        (
+            ["similar", "--dataset", "{small}", "--query", "{photo}", "--k", "5000"],
+            "k=5000 must be between 1 and n_faces",
+        ),
         (["evaluate", "--dataset", "{small}", "--dims", "500"], "dims=500 must be between 1 and min(n_faces, 128)"),
         (["evaluate", "--dataset", "{small}", "--k", "0"], "--k must be >= 1"),
         (["similar", "--dataset", "{small}", "--query", "{photo}", "--nprobe", "99", "--k", "6"], "nprobe=99"),
