@@ -136,6 +136,21 @@ def _maxrss_mib(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
 
 
+def _hwm_mib(pid: int | str = "self") -> float:
+    """Peak resident set (VmHWM) of a process in MiB.
+
+    Unlike ``ru_maxrss``, which Linux carries over fork and exec (a probe started by a big process
+    would report the parent's size), VmHWM belongs to the process's own address space.
+    """
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return _maxrss_mib() if pid == "self" else 0.0
+
+
 def machine_info() -> dict:
     """CPU model, cores, RAM and library versions of this run."""
     cpu = "unknown"
@@ -998,25 +1013,27 @@ def _probe(argv: list[str]) -> int:
     p.add_argument("--n", type=int)
     p.add_argument("--queries", type=int, default=20)
     a = p.parse_args(argv)
-    base = _maxrss_mib()
     if a.job == "encode":
+        from .dataset import _pools
+
         refs = sample_refs(a.dataset, a.photos)
-        base = _maxrss_mib()
+        base = _hwm_mib()
         with tempfile.TemporaryDirectory(prefix="facecore-bench-") as tmp:
             t = time.perf_counter()
             fs = encode_images(refs, EncoderSettings(), EncodingStore(Path(tmp) / "c.sqlite"))
             dt = time.perf_counter() - t
-        shutdown_pools()  # workers must be reaped for RUSAGE_CHILDREN to count them
+        workers = [_hwm_mib(pid) for pool in _pools.values() for pid in list(pool._processes or {})]
+        shutdown_pools()
         out = {"photos": len(refs), "faces": len(fs), "seconds": dt, "rss_start_mib": base,
-               "peak_parent_mib": _maxrss_mib(), "peak_worker_mib": _maxrss_mib(resource.RUSAGE_CHILDREN)}
+               "peak_parent_mib": _hwm_mib(), "peak_worker_mib": max(workers, default=0.0)}
     else:
         loaded = np.load(a.real)
         real, pid = loaded["encodings"], loaded["persons"]
         std = within_person_std(real, [int(v) if v >= 0 else None for v in pid])
-        base = _maxrss_mib()
+        base = _hwm_mib()
         x = synthetic_faces(real, std, a.n)
         built = build_search_index(x, auto_k(a.n))
-        after_build = _maxrss_mib()
+        after_build = _hwm_mib()
         qs = synthetic_faces(real, std, a.queries, 7)
         zq = project(built.pca, qs, S.DEFAULT_DIMS)
         for i, q in enumerate(qs):
@@ -1024,7 +1041,7 @@ def _probe(argv: list[str]) -> int:
             cluster_search(built.index, zq[i], built.x, q, nprobe=min(16, built.index.k), top=10)
         idx = built.index
         out = {"n": a.n, "k": idx.k, "rss_start_mib": base, "peak_after_build_mib": after_build,
-               "peak_mib": _maxrss_mib(), "faces_mib": x.nbytes / 2**20,
+               "peak_mib": _hwm_mib(), "faces_mib": x.nbytes / 2**20,
                "index_mib": (idx.labels.nbytes + idx.order.nbytes + idx.offsets.nbytes + idx.centroids.nbytes
                              + built.sq.nbytes) / 2**20,
                "reduced_mib": a.n * S.DEFAULT_DIMS * 4 / 2**20}
@@ -1080,7 +1097,8 @@ def bench_memory(
                            f"PCA-{dims} {s['reduced_mib']:.0f} MiB, K={s['k']}"])
         rep.data["search_probe"] = s
     if peaks.rows:
-        peaks.note = "start = RSS after imports and input loading; peak = ru_maxrss of the process (workers: children)."
+        peaks.note = ("start = peak RSS after imports and input loading; peak = VmHWM of the probe process, and of "
+                      "each encoding worker read before the pool stops.")
         rep.tables.append(peaks)
     return rep
 
