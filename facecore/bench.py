@@ -1115,6 +1115,15 @@ def _pyplot():
     return plt
 
 
+def _plot_safely(draw: Callable[[], list[str]]) -> list[str]:
+    """Run a plotting function; without matplotlib, say so on stderr and keep the numbers."""
+    try:
+        return draw()
+    except ImportError as exc:
+        print(f"note: no plot ({exc}); install matplotlib (requirements-dev.txt) for PNGs", file=sys.stderr)
+        return []
+
+
 def _emit(rep: Report, args: argparse.Namespace) -> None:
     if args.out:
         out = Path(args.out)
@@ -1176,7 +1185,7 @@ def run(command: str, args: argparse.Namespace) -> list[Report]:
             extra += [r for r in other["data"]["runs"] if "article" not in r["label"] and "cold" not in r["label"]]
             extra_workers = other["data"]["workers"]
         if out:
-            rep.plots.append(plot_encode(rep, out, extra, extra_workers))
+            rep.plots += _plot_safely(lambda: [plot_encode(rep, out, extra, extra_workers)])
         reports.append(rep)
     if command in ("cache", "all"):
         n = None if args.all else (args.photos or (40 if quick else 300))
@@ -1194,7 +1203,7 @@ def run(command: str, args: argparse.Namespace) -> list[Report]:
             rep = bench_search(fs.encodings, persons, sizes, queries=args.queries or (30 if quick else 100),
                                k=args.k, nprobes=args.nprobes, seed=args.seed, kinds=args.synthetic)
             if out:
-                rep.plots += plot_search(rep, out)
+                rep.plots += _plot_safely(lambda: plot_search(rep, out))
             reports.append(rep)
         if command in ("memory", "all"):
             reports.append(bench_memory(fs.encodings, persons, cache=args.cache, dataset=args.dataset,
