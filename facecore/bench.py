@@ -557,7 +557,7 @@ def plot_encode(rep: Report, out: Path, extra: Sequence[dict] = (), extra_worker
     h = 0.38
     colors = ["#999999" if "article" in r["label"] else "#2ca02c" if "accelerated" in r["label"] else "#1f77b4"
               for r in runs]
-    b1 = ax.barh(y - h / 2, wall, h, color=colors, label="measured wall clock (shared, loaded machine)")
+    b1 = ax.barh(y - h / 2, wall, h, color=colors, label="measured wall clock (shared machine)")
     b2 = ax.barh(y + h / 2, idle, h, color=colors, alpha=0.45, hatch="//",
                  label="projected for idle cores: processes / CPU s per photo")
     ax.set_yticks(y, labels, fontsize=8)
@@ -572,7 +572,10 @@ def plot_encode(rep: Report, out: Path, extra: Sequence[dict] = (), extra_worker
         ax.axvline(4 * idle[0], color="#d62728", ls="--", lw=1, label="target: 4x the article loop (idle)")
     ax.set_xlim(0, max(wall + idle) * 1.3)
     ax.set_xlabel("photos per second (higher is better)")
-    ax.set_title(f"Encoding throughput, {rep.data['photos']} CelebA photos, {workers} cores")
+    title = f"Encoding throughput, {rep.data['photos']} CelebA photos, {workers} cores"
+    if extra:
+        title += "\n(green: accelerated dlib build, a separate run; every ratio is against the grey article loop)"
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     path = out / "encode_throughput.png"
@@ -910,7 +913,8 @@ def plot_search(rep: Report, out: Path) -> list[str]:
     """recall vs nprobe (with comparisons), and latency vs N."""
     plt = _pyplot()
     results = rep.data["results"]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    n_lines = len(results)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.4 + 0.22 * ((n_lines + 2) // 3)))
     for r in results:
         p = [row["nprobe"] for row in r["nprobe"]]
         if r.get("kind") == "real":
@@ -926,13 +930,13 @@ def plot_search(rep: Report, out: Path) -> list[str]:
     a1.set(xscale="log", xlabel="nprobe (clusters scanned)", ylabel="recall of exact top-10", ylim=(0, 1.02),
            title="Recall vs nprobe")
     a1.set_xscale("log", base=2)
-    a1.legend(fontsize=8)
     a2.axhline(20, color="grey", ls="--", lw=1)
     a2.set_xscale("log", base=2)
     a2.set(yscale="log", xlabel="nprobe", ylabel="exact comparisons / cluster comparisons",
            title="Comparisons saved vs nprobe (target 20x at 1e6)")
-    a2.legend(fontsize=8)
-    fig.tight_layout()
+    rows = (n_lines + 2) // 3
+    fig.legend(*a1.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.055 * rows + 0.02, 1, 1))
     p1 = out / "search_recall_vs_nprobe.png"
     fig.savefig(p1, dpi=110)
     plt.close(fig)
@@ -1115,6 +1119,29 @@ def _pyplot():
     return plt
 
 
+def _replot(out: Path, also: Sequence[str]) -> list[Report]:
+    """Redraw the PNGs from the JSON results saved in ``out`` (adding the encode runs of ``also`` files)."""
+    drawn = []
+    for name in ("encode", "search"):
+        path = out / f"{name}.json"
+        if not path.exists():
+            continue
+        saved = json.loads(path.read_text())
+        rep = Report(name, data=saved["data"])
+        if name == "encode":
+            extra, extra_workers = [], None
+            for other_path in also:
+                other = json.loads(Path(other_path).read_text())
+                extra += [r for r in other["data"]["runs"] if "article" not in r["label"] and "cold" not in r["label"]]
+                extra_workers = other["data"]["workers"]
+            drawn += _plot_safely(lambda rep=rep, e=extra, w=extra_workers: [plot_encode(rep, out, e, w)])
+        else:
+            drawn += _plot_safely(lambda rep=rep: plot_search(rep, out))
+    for p in drawn:
+        print(f"plot: {p}")
+    return []
+
+
 def _plot_safely(draw: Callable[[], list[str]]) -> list[str]:
     """Run a plotting function; without matplotlib, say so on stderr and keep the numbers."""
     try:
@@ -1170,6 +1197,10 @@ def run(command: str, args: argparse.Namespace) -> list[Report]:
         out.mkdir(parents=True, exist_ok=True)
     quick = args.quick
     reports: list[Report] = _Reports(args)
+    if command == "plot":
+        if not out:
+            raise ValueError("bench plot needs --out, the folder holding encode.json / search.json")
+        return _replot(out, args.also or ())
     if command in ("encode", "all"):
         n = None if args.all else (args.photos or (40 if quick else 300))
         refs = sample_refs(args.dataset, n, args.seed)
@@ -1214,7 +1245,8 @@ def run(command: str, args: argparse.Namespace) -> list[Report]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m facecore bench", description=__doc__.splitlines()[0])
-    p.add_argument("command", choices=["encode", "cache", "interactive", "search", "memory", "all"])
+    p.add_argument("command", choices=["encode", "cache", "interactive", "search", "memory", "all", "plot"],
+                   help="a benchmark, all of them, or plot: redraw the PNGs from the JSON saved in --out")
     p.add_argument("--dataset", default=str(S.default_dataset_path()), help="folder of photos (default: shared CelebA)")
     p.add_argument("--cache", default=str(DEFAULT_BENCH_CACHE),
                    help="encoding cache for the real set, outside the repo (default /tmp/bench-cache.sqlite)")
@@ -1227,7 +1259,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stage-sample", type=int, help="encode: photos timed stage by stage (default 60)")
     p.add_argument("--workers", type=int, help="encoding processes (default: all CPUs)")
     p.add_argument("--label", help="encode: prefix for run labels (e.g. 'accelerated dlib')")
-    p.add_argument("--also", action="append", help="encode: add the runs of another encode.json to the plot")
+    p.add_argument("--also", action="append",
+                   help="encode/plot: add the warm runs of another encode.json (e.g. another dlib build) to the plot")
     p.add_argument("--sizes", type=lambda s: [int(float(v)) for v in s.split(",")],
                    help="search: comma-separated N (default 1e3,1e4,1e5,1e6)")
     p.add_argument("--queries", type=int, help="search: queries per size (default 100)")
