@@ -284,14 +284,19 @@ def test_parameters_beyond_the_data_name_the_fix(small_faceset) -> None:
             fit_model(x[:n], dims=2, k=1)
 
 
-def test_stopping_keeps_the_finished_images(tmp_path: Path, small_people) -> None:
+def _linked_photos(tmp_path: Path, small_people, n: int):
+    """A folder of links to the first ``n`` photos of the small people, scanned, with a fresh cache."""
     folder = tmp_path / "many"
     folder.mkdir()
-    photos = sorted(p for person in small_people for p in person.glob("*.jpg"))[:12]
+    photos = sorted(p for person in small_people for p in person.glob("*.jpg"))[:n]
     for p in photos:
         (folder / p.name).symlink_to(p)
     refs, skipped = scan_folder(folder)
-    store = EncodingStore(tmp_path / "c.sqlite")
+    return refs, skipped, EncodingStore(tmp_path / "c.sqlite")
+
+
+def test_stopping_keeps_the_finished_images(tmp_path: Path, small_people) -> None:
+    refs, skipped, store = _linked_photos(tmp_path, small_people, 12)
     seen = []
 
     def on_progress(p) -> None:
@@ -311,13 +316,7 @@ def test_stopping_keeps_the_finished_images(tmp_path: Path, small_people) -> Non
 
 
 def test_stopping_the_worker_pool_keeps_the_finished_images(tmp_path: Path, small_people) -> None:
-    folder = tmp_path / "many"
-    folder.mkdir()
-    photos = sorted(p for person in small_people for p in person.glob("*.jpg"))[:16]
-    for p in photos:
-        (folder / p.name).symlink_to(p)
-    refs, skipped = scan_folder(folder)
-    store = EncodingStore(tmp_path / "c.sqlite")
+    refs, skipped, store = _linked_photos(tmp_path, small_people, 16)
     progress = []
     fs = encode_images(refs, EncoderSettings(), store, workers=2, skipped=skipped, chunk=1,
                        on_progress=progress.append, should_stop=lambda: progress[-1].done >= 2)
