@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from .dataset import FaceSet
-from .errors import DatasetError, UnreadableImageError
+from .errors import DatasetError
 from .similarity import SimilarityModel
-from .sources import ImageRef, Skipped, content_digest
+from .sources import ImageRef, Skipped
 
 
 def thumb_keys(faceset: FaceSet, indices: Sequence[int] | np.ndarray) -> list[tuple[str, int]]:
@@ -176,24 +176,6 @@ def find_face(faceset: FaceSet, digest: str) -> int | None:
         if f.digest == digest and f.index == 0:
             return i
     return None
-
-
-def cached_digests(faceset: FaceSet, refs: Sequence[ImageRef]) -> list[str]:
-    """Every content digest this dataset left in the cache: photos with faces and photos without.
-
-    The face set only names photos that gave a face; photos skipped for
-    ``no face`` also have a cache row (size and reason), so their bytes are
-    hashed again here to find it.
-    """
-    digests = dict.fromkeys(f.digest for f in faceset.faces)
-    no_face = {s.path for s in faceset.skipped if s.reason == "no face"}
-    for ref in refs:
-        if ref.name in no_face:
-            try:
-                digests.setdefault(content_digest(ref.read_bytes()))
-            except UnreadableImageError:
-                continue
-    return list(digests)
 
 
 def lfw_sample(

@@ -71,6 +71,9 @@ class FaceSet:
     cached: int = 0
     stopped: bool = False
     key: str = field(default="")
+    #: content digest of every image read (with or without a face): what the
+    #: cache holds for this set, e.g. to delete it
+    digests: tuple[str, ...] = ()
 
     @property
     def persons(self) -> list[str | None]:
@@ -305,4 +308,5 @@ def encode_images(
         cached=n_cached,
         stopped=stopped,
         key=faceset_key(faces, settings.key),
+        digests=tuple(dict.fromkeys([*digests.values(), *(r.digest for r in results.values() if r.digest)])),
     )

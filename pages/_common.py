@@ -45,7 +45,7 @@ from facecore import (
     suggest_k,
 )
 from facecore import settings as S
-from facecore.app_support import cached_digests, cluster_summary, thumb_keys
+from facecore.app_support import cluster_summary, thumb_keys
 from facecore.reduce import max_dims
 from facecore.similarity import SimilarityModel
 
@@ -136,7 +136,7 @@ class EncodeJob:
                 on_progress=self._on_progress,
                 should_stop=self._stop.is_set,
             )
-            self.result = self._finish(faceset, refs)
+            self.result = LoadedDataset(faceset, self.label, self.settings, faceset.digests)
         except FaceCoreError as exc:
             self.error = str(exc)
         except Exception as exc:  # a thread that dies silently would leave the page waiting forever
@@ -145,9 +145,6 @@ class EncodeJob:
 
     def _on_progress(self, progress: Progress) -> None:
         self.progress = progress
-
-    def _finish(self, faceset: FaceSet, refs: Sequence[ImageRef]) -> LoadedDataset:
-        return LoadedDataset(faceset, self.label, self.settings, tuple(cached_digests(faceset, refs)))
 
 
 def _skip_summary(skipped: Sequence[Skipped]) -> str:

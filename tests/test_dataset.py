@@ -67,3 +67,19 @@ def test_faceset_key_changes_with_content(small_faceset) -> None:
     assert len(small_faceset.key) == 64
     assert small_faceset.key == dataset_mod.faceset_key(small_faceset.faces, small_faceset.settings_key)
     assert small_faceset.key != dataset_mod.faceset_key(small_faceset.faces[1:], small_faceset.settings_key)
+
+
+def test_faceset_names_every_cached_image_so_deleting_it_empties_the_cache(tmp_path: Path, small_people) -> None:
+    from PIL import Image
+
+    photos = sorted(small_people[0].glob("*.jpg"))[:3]
+    for p in photos:
+        (tmp_path / p.name).symlink_to(p)
+    Image.new("RGB", (200, 200), (40, 90, 160)).save(tmp_path / "blank.png")  # no face, still cached
+    store = EncodingStore(tmp_path / "c.sqlite")
+    refs, _ = scan_folder(tmp_path)
+    fs = encode_images(refs, EncoderSettings(), store, workers=1)
+    assert any(s.reason == "no face" for s in fs.skipped)
+    assert len(fs.digests) == 4 and store.stats()["images"] == 4
+    assert store.delete(fs.digests) == 4
+    assert store.stats()["images"] == 0
