@@ -203,7 +203,12 @@ def _print_human(command: str, out: dict) -> None:
         print(f"Farthest cluster {fc['id']} ({fc['size']} faces): " + ", ".join(fc["paths"][:5]))
     else:
         for key, value in out.items():
-            print(f"{key:28s} {value}")
+            if key != "confused_pairs":
+                print(f"{key:28s} {value}")
+        if out.get("confused_pairs"):
+            print("Most confused folders (each other's nearest faces; often one person filed twice):")
+            for c in out["confused_pairs"]:
+                print(f"  {c['share']:6.1%}  {c['a']} ~ {c['b']}  ({c['results']} results)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,10 @@ against all the others (leave-one-out). Reported: precision@k of exact search
 top-k that the cluster search keeps, comparisons per query, and cluster
 purity. Computed in blocks of queries with float32 matrix products: no loop
 over faces.
+
+It also names the pairs of folders whose faces most often come back as each
+other's nearest neighbours: on real collections these are usually the same
+person filed under two names (or twins), which caps any search's precision.
 """
 
 from __future__ import annotations
@@ -20,6 +24,18 @@ from .errors import NotEnoughFacesError
 from .similarity import SimilarityModel
 
 _BLOCK = 1024
+
+
+@dataclass(frozen=True)
+class ConfusedPair:
+    """Two persons whose faces fill each other's exact top-k results."""
+
+    a: str
+    b: str
+    #: results of a's queries that are b's faces plus the reverse
+    results: int
+    #: that count over all top-k results of both persons' queries
+    share: float
 
 
 @dataclass(frozen=True)
@@ -44,6 +60,8 @@ class Evaluation:
     cluster_precision_normalized: float
     #: the best strict precision@k any search could reach on this data
     precision_ceiling: float
+    #: the person pairs most often confused by exact search, worst first
+    confused_pairs: tuple[ConfusedPair, ...] = ()
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -70,11 +88,37 @@ def cluster_purity(labels: np.ndarray, persons: Sequence[str | None]) -> float:
     return sum(cn.most_common(1)[0][1] for cn in by_cluster.values()) / total if total else 0.0
 
 
-def evaluate(model: SimilarityModel, persons: Sequence[str | None], top: int = 5, nprobe: int = 1) -> Evaluation:
+def _confused_pairs(
+    pair_codes: list[np.ndarray], pid: np.ndarray, queries: np.ndarray, names: list[str], top: int, keep: int
+) -> tuple[ConfusedPair, ...]:
+    """Rank person pairs by how many exact top-k results went from one to the other."""
+    if not pair_codes or keep <= 0:
+        return ()
+    codes, counts = np.unique(np.concatenate(pair_codes), return_counts=True)
+    if len(codes) == 0:
+        return ()
+    n_names = len(names)
+    queries_of = np.bincount(pid[queries], minlength=n_names)
+    a, b = codes // n_names, codes % n_names
+    share = counts / (top * (queries_of[a] + queries_of[b]))
+    order = np.lexsort((-counts, -share))[:keep]
+    return tuple(
+        ConfusedPair(names[a[i]], names[b[i]], int(counts[i]), round(float(share[i]), 4)) for i in order
+    )
+
+
+def evaluate(
+    model: SimilarityModel,
+    persons: Sequence[str | None],
+    top: int = 5,
+    nprobe: int = 1,
+    confused: int = 5,
+) -> Evaluation:
     """Measure how often searches return the same person as the query.
 
     ``persons[i]`` names the person of face i (None: unknown, not used as a
-    query). Raises :class:`NotEnoughFacesError` when no person has two faces.
+    query). ``confused`` says how many of the most confused person pairs to
+    report. Raises :class:`NotEnoughFacesError` when no person has two faces.
     """
     n = len(model.encodings)
     if len(persons) != n:
@@ -101,6 +145,8 @@ def evaluate(model: SimilarityModel, persons: Sequence[str | None], top: int = 5
     reachable = np.minimum(top, counts[pid[queries]] - 1).astype(np.float64)
     kept = 0.0
     comparisons = 0.0
+    pair_codes: list[np.ndarray] = []
+    n_names = len(names)
     for start in range(0, len(queries), _BLOCK):
         q = queries[start : start + _BLOCK]
         rows = np.arange(len(q))
@@ -118,6 +164,11 @@ def evaluate(model: SimilarityModel, persons: Sequence[str | None], top: int = 5
         valid = np.isfinite(dc[rows[:, None], clus])
         same = pid[q][:, None]
         row_exact = (pid[exact] == same).sum(axis=1)
+        other = pid[exact]
+        cross = (other != same) & (other >= 0)
+        lo = np.minimum(same, other)[cross]
+        hi = np.maximum(same, other)[cross]
+        pair_codes.append(lo.astype(np.int64) * n_names + hi)
         row_cluster = ((pid[clus] == same) & valid).sum(axis=1)
         reach = reachable[start : start + _BLOCK]
         hits_exact += row_exact.sum()
@@ -146,4 +197,5 @@ def evaluate(model: SimilarityModel, persons: Sequence[str | None], top: int = 5
         exact_precision_normalized=float(norm_exact / m),
         cluster_precision_normalized=float(norm_cluster / m),
         precision_ceiling=float(reachable.sum() / (m * top)),
+        confused_pairs=_confused_pairs(pair_codes, pid, queries, sorted(names), top, confused),
     )

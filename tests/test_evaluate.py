@@ -57,3 +57,25 @@ def test_real_photos_mostly_return_the_same_person(small_faceset) -> None:
     wide = evaluate(model, small_faceset.persons, top=5, nprobe=6)
     assert wide.recall_of_exact == pytest.approx(1.0)
     assert wide.cluster_precision_at_k == pytest.approx(wide.exact_precision_at_k)
+
+
+def test_one_person_filed_under_two_names_is_the_most_confused_pair(small_faceset) -> None:
+    persons = list(small_faceset.persons)
+    split = max(set(persons), key=persons.count)  # the person with the most photos
+    renamed, seen = [], 0
+    for p in persons:
+        if p == split:
+            renamed.append(f"{split}_a" if seen % 2 == 0 else f"{split}_b")
+            seen += 1
+        else:
+            renamed.append(p)
+    model = fit_model(small_faceset.encodings, dims=20, k=6)
+    honest = evaluate(model, persons, top=5)
+    ev = evaluate(model, renamed, top=5)
+    worst = ev.confused_pairs[0]
+    assert (worst.a, worst.b) == (f"{split}_a", f"{split}_b")
+    assert worst.share > 0.3 and worst.results > 0
+    # the split alone explains the precision lost against the honest labels
+    assert ev.exact_precision_at_k < honest.exact_precision_at_k - 0.05
+    assert all(c.share <= worst.share for c in ev.confused_pairs)
+    assert not honest.confused_pairs or honest.confused_pairs[0].share < worst.share
