@@ -10,10 +10,12 @@ import; nothing is written to disk.
 from __future__ import annotations
 
 import io
+from base64 import b64encode
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from PIL import Image, UnidentifiedImageError
 
 from .dataset import FaceSet
 from .errors import DatasetError
@@ -213,3 +215,25 @@ def lfw_sample(
         Image.fromarray(img).save(buf, format="JPEG", quality=92)
         refs.append(ImageRef(name=f"{name}/{taken[person]:03d}.jpg", data=buf.getvalue()))
     return refs, []
+
+
+def hover_image_uris(jpegs: Sequence[bytes], side: int = 64, quality: int = 75) -> list[str]:
+    """Small ``data:image/jpeg;base64,…`` URIs of face crops, for showing a face where the mouse hovers.
+
+    Each crop is shrunk to at most ``side`` px: about 2 KB per face, so the
+    browser gets one page-sized payload for a few thousand faces. A crop
+    Pillow cannot read becomes an empty string (no picture on hover).
+    """
+    uris = []
+    for data in jpegs:
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                im = im.convert("RGB")
+                im.thumbnail((side, side), Image.Resampling.LANCZOS)
+                buf = io.BytesIO()
+                im.save(buf, format="JPEG", quality=quality)
+        except (UnidentifiedImageError, OSError):
+            uris.append("")
+            continue
+        uris.append("data:image/jpeg;base64," + b64encode(buf.getvalue()).decode("ascii"))
+    return uris

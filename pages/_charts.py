@@ -60,16 +60,21 @@ def scatter_figure(
     hover: Sequence[str],
     three_d: bool = False,
     selected: int | None = None,
+    hover_pictures: bool = False,
 ) -> go.Figure:
     """Faces on PC1/PC2 (or PC1–PC3), one trace per cluster; centroids as hollow circles.
 
     ``customdata`` of each face point is its index in the face set, so a
     selection event names the face. The ``selected`` face is drawn as a star.
+    With ``hover_pictures`` the 2-D face points keep their hover text but
+    Plotly does not draw it: the page's face card shows it with the picture.
     """
     labels = np.asarray(labels)
     hover_arr = np.asarray(hover, dtype=object)
     k = len(centroids)
     big = len(labels) > WEBGL_ABOVE
+    own_label = dict(hovertemplate="%{hovertext}<extra></extra>")
+    card = dict(hoverinfo="none")  # hover events still fire, with the point's hovertext
     fig = go.Figure()
     for c in range(k):
         idx = np.flatnonzero(labels == c)
@@ -78,9 +83,9 @@ def scatter_figure(
             name=f"cluster {c} ({len(idx)})",
             customdata=idx,
             hovertext=hover_arr[idx],
-            hovertemplate="%{hovertext}<extra></extra>",
             legendgroup=str(c),
         )
+        common |= own_label if three_d or not hover_pictures else card
         color = cluster_color(c)
         if three_d:
             fig.add_trace(
@@ -140,7 +145,7 @@ def scatter_figure(
             mode="markers",
             name="query",
             hovertext=[hover_arr[selected]],
-            hovertemplate="%{hovertext}<extra></extra>",
+            **(own_label if three_d or not hover_pictures else card),
             marker=dict(
                 symbol="star", size=16 if not three_d else 8, color="#111827", line=dict(color="white", width=1)
             ),

@@ -45,7 +45,7 @@ from facecore import (
     suggest_k,
 )
 from facecore import settings as S
-from facecore.app_support import cluster_summary, thumb_keys
+from facecore.app_support import cluster_summary, hover_image_uris, thumb_keys
 from facecore.reduce import max_dims
 from facecore.similarity import SimilarityModel
 
@@ -189,7 +189,7 @@ def forget_dataset() -> None:
     # The cached PCA/K-means results hold encodings and the thumbnails are face
     # crops: drop them from memory too, not only from the cache file. This
     # clears other sessions' entries as well, which only costs them a refit.
-    for fn in (pca_for, model_for, k_hint_for, summary_for, thumbs_for, query_for):
+    for fn in (pca_for, model_for, k_hint_for, summary_for, thumbs_for, query_for, hover_images_for):
         fn.clear()
 
 
@@ -332,6 +332,19 @@ def thumbs(ds: LoadedDataset, indices: Sequence[int] | np.ndarray) -> list[bytes
     keys = thumb_keys(ds.faceset, indices)
     found = thumbs_for(str(store().path), ds.faceset.settings_key, tuple(keys))
     return [found.get(key, PLACEHOLDER) for key in keys]
+
+
+#: Above this many faces the scatter's hover shows text only (the pictures would be ~2 KB per face).
+HOVER_FACES_MAX = 6000
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def hover_images_for(key: str, _ds: LoadedDataset) -> list[str]:
+    """Small face pictures (data URIs) of every face of the dataset ``key``, for the scatter hover."""
+    fs = _ds.faceset
+    if len(fs) > HOVER_FACES_MAX:
+        return []
+    return hover_image_uris(thumbs(_ds, range(len(fs))))
 
 
 def gallery(ds: LoadedDataset, indices: Sequence[int] | np.ndarray, captions: list[str], width: int = 96) -> None:

@@ -13,6 +13,7 @@ from pages._common import (
     clamp,
     dims_range,
     gallery,
+    hover_images_for,
     k_hint_for,
     k_range,
     model_for,
@@ -21,6 +22,7 @@ from pages._common import (
     summary_for,
     thumbs,
 )
+from pages._hover_faces import hover_faces
 
 GALLERY_MAX = 60
 
@@ -71,7 +73,10 @@ with plot_col:
     three_d = st.toggle("3-D (PC1, PC2, PC3)", key="scatter_3d", disabled=dims < 3)
     query = st.session_state.get("query_face")
     query = query if query is not None and 0 <= query < n else None
-    fig = scatter_figure(model.reduced, model.labels, model.centroids, hover, three_d and dims >= 3, query)
+    pictures = hover_images_for(fs.key, ds)
+    fig = scatter_figure(
+        model.reduced, model.labels, model.centroids, hover, three_d and dims >= 3, query, hover_pictures=bool(pictures)
+    )
     event = st.plotly_chart(
         fig,
         key="scatter",
@@ -79,6 +84,8 @@ with plot_col:
         selection_mode="points",
         config={"displaylogo": False},
     )
+    if pictures:
+        hover_faces("scatter", pictures)
     picked = [p.get("customdata") for p in event.selection.points] if event else []
     picked = [p[0] if isinstance(p, list) else p for p in picked if p is not None]
     pick = int(picked[0]) if picked and 0 <= int(picked[0]) < n else None
@@ -87,10 +94,11 @@ with plot_col:
         st.session_state["query_face"] = pick
         st.rerun()  # draw the star and the side panel for the new query
     st.caption(
-        "Hover a point for its file, person and cluster; click one to make it the query of the "
-        "Similar faces page. Hollow circles are the centroids."
+        ("Hover a point to see the face, its file, person and cluster" if pictures
+         else "Hover a point for its file, person and cluster")
+        + "; click one to make it the query of the Similar faces page. Hollow circles are the centroids."
         + (" Clicking works in the 2-D view." if three_d else "")
-    )
+    )  # fmt: skip
 with face_col:
     st.markdown("**Query face**")
     if query is None:

@@ -334,3 +334,47 @@ def test_an_uploaded_photo_without_a_face_is_explained(small_faceset) -> None:
     at.file_uploader(key="query_upload").set_value(("sky.png", buf.getvalue(), "image/png")).run()
     assert not at.exception
     assert "No face" in at.error[0].value
+
+
+# ----------------------------------------------------------------- faces on hover
+
+
+def test_hover_pictures_are_small_jpegs_of_the_cached_faces(small_faceset, session_cache: Path) -> None:
+    import base64
+
+    from facecore.app_support import hover_image_uris, thumb_keys
+
+    keys = thumb_keys(small_faceset, range(len(small_faceset)))
+    crops = EncodingStore(session_cache).thumbnails(keys, small_faceset.settings_key)
+    assert len(crops) == len(small_faceset)
+    uris = hover_image_uris([crops[k] for k in keys] + [b"not a jpeg"], side=64)
+    assert uris[-1] == ""  # one unreadable crop: no picture, the others still come
+    sizes = []
+    for uri in uris[:-1]:
+        head, b64 = uri.split(",", 1)
+        assert head == "data:image/jpeg;base64"
+        raw = base64.b64decode(b64)
+        with Image.open(io.BytesIO(raw)) as im:
+            assert im.format == "JPEG" and max(im.size) <= 64
+            assert np.asarray(im).std() > 10  # a real face crop, not a flat placeholder
+        sizes.append(len(uri))
+    assert sum(sizes) / len(sizes) < 4000  # about 2 KB per face: a few thousand fit in one page
+
+
+def test_the_scatter_leaves_the_hover_text_to_the_face_card_in_2d_only(small_faceset) -> None:
+    from facecore.app_support import hover_texts
+    from pages._charts import scatter_figure
+
+    model = fit_model(small_faceset.encodings, dims=5, k=3)
+    hover = hover_texts(small_faceset, model.labels)
+    args = (model.reduced, model.labels, model.centroids, hover)
+    faces = lambda fig: [t for t in fig.data if (t.name or "").startswith(("cluster", "query"))]  # noqa: E731
+    card = scatter_figure(*args, selected=0, hover_pictures=True)
+    assert all(t.hoverinfo == "none" and t.hovertemplate is None for t in faces(card))
+    assert sum(len(t.customdata) for t in faces(card)) == len(small_faceset) + 1  # every face and the star
+    plain = scatter_figure(*args, selected=0)
+    assert all(t.hovertemplate and t.hoverinfo is None for t in faces(plain))
+    three_d = scatter_figure(*args, three_d=True, hover_pictures=True)
+    assert all(t.hovertemplate for t in faces(three_d))  # no card in 3-D: Plotly's own label
+    for t in faces(card):
+        assert list(t.hovertext) == [hover[i] for i in t.customdata]

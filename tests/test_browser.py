@@ -1,7 +1,8 @@
 """One real-browser run: `streamlit run app.py` driven by Debian's chromium through Playwright.
 
 Loads the six-person folder by typing its path, waits for the encoding,
-moves the K slider with the keyboard, clicks a face in the scatter, and checks
+moves the K slider with the keyboard, hovers a face in the scatter (its picture
+shows beside the mouse), clicks it, and checks
 that the Similar faces page shows cluster mates as images. Screenshots of each
 page go to artifacts/screenshots/ (gitignored).
 """
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,6 +94,28 @@ def _shot(page, name: str) -> None:
     page.set_viewport_size({"width": 1400, "height": 900})
 
 
+def _first_point(page) -> dict:
+    """Screen position and face index of the first point of the scatter's first trace."""
+    return page.evaluate(
+        """() => {
+          const gd = document.querySelector('.js-plotly-plot');
+          const fl = gd._fullLayout, tr = gd._fullData[0], box = gd.getBoundingClientRect();
+          return {x: box.left + fl._size.l + fl.xaxis.l2p(tr.x[0]),
+                  y: box.top + fl._size.t + fl.yaxis.l2p(tr.y[0]), face: tr.customdata[0]};
+        }"""
+    )
+
+
+def _images_load(images, timeout_s: float = 60.0) -> bool:
+    """True once every image of the locator has been fetched and decoded (they load after the DOM)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if images.evaluate_all("imgs => imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0)"):
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def _no_exception(page) -> None:
     errors = page.locator("[data-testid=stException]")
     assert errors.count() == 0, errors.all_inner_texts()
@@ -135,17 +159,30 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
             k_slider.press("ArrowRight")
             expect(page.get_by_text(f"{len(small_faceset):,} faces in 12 clusters")).to_be_visible()
             expect(page.locator(".js-plotly-plot .legendtext", has_text="cluster 11")).to_have_count(1)
-            point = page.evaluate(
-                """() => {
-                  const gd = document.querySelector('.js-plotly-plot');
-                  const fl = gd._fullLayout, tr = gd._fullData[0], box = gd.getBoundingClientRect();
-                  return {x: box.left + fl._size.l + fl.xaxis.l2p(tr.x[0]),
-                          y: box.top + fl._size.t + fl.yaxis.l2p(tr.y[0]), face: tr.customdata[0]};
-                }"""
+            point = _first_point(page)
+            # hovering a point shows that face's picture and name beside the mouse
+            hovered = small_faceset.faces[point["face"]]
+            tip = page.locator("#facecore-hover-face")
+            page.mouse.move(point["x"] - 30, point["y"] - 30)
+            page.mouse.move(point["x"], point["y"], steps=5)
+            expect(tip).to_be_visible()
+            expect(tip).to_contain_text(hovered.path)
+            expect(tip).to_contain_text("cluster")
+            shown = tip.locator("img").evaluate(
+                "i => i.complete && i.naturalWidth > 0 && i.src.startsWith('data:image/jpeg;base64,')"
             )
-            page.mouse.move(point["x"], point["y"])
+            assert shown, "the hovered face's picture did not load"
+            # the viewport only: resizing the page would make Plotly redraw under the mouse
+            page.screenshot(path=os.fspath(SHOTS / "browser-3a-hover.png"))
             page.mouse.click(point["x"], point["y"])
             expect(page.get_by_role("link", name="Find similar faces")).to_be_visible()
+            page.mouse.move(5, 5)  # leaving the point hides its picture
+            expect(tip).to_be_hidden()
+            point = _first_point(page)  # the chart was redrawn with the query's star
+            page.mouse.move(point["x"] - 30, point["y"] - 30)
+            page.mouse.move(point["x"], point["y"], steps=5)
+            expect(tip).to_be_visible()  # and coming back shows it again, on the redrawn chart
+            page.mouse.move(5, 5)
             _no_exception(page)
             _shot(page, "browser-3-clusters")
 
@@ -158,8 +195,7 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
             mates = page.get_by_test_id("stColumn").filter(has_text="Cluster mates")
             expect(mates.locator("[data-testid=stImage] img").first).to_be_visible()
             assert mates.locator("[data-testid=stImage] img").count() >= 5
-            loaded = mates.locator("img").evaluate_all("imgs => imgs.every(i => i.complete && i.naturalWidth > 0)")
-            assert loaded, "a cluster-mate thumbnail did not load"
+            assert _images_load(mates.locator("img")), "a cluster-mate thumbnail did not load"
             expect(page.get_by_text("Exact ranking over all faces", exact=True)).to_be_visible()
             _no_exception(page)
             _shot(page, "browser-4-similar")
