@@ -13,6 +13,8 @@ from pages._common import (
     adopt_finished_job,
     keep_widget_state,
     render_sidebar,
+    restore_from_url,
+    write_url,
 )
 
 st.set_page_config(page_title="Face finder", page_icon=":material/face:", layout="wide")
@@ -32,5 +34,9 @@ page = st.navigation(
 )
 keep_widget_state()
 adopt_finished_job()
+restore_from_url()  # the loaded folder lives in the page address, so a reload brings it back
 render_sidebar()
-page.run()
+try:
+    page.run()
+finally:  # also after st.stop()/st.rerun() in a page
+    write_url()

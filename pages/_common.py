@@ -42,12 +42,14 @@ from facecore import (
     fit_model,
     fit_pca,
     load_models,
+    scan_folder,
     suggest_k,
 )
 from facecore import settings as S
 from facecore.app_support import cluster_summary, hover_image_uris, thumb_keys
 from facecore.reduce import max_dims
 from facecore.similarity import SimilarityModel
+from facecore.sources import allowed_roots_from_env, check_folder
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ class LoadedDataset:
     label: str
     settings: EncoderSettings
     digests: tuple[str, ...]
+    #: the server folder (or zip) it was read from; None for uploads and the sample
+    folder: str | None = None
 
 
 Collect = Callable[[Callable[[], bool]], tuple[list[ImageRef], list[Skipped]]]
@@ -88,8 +92,11 @@ class EncodeJob:
     Navigating to another page does not stop it.
     """
 
-    def __init__(self, label: str, settings: EncoderSettings, store: EncodingStore, collect: Collect) -> None:
+    def __init__(
+        self, label: str, settings: EncoderSettings, store: EncodingStore, collect: Collect, folder: str | None = None
+    ) -> None:
         self.label = label
+        self.folder = folder
         self.settings = settings
         self.phase = "Looking for photos…"
         self.progress: Progress | None = None
@@ -136,7 +143,7 @@ class EncodeJob:
                 on_progress=self._on_progress,
                 should_stop=self._stop.is_set,
             )
-            self.result = LoadedDataset(faceset, self.label, self.settings, faceset.digests)
+            self.result = LoadedDataset(faceset, self.label, self.settings, faceset.digests, self.folder)
         except FaceCoreError as exc:
             self.error = str(exc)
         except Exception as exc:  # a thread that dies silently would leave the page waiting forever
@@ -155,10 +162,10 @@ def _skip_summary(skipped: Sequence[Skipped]) -> str:
     return f"{len(skipped)} files skipped ({shown})."
 
 
-def start_job(label: str, settings: EncoderSettings, collect: Collect) -> EncodeJob:
-    """Start encoding a dataset for this session (one job at a time)."""
+def start_job(label: str, settings: EncoderSettings, collect: Collect, folder: str | None = None) -> EncodeJob:
+    """Start encoding a dataset for this session (one job at a time); ``folder`` names a server folder source."""
     st.session_state.pop("encode_error", None)
-    job = EncodeJob(label, settings, store(), collect).start()
+    job = EncodeJob(label, settings, store(), collect, folder).start()
     st.session_state["encode_job"] = job
     return job
 
@@ -176,6 +183,73 @@ def adopt_finished_job() -> None:
         st.session_state["dataset"] = job.result
 
 
+#: URL query keys naming the loaded server folder and how it was encoded, so that
+#: reloading the page (a new Streamlit session) loads it again from the cache.
+URL_FOLDER, URL_DETECTOR, URL_FACES = "folder", "detector", "faces"
+#: ... and the PCA dimension and K the pages use
+URL_DIMS, URL_K = "dims", "k"
+URL_KEYS = (URL_FOLDER, URL_DETECTOR, URL_FACES, URL_DIMS, URL_K)
+#: How long a reload waits for the folder before drawing the page (a cached folder takes about a second).
+RESTORE_WAIT_S = 8.0
+
+
+def write_url() -> None:
+    """Name the loaded server folder, its encoder settings, dims and K in the page address (app.py, after the page)."""
+    params = st.query_params
+    ds: LoadedDataset | None = st.session_state.get("dataset")
+    if ds is None:
+        return
+    want = {}
+    if ds.folder:
+        want = {
+            URL_FOLDER: ds.folder,
+            URL_DETECTOR: ds.settings.detector,
+            URL_FACES: "all" if ds.settings.all_faces else "largest",
+        }
+        want |= {key: str(st.session_state[key]) for key in (URL_DIMS, URL_K) if key in st.session_state}
+    for key in URL_KEYS:
+        if key in want and params.get(key) != want[key]:
+            params[key] = want[key]
+        elif key not in want and key in params:
+            del params[key]
+
+
+def restore_from_url() -> None:
+    """After a reload (a new session), load the folder named in the page address again (app.py, before the page).
+
+    The folder passes the same allowed-roots check as a typed one. A cached
+    folder is back within about a second; one still to be encoded keeps
+    encoding in the background, with its progress on the Dataset page.
+    """
+    params = st.query_params
+    if st.session_state.get("dataset") is not None:
+        return
+    folder = params.get(URL_FOLDER)
+    if not folder or st.session_state.get("encode_job") is not None or st.session_state.get("url_restore_tried"):
+        return
+    st.session_state["url_restore_tried"] = True  # once per session: a failure is not retried on every rerun
+    detector = params.get(URL_DETECTOR, "hog")
+    settings = EncoderSettings(detector=detector if detector in S.DETECTORS else "hog",
+                               all_faces=params.get(URL_FACES) == "all")  # fmt: skip
+    roots = allowed_roots_from_env()
+    try:
+        path = check_folder(folder, roots)
+    except FaceCoreError as exc:
+        st.session_state["encode_error"] = f"The folder in the page address was not loaded. {exc}"
+        for key in URL_KEYS:
+            if key in params:
+                del params[key]
+        return
+    st.session_state.update(folder_path=str(path), detector=settings.detector, all_faces=settings.all_faces)
+    for key in (URL_DIMS, URL_K):  # clamped to what the dataset allows where they are used
+        value = params.get(key, "")
+        if value.isdigit():
+            st.session_state[key] = int(value)
+    job = start_job(f"{path.name} (folder)", settings, lambda stop: scan_folder(path, roots, stop), str(path))
+    job.wait(RESTORE_WAIT_S)
+    adopt_finished_job()
+
+
 def forget_query() -> None:
     """Drop the query of the previous dataset (its face index means nothing in a new one)."""
     for key in ("query_face", "query_face_select", "scatter_last_pick"):
@@ -186,6 +260,9 @@ def forget_dataset() -> None:
     """Remove this session's dataset and every in-memory result derived from it."""
     st.session_state.pop("dataset", None)
     forget_query()
+    for key in URL_KEYS:  # a reload must not load it again
+        if key in st.query_params:
+            del st.query_params[key]
     # The cached PCA/K-means results hold encodings and the thumbnails are face
     # crops: drop them from memory too, not only from the cache file. This
     # clears other sessions' entries as well, which only costs them a refit.

@@ -82,7 +82,9 @@ with tab_folder:
         except FaceCoreError as exc:
             st.error(str(exc))
         else:
-            job = start_job(f"{folder.name} (folder)", settings, lambda stop: scan_folder(folder, roots, stop))
+            job = start_job(
+                f"{folder.name} (folder)", settings, lambda stop: scan_folder(folder, roots, stop), str(folder)
+            )
 
 with tab_upload:
     files = st.file_uploader(

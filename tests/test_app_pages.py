@@ -378,3 +378,50 @@ def test_the_scatter_leaves_the_hover_text_to_the_face_card_in_2d_only(small_fac
     assert all(t.hovertemplate for t in faces(three_d))  # no card in 3-D: Plotly's own label
     for t in faces(card):
         assert list(t.hovertext) == [hover[i] for i in t.customdata]
+
+
+# ----------------------------------------------------------------- reload keeps the folder
+
+
+def test_a_loaded_folder_is_named_in_the_address(small_faceset, small_dataset: Path) -> None:
+    from pages._common import LoadedDataset
+
+    at = new_app()
+    at.run()
+    at.session_state["dataset"] = LoadedDataset(
+        small_faceset, "six", EncoderSettings(), small_faceset.digests, folder=os.fspath(small_dataset)
+    )
+    at.switch_page(CLUSTERS).run()
+    assert not at.exception, at.exception
+    at.slider(key="clusters_k").set_value(6).run()
+    assert at.query_params["k"] == "6" and at.query_params["dims"] == "20"
+    assert at.query_params["folder"] == os.fspath(small_dataset)
+    assert at.query_params["detector"] == "hog" and at.query_params["faces"] == "largest"
+
+
+def test_a_reload_loads_the_folder_in_the_address_again(allow_small_dataset: Path, small_faceset) -> None:
+    at = new_app()
+    at.query_params.update(folder=os.fspath(allow_small_dataset), dims="7", k="4", faces="largest")
+    at.run()  # a reload: a new session whose address names the folder
+    assert not at.exception, at.exception
+    ds = at.session_state["dataset"]
+    assert ds.faceset.key == small_faceset.key  # the same faces, from the cache (no encoding)
+    assert ds.faceset.encoded == 0 and ds.folder == os.fspath(allow_small_dataset)
+    at.switch_page(SIMILAR).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="query_face_select").value is not None  # the page works on it right away
+    assert (at.session_state["dims"], at.session_state["k"]) == (7, 4)
+    assert "K = 4 clusters" in " ".join(str(c.value) for c in at.caption)
+    assert at.session_state["folder_path"] == os.fspath(allow_small_dataset)
+
+
+def test_a_folder_in_the_address_outside_the_allowed_roots_is_refused(
+    allow_small_dataset: Path, tmp_path: Path
+) -> None:
+    at = new_app()
+    at.query_params["folder"] = os.fspath(tmp_path)
+    at.run()
+    assert not at.exception, at.exception
+    assert "dataset" not in at.session_state
+    assert any("page address was not loaded" in e.value and "allowed" in e.value for e in at.error)
+    assert "folder" not in at.query_params

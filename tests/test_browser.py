@@ -3,7 +3,8 @@
 Loads the six-person folder by typing its path, waits for the encoding,
 moves the K slider with the keyboard, hovers a face in the scatter (its picture
 shows beside the mouse), clicks it, and checks
-that the Similar faces page shows cluster mates as images. Screenshots of each
+that the Similar faces page shows cluster mates as images; then reloads the
+page and checks the folder comes back. Screenshots of each
 page go to artifacts/screenshots/ (gitignored).
 """
 
@@ -209,5 +210,14 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
             expect(face_box).to_have_value(other.path)
             expect(mates.get_by_text(other.person).first).to_be_visible()
             _no_exception(page)
+
+            # --- a reload is a new session: the folder named in the address comes back from the cache
+            assert "folder=" in page.url, page.url
+            page.reload()
+            expect(page.get_by_text("What the shortcut cost")).to_be_visible()
+            expect(page.get_by_text("No photos loaded yet")).to_have_count(0)
+            assert "folder=" in page.url, page.url
+            _no_exception(page)
+            _shot(page, "browser-5-after-reload")
         finally:
             browser.close()
