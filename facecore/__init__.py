@@ -18,7 +18,7 @@ _LAZY = {
     "EncodedImage": "encoding",
     "EncoderSettings": "settings",
     "EncodingStore": "store",
-    "Evaluation": "evaluate",
+    "Evaluation": "evaluation",
     "Face": "dataset",
     "FaceCoreError": "errors",
     "FaceSet": "dataset",
@@ -43,7 +43,7 @@ _LAZY = {
     "encode_faces": "encoding",
     "encode_images": "dataset",
     "encode_query": "encoding",
-    "evaluate": "evaluate",
+    "evaluate": "evaluation",
     "exact_search": "search",
     "explained_variance": "reduce",
     "find_similar": "similarity",
@@ -134,7 +134,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
         UnreadableImageError,
         UnsafeInputError,
     )
-    from .evaluate import Evaluation, evaluate
+    from .evaluation import Evaluation, evaluate
     from .reduce import dims_for_variance, explained_variance, fit_pca, project
     from .search import ClusterIndex, SearchResult, cluster_search, exact_search
     from .settings import EncoderSettings

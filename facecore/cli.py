@@ -19,7 +19,7 @@ from . import settings as S
 from .dataset import FaceSet, Progress, encode_images
 from .encoding import encode_query
 from .errors import FaceCoreError, NotEnoughFacesError, UnreadableImageError
-from .evaluate import evaluate
+from .evaluation import evaluate
 from .settings import EncoderSettings
 from .similarity import find_similar, fit_model
 from .sources import ImageRef, content_digest, display_name, open_dataset, silence_bomb_warnings

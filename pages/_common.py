@@ -32,6 +32,7 @@ from facecore import (
     EncodedImage,
     EncoderSettings,
     EncodingStore,
+    Evaluation,
     FaceCoreError,
     FaceSet,
     ImageRef,
@@ -39,6 +40,7 @@ from facecore import (
     Skipped,
     encode_images,
     encode_query,
+    evaluate,
     fit_model,
     fit_pca,
     load_models,
@@ -266,7 +268,7 @@ def forget_dataset() -> None:
     # The cached PCA/K-means results hold encodings and the thumbnails are face
     # crops: drop them from memory too, not only from the cache file. This
     # clears other sessions' entries as well, which only costs them a refit.
-    for fn in (pca_for, model_for, k_hint_for, summary_for, thumbs_for, query_for, hover_images_for):
+    for fn in (pca_for, model_for, k_hint_for, summary_for, thumbs_for, query_for, hover_images_for, quality_for):
         fn.clear()
 
 
@@ -323,6 +325,14 @@ def model_for(key: str, dims: int, k: int, _encodings: np.ndarray) -> Similarity
 def k_hint_for(key: str, dims: int, k: int, k_max: int, _reduced: np.ndarray) -> list[tuple[int, float]]:
     """Silhouette score per K for the reduced faces (``k`` only names the model in the key)."""
     return suggest_k(_reduced, range(2, min(30, k_max) + 1))
+
+
+@st.cache_data(max_entries=32, show_spinner="Searching with every face as the query…")
+def quality_for(
+    key: str, dims: int, k: int, nprobe: int, top: int, _faceset: FaceSet, _model: SimilarityModel
+) -> Evaluation:
+    """Leave-one-out retrieval quality of the model ``(key, dims, k)``, folders taken as identities."""
+    return evaluate(_model, _faceset.persons, top=top, nprobe=nprobe)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

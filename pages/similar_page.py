@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from facecore import FaceCoreError, find_similar
+from facecore import FaceCoreError, NotEnoughFacesError, find_similar
 from facecore.app_support import captions, distances_to, face_names, ranking_frame, same_person_share
 from facecore.settings import DEFAULT_NPROBE, DEFAULT_TOP, SAME_PERSON_THRESHOLD
 from facecore.sources import content_digest
@@ -14,6 +14,7 @@ from pages._common import (
     current_model,
     gallery,
     model_params,
+    quality_for,
     query_for,
     require_dataset,
     seed_widget,
@@ -172,3 +173,62 @@ result_block(
     distances_to(model, query_vec, far),
     "farthest",
 )
+
+# ----------------------------------------------------------------- over the whole dataset
+QUALITY_TOP = 5
+st.subheader(f"Over every face: how often the top {QUALITY_TOP} are the same person", divider="gray")
+try:
+    quality = quality_for(fs.key, dims, k, nprobe, QUALITY_TOP, fs, model)
+except NotEnoughFacesError:
+    st.caption(
+        "This needs folders named by person (folder/person_name/photo.jpg) with at least two faces of someone: "
+        "then every face is searched for and the results checked against the folder names."
+    )
+    st.stop()
+st.caption(
+    f"Every one of the {quality.queries:,} faces whose person has another face is the query once (leave-one-out), "
+    f"with nprobe = {nprobe}; a result counts when it comes from the query's folder. People with "
+    f"{QUALITY_TOP} or fewer photos cannot fill the top {QUALITY_TOP}: the best reachable is "
+    f"{quality.precision_ceiling:.1%}."
+)
+q1, q2, q3, q4 = st.columns(4)
+q1.metric(
+    "Same person, exact", f"{quality.exact_precision_at_k:.1%}", help="Same-person share of the exact top results."
+)
+q2.metric(
+    "Same person, cluster search",
+    f"{quality.cluster_precision_at_k:.1%}",
+    f"{quality.cluster_precision_at_k - quality.exact_precision_at_k:+.1%} vs exact",
+    delta_color="off",
+    delta_arrow="off",
+    help="Same-person share of the cluster mates (the article's shortcut).",
+)
+q3.metric(
+    "Exact top kept",
+    f"{quality.recall_of_exact:.1%}",
+    help="How many of the exact top results the cluster search also returns.",
+)
+q4.metric(
+    "Comparisons per query",
+    f"{quality.comparisons_per_query:,.0f}",
+    f"vs {quality.exact_comparisons_per_query:,.0f} exact",
+    delta_color="off",
+    delta_arrow="off",
+)
+if quality.confused_pairs:
+    st.markdown("**Folders most often confused**")
+    st.caption(
+        "Pairs of folders whose faces fill each other's exact top results. A high share usually means the same "
+        "person filed under two names (or twins); look at their photos before trusting the folder names."
+    )
+    st.dataframe(
+        [
+            {"folder": c.a, "and folder": c.b, "share of their results": 100 * c.share, "results": c.results}
+            for c in quality.confused_pairs
+        ],
+        hide_index=True,
+        key="confused_table",
+        column_config={
+            "share of their results": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.0f%%")
+        },
+    )

@@ -425,3 +425,43 @@ def test_a_folder_in_the_address_outside_the_allowed_roots_is_refused(
     assert "dataset" not in at.session_state
     assert any("page address was not loaded" in e.value and "allowed" in e.value for e in at.error)
     assert "folder" not in at.query_params
+
+
+# ----------------------------------------------------------------- quality over the whole dataset
+
+
+def test_similar_page_reports_quality_over_every_face(small_faceset) -> None:
+    from facecore import evaluate
+
+    fs = small_faceset
+    model, _ = _expected(fs, 0, 20, 10)
+    ev = evaluate(model, fs.persons, top=5, nprobe=1)
+    at = loaded_app(fs, SIMILAR)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Same person, exact"] == f"{ev.exact_precision_at_k:.1%}"
+    assert metrics["Same person, cluster search"] == f"{ev.cluster_precision_at_k:.1%}"
+    assert metrics["Exact top kept"] == f"{ev.recall_of_exact:.1%}"
+    assert ev.exact_precision_at_k > 0.9  # six real people: search mostly returns the same person
+
+    at.slider(key="similar_nprobe").set_value(10).run()  # every cluster: the shortcut becomes exact
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Exact top kept"] == "100.0%"
+    assert metrics["Same person, cluster search"] == metrics["Same person, exact"]
+
+
+def test_quality_names_one_person_filed_under_two_folders(small_faceset) -> None:
+    import dataclasses
+
+    fs = small_faceset
+    split = max(set(fs.persons), key=fs.persons.count)
+    faces, seen = [], 0
+    for f in fs.faces:
+        if f.person == split:
+            f = dataclasses.replace(f, person=f"{split}_{'ab'[seen % 2]}")
+            seen += 1
+        faces.append(f)
+    renamed = dataclasses.replace(fs, faces=tuple(faces), key=fs.key + "-split")
+    at = loaded_app(renamed, SIMILAR)
+    assert not at.exception, at.exception
+    table = at.dataframe[-1].value  # the last table of the page (AppTest keeps no dataframe keys)
+    assert (table.iloc[0]["folder"], table.iloc[0]["and folder"]) == (f"{split}_a", f"{split}_b")

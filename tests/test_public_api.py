@@ -14,7 +14,7 @@ def test_facecore_never_imports_streamlit() -> None:
     import subprocess
     import sys
 
-    code = "import sys, facecore, facecore.cli, facecore.evaluate; print('streamlit' in sys.modules)"
+    code = "import sys, facecore, facecore.cli, facecore.evaluation; print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -26,3 +26,19 @@ def test_encoding_workers_do_not_import_scikit_learn() -> None:
     code = "import sys, facecore.dataset; print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_no_public_name_is_shadowed_by_a_submodule() -> None:
+    # Importing facecore.X sets the package attribute X to the module: a public
+    # function named like its module would then turn into that module.
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib, pkgutil, types, facecore\n"
+        "for m in pkgutil.iter_modules(facecore.__path__):\n"
+        "    if not m.name.startswith('__'): importlib.import_module('facecore.' + m.name)\n"
+        "print([n for n in facecore.__all__ if isinstance(getattr(facecore, n), types.ModuleType)])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
