@@ -41,6 +41,7 @@ export default function ({ data }) {
   const show = (ev) => {
     if (!ev || !ev.points || !ev.points.length) { hide(); return; }
     const p = ev.points[0];
+    if (p.data && p.data.type === "scatter3d") { hide(); return; }  // 3-D: Plotly's own label only
     let idx = p.customdata;
     if (Array.isArray(idx)) idx = idx[0];
     const state = tip.__facecore || { images: [] };
@@ -50,7 +51,7 @@ export default function ({ data }) {
     // the point's own hover text (file, person, cluster), one line each
     tip.lastChild.textContent = String(p.hovertext || "").split("<br>").join("\n");
     const m = ev.event || {};
-    if (typeof m.clientX !== "number") { hide(); return; }  // 3-D views: Plotly's own label only
+    if (typeof m.clientX !== "number") { hide(); return; }
     const x = m.clientX + 18, y = m.clientY + 18;
     tip.style.display = "block";
     const w = tip.offsetWidth, h = tip.offsetHeight;
