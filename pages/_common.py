@@ -195,6 +195,13 @@ URL_KEYS = (URL_FOLDER, URL_DETECTOR, URL_FACES, URL_DIMS, URL_K)
 RESTORE_WAIT_S = 8.0
 
 
+def clear_url() -> None:
+    """Remove the dataset's keys from the page address."""
+    for key in URL_KEYS:
+        if key in st.query_params:
+            del st.query_params[key]
+
+
 def write_url() -> None:
     """Name the loaded server folder, its encoder settings, dims and K in the page address (app.py, after the page)."""
     params = st.query_params
@@ -238,9 +245,7 @@ def restore_from_url() -> None:
         path = check_folder(folder, roots)
     except FaceCoreError as exc:
         st.session_state["encode_error"] = f"The folder in the page address was not loaded. {exc}"
-        for key in URL_KEYS:
-            if key in params:
-                del params[key]
+        clear_url()
         return
     st.session_state.update(folder_path=str(path), detector=settings.detector, all_faces=settings.all_faces)
     for key in (URL_DIMS, URL_K):  # clamped to what the dataset allows where they are used
@@ -262,9 +267,7 @@ def forget_dataset() -> None:
     """Remove this session's dataset and every in-memory result derived from it."""
     st.session_state.pop("dataset", None)
     forget_query()
-    for key in URL_KEYS:  # a reload must not load it again
-        if key in st.query_params:
-            del st.query_params[key]
+    clear_url()  # a reload must not load it again
     # The cached PCA/K-means results hold encodings and the thumbnails are face
     # crops: drop them from memory too, not only from the cache file. This
     # clears other sessions' entries as well, which only costs them a refit.
@@ -431,7 +434,10 @@ def hover_images_for(key: str, _ds: LoadedDataset) -> list[str]:
     fs = _ds.faceset
     if len(fs) > HOVER_FACES_MAX:
         return []
-    return hover_image_uris(thumbs(_ds, range(len(fs))))
+    # straight from the cache file: thumbs_for would keep a second copy of every crop in memory
+    keys = thumb_keys(fs, range(len(fs)))
+    found = store().thumbnails(keys, fs.settings_key)
+    return hover_image_uris([found.get(key, PLACEHOLDER) for key in keys])
 
 
 def gallery(ds: LoadedDataset, indices: Sequence[int] | np.ndarray, captions: list[str], width: int = 96) -> None:
