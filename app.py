@@ -9,6 +9,7 @@ import streamlit as st
 from pages._common import (
     CLUSTERS_PAGE,
     DATASET_PAGE,
+    FAVICON,
     SIMILAR_PAGE,
     adopt_finished_job,
     keep_widget_state,
@@ -17,7 +18,7 @@ from pages._common import (
     write_url,
 )
 
-st.set_page_config(page_title="Face finder", page_icon=":material/face:", layout="wide")
+st.set_page_config(page_title="Face finder", page_icon=FAVICON, layout="wide")
 
 # Page files are named *_page.py so that their url paths (dataset, clusters,
 # similar) differ from the file names: Streamlit still runs a fresh process's

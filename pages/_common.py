@@ -408,6 +408,24 @@ def seed_widget(widget_key: str, value: int | float) -> None:
 # --------------------------------------------------------------------------- thumbnails
 
 
+def _favicon() -> Image.Image:
+    """A small face drawn here: a ``:material/...:`` page icon would be fetched from Google's servers."""
+    from PIL import ImageDraw
+
+    im = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(im)
+    draw.rounded_rectangle((0, 0, 63, 63), radius=14, fill=(37, 99, 235, 255))
+    draw.ellipse((12, 10, 52, 54), fill=(255, 255, 255, 255))
+    for x in (23, 37):
+        draw.ellipse((x, 24, x + 5, 30), fill=(37, 99, 235, 255))
+    draw.arc((22, 28, 42, 44), start=20, end=160, fill=(37, 99, 235, 255), width=3)
+    return im
+
+
+#: The browser tab's icon (works offline).
+FAVICON = _favicon()
+
+
 def _placeholder() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (S.THUMB_SIDE, S.THUMB_SIDE), (226, 229, 235)).save(buf, format="JPEG")

@@ -132,6 +132,10 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
         )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
+            # "processing is local": the page itself must not fetch anything from elsewhere either
+            outside: list[str] = []
+            local = (server, "data:", "blob:")
+            page.on("request", lambda r: None if r.url.startswith(local) else outside.append(r.url))
             page.set_default_timeout(60_000)
             expect.set_options(timeout=60_000)  # two shared cores: a rerun can take seconds
             page.goto(server)
@@ -219,5 +223,6 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
             assert "folder=" in page.url, page.url
             _no_exception(page)
             _shot(page, "browser-5-after-reload")
+            assert outside == [], f"the page fetched from outside this server: {outside[:5]}"
         finally:
             browser.close()
