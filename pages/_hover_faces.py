@@ -36,6 +36,12 @@ export default function ({ data }) {
     cap.style.cssText = "margin-top:3px;white-space:pre-line;word-break:break-all;line-height:1.25";
     tip.append(img, cap);
     document.body.appendChild(tip);
+    // Plotly's unhover is lost when the chart is redrawn under the mouse (a click reruns the page):
+    // the card also goes as soon as the mouse is over anything but a chart.
+    document.addEventListener("mousemove", (e) => {
+      const over = e.target && e.target.closest && e.target.closest(".js-plotly-plot");
+      if (!over && tip.style.display !== "none") tip.style.display = "none";
+    }, { passive: true });
   }
   const hide = () => { tip.style.display = "none"; };
   const show = (ev) => {
@@ -66,6 +72,7 @@ export default function ({ data }) {
     gd.__facecoreHover = true;
     gd.on("plotly_hover", show);
     gd.on("plotly_unhover", hide);
+    gd.on("plotly_afterplot", hide);  // redrawn (new K, new star): the point under the mouse may have changed
   };
   attach();
   // The chart is redrawn (and sometimes re-created) on reruns: look again now and then.
