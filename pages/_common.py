@@ -435,10 +435,17 @@ def _placeholder() -> bytes:
 PLACEHOLDER = _placeholder()
 
 
-def thumbs(ds: LoadedDataset, indices: Sequence[int] | np.ndarray) -> list[bytes]:
-    """The 112 px face crops of the faces at ``indices`` (a grey square where the cache has none)."""
+def thumbs(ds: LoadedDataset, indices: Sequence[int] | np.ndarray, keep: bool = True) -> list[bytes]:
+    """The 112 px face crops of the faces at ``indices`` (a grey square where the cache has none).
+
+    ``keep=False`` reads the cache file without keeping the crops in memory
+    (for callers that keep something derived from them instead).
+    """
     keys = thumb_keys(ds.faceset, indices)
-    found = thumbs_for(str(store().path), ds.faceset.settings_key, tuple(keys))
+    if keep:
+        found = thumbs_for(str(store().path), ds.faceset.settings_key, tuple(keys))
+    else:
+        found = store().thumbnails(keys, ds.faceset.settings_key)
     return [found.get(key, PLACEHOLDER) for key in keys]
 
 
@@ -452,10 +459,7 @@ def hover_images_for(key: str, _ds: LoadedDataset) -> list[str]:
     fs = _ds.faceset
     if len(fs) > HOVER_FACES_MAX:
         return []
-    # straight from the cache file: thumbs_for would keep a second copy of every crop in memory
-    keys = thumb_keys(fs, range(len(fs)))
-    found = store().thumbnails(keys, fs.settings_key)
-    return hover_image_uris([found.get(key, PLACEHOLDER) for key in keys])
+    return hover_image_uris(thumbs(_ds, range(len(fs)), keep=False))  # the small copies are what is kept
 
 
 def gallery(ds: LoadedDataset, indices: Sequence[int] | np.ndarray, captions: list[str], width: int = 96) -> None:
