@@ -189,7 +189,6 @@ def lfw_sample(
     The first call downloads about 200 MB from the internet; raises
     :class:`DatasetError` saying so when the download is impossible.
     """
-    from PIL import Image
     from sklearn.datasets import fetch_lfw_people
 
     try:
