@@ -52,12 +52,11 @@ export default function ({ data }) {
     if (Array.isArray(idx)) idx = idx[0];
     const state = tip.__facecore || { images: [] };
     const src = Number.isInteger(idx) ? state.images[idx] : "";
-    if (!src) { hide(); return; }
+    const m = ev.event || {};
+    if (!src || typeof m.clientX !== "number") { hide(); return; }
     tip.firstChild.src = src;
     // the point's own hover text (file, person, cluster), one line each
     tip.lastChild.textContent = String(p.hovertext || "").split("<br>").join("\n");
-    const m = ev.event || {};
-    if (typeof m.clientX !== "number") { hide(); return; }
     const x = m.clientX + 18, y = m.clientY + 18;
     tip.style.display = "block";
     const w = tip.offsetWidth, h = tip.offsetHeight;
