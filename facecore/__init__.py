@@ -36,7 +36,7 @@ _LAZY = {
     "UnsafeInputError": "errors",
     "auto_k": "cluster",
     "cluster_search": "search",
-    "decode_image": "sources",
+    "decode_image": "imaging",
     "detect_faces": "encoding",
     "dims_for_variance": "reduce",
     "encode_bytes": "encoding",
@@ -135,9 +135,10 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
         UnsafeInputError,
     )
     from .evaluation import Evaluation, evaluate
+    from .imaging import decode_image
     from .reduce import dims_for_variance, explained_variance, fit_pca, project
     from .search import ClusterIndex, SearchResult, cluster_search, exact_search
     from .settings import EncoderSettings
     from .similarity import Similar, SimilarityModel, find_similar, fit_model
-    from .sources import ImageRef, Skipped, decode_image, from_uploads, open_dataset, read_zip, scan_folder
+    from .sources import ImageRef, Skipped, from_uploads, open_dataset, read_zip, scan_folder
     from .store import EncodingStore

@@ -172,14 +172,6 @@ def encodings_npz(faceset: FaceSet) -> bytes:
     return buf.getvalue()
 
 
-def find_face(faceset: FaceSet, digest: str) -> int | None:
-    """Index of the largest face of the photo with this content digest, or None if it is not in the set."""
-    for i, f in enumerate(faceset.faces):
-        if f.digest == digest and f.index == 0:
-            return i
-    return None
-
-
 def lfw_sample(
     min_faces_per_person: int = 30, max_people: int = 8, per_person: int = 15
 ) -> tuple[list[ImageRef], list[Skipped]]:

@@ -34,13 +34,14 @@ from . import reduce
 from . import settings as S
 from .cluster import MINIBATCH_ABOVE, auto_k, fit_kmeans
 from .dataset import FaceSet, encode_images, shutdown_pools
-from .encoding import detect_faces, face_thumbnail, load_models
+from .encoding import detect_faces, load_models
 from .errors import NotEnoughFacesError
+from .imaging import decode_image, face_thumbnail
 from .reduce import fit_pca, project
 from .search import ClusterIndex, cluster_search, exact_search, recall
 from .settings import EncoderSettings
 from .similarity import fit_model
-from .sources import ImageRef, content_digest, decode_image, open_dataset
+from .sources import ImageRef, content_digest, open_dataset
 from .store import EncodingStore
 
 DEFAULT_BENCH_CACHE = Path(os.environ.get("FACECORE_BENCH_CACHE", "/tmp/bench-cache.sqlite"))

@@ -20,9 +20,10 @@ from .dataset import FaceSet, Progress, encode_images
 from .encoding import encode_query
 from .errors import FaceCoreError, NotEnoughFacesError, UnreadableImageError
 from .evaluation import evaluate
+from .imaging import silence_bomb_warnings
 from .settings import EncoderSettings
 from .similarity import find_similar, fit_model
-from .sources import ImageRef, content_digest, display_name, open_dataset, silence_bomb_warnings
+from .sources import ImageRef, content_digest, display_name, open_dataset
 from .store import EncodingStore
 
 

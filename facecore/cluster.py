@@ -69,8 +69,3 @@ def suggest_k(z: np.ndarray, ks: range | None = None, seed: int = 0, sample: int
         labels = fit_kmeans(z, k, seed).labels_
         out.append((k, float(silhouette_score(z[idx], labels[idx]))) if len(set(labels[idx])) > 1 else (k, -1.0))
     return out
-
-
-def cluster_sizes(labels: np.ndarray, k: int) -> np.ndarray:
-    """Number of points in each of the ``k`` clusters."""
-    return np.bincount(np.asarray(labels), minlength=k)

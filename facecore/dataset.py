@@ -23,8 +23,9 @@ import numpy as np
 
 from .encoding import Box, EncodedImage, encode_bytes, load_models
 from .errors import UnreadableImageError, WorkerCrashedError
+from .imaging import silence_bomb_warnings
 from .settings import EncoderSettings
-from .sources import ImageRef, Skipped, content_digest, person_of, silence_bomb_warnings
+from .sources import ImageRef, Skipped, content_digest, person_of
 from .store import CachedImage, EncodingStore
 
 

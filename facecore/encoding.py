@@ -4,13 +4,12 @@ The detector looks at a copy downscaled to ``detect_max_side``; the boxes are
 mapped back and the encodings computed on the full-resolution image. Models
 load lazily, once per process (never at import), and a missing model package
 becomes :class:`ModelMissingError` instead of face_recognition's ``quit()``.
-:func:`encode_bytes` is the unit of work that :mod:`facecore.pipeline` runs
-in parallel: decode once, detect, encode, make the face thumbnails.
+:func:`encode_bytes` is the unit of work the worker processes run
+(:mod:`facecore.workers`): decode once, detect, encode, make the face thumbnails.
 """
 
 from __future__ import annotations
 
-import io
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -19,12 +18,10 @@ from types import ModuleType
 import numpy as np
 from PIL import Image
 
-from . import settings as S
 from .errors import ModelMissingError, NoFaceFoundError, UnreadableImageError
+from .imaging import Box, decode_image, face_thumbnail, truncation_flag_guard
 from .settings import EncoderSettings
-from .sources import content_digest, decode_image, truncation_flag_guard
-
-Box = tuple[int, int, int, int]  # (top, right, bottom, left) in px, face_recognition's css order
+from .sources import content_digest
 
 _api: ModuleType | None = None
 _lock = threading.Lock()
@@ -118,30 +115,6 @@ def encode_faces(rgb: np.ndarray, boxes: list[Box], jitters: int = 1) -> np.ndar
     api = load_models()
     encs = api.face_encodings(rgb, known_face_locations=boxes, num_jitters=jitters, model="small")
     return np.asarray(encs, dtype=np.float32).reshape(len(boxes), 128)
-
-
-def face_thumbnail(rgb: np.ndarray, box: Box, side: int = S.THUMB_SIDE) -> bytes:
-    """Return a square JPEG (``side`` px) of the face in ``box`` with some margin around it."""
-    t, r, b, lf = box
-    h, w = rgb.shape[:2]
-    cy, cx = (t + b) / 2, (lf + r) / 2
-    half = max(b - t, r - lf) * 0.75
-    top, bottom = int(max(0, cy - half)), int(min(h, cy + half))
-    left, right = int(max(0, cx - half)), int(min(w, cx + half))
-    crop = Image.fromarray(rgb[top:bottom, left:right])
-    crop.thumbnail((side, side), Image.Resampling.LANCZOS)
-    buf = io.BytesIO()
-    crop.save(buf, format="JPEG", quality=82)
-    return buf.getvalue()
-
-
-def image_thumbnail(rgb: np.ndarray, side: int = 2 * S.THUMB_SIDE) -> bytes:
-    """Return a small JPEG of the whole image (longest side ``side`` px)."""
-    im = Image.fromarray(rgb)
-    im.thumbnail((side, side), Image.Resampling.LANCZOS)
-    buf = io.BytesIO()
-    im.save(buf, format="JPEG", quality=80)
-    return buf.getvalue()
 
 
 @dataclass

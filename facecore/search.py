@@ -16,10 +16,6 @@ import numpy as np
 from .errors import InvalidParameterError
 
 
-def _sq_norms(x: np.ndarray) -> np.ndarray:
-    return np.einsum("ij,ij->i", x, x)
-
-
 def distances(vectors: np.ndarray, query: np.ndarray, sq_norms: np.ndarray | None = None) -> np.ndarray:
     """Euclidean distance of each row of ``(n, d)`` ``vectors`` to the ``(d,)`` ``query``.
 

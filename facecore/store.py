@@ -82,12 +82,16 @@ class EncodingStore:
                 f"Cannot create the encoding cache {str(self.path)!r} ({exc.strerror or exc}): "
                 "choose another file with --cache or FACECORE_CACHE."
             ) from exc
-        with self._connect() as con:
+        with self.connect() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(_SCHEMA)
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A short-lived connection to the cache file (autocommit; ``BEGIN`` yourself for a transaction).
+
+        SQLite errors inside the block become :class:`CacheError` with a sentence naming the file.
+        """
         try:
             con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
         except sqlite3.Error as exc:
@@ -117,7 +121,7 @@ class EncodingStore:
         """Return the cached results for those digests (missing ones are absent)."""
         wanted = list(dict.fromkeys(digests))
         out: dict[str, CachedImage] = {}
-        with self._connect() as con:
+        with self.connect() as con:
             for i in range(0, len(wanted), _BATCH):
                 chunk = wanted[i : i + _BATCH]
                 marks = ",".join("?" * len(chunk))
@@ -148,7 +152,7 @@ class EncodingStore:
         results = list(results)
         if not results:
             return
-        with self._connect() as con:
+        with self.connect() as con:
             con.execute("BEGIN IMMEDIATE")
             try:
                 for r in results:
@@ -175,7 +179,7 @@ class EncodingStore:
         out: dict[tuple[str, int], bytes] = {}
         digests = list(dict.fromkeys(d for d, _ in wanted))
         want = set(wanted)
-        with self._connect() as con:
+        with self.connect() as con:
             for i in range(0, len(digests), _BATCH):
                 chunk = digests[i : i + _BATCH]
                 marks = ",".join("?" * len(chunk))
@@ -191,7 +195,7 @@ class EncodingStore:
         """Delete every cached result (all settings) of those images; return images removed."""
         wanted = list(dict.fromkeys(digests))
         removed = 0
-        with self._connect() as con:
+        with self.connect() as con:
             con.execute("BEGIN IMMEDIATE")
             for i in range(0, len(wanted), _BATCH):
                 chunk = wanted[i : i + _BATCH]
@@ -204,7 +208,7 @@ class EncodingStore:
 
     def clear(self) -> None:
         """Delete everything in the cache and shrink the file."""
-        with self._connect() as con:
+        with self.connect() as con:
             con.execute("DELETE FROM faces")
             con.execute("DELETE FROM images")
             con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -212,7 +216,7 @@ class EncodingStore:
 
     def stats(self) -> dict[str, int]:
         """Return ``{"images": ..., "faces": ..., "bytes": ...}`` for the whole cache."""
-        with self._connect() as con:
+        with self.connect() as con:
             images = con.execute("SELECT COUNT(*) FROM images").fetchone()[0]
             faces = con.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
         size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
@@ -220,5 +224,5 @@ class EncodingStore:
 
     def integrity_ok(self) -> bool:
         """Return True when SQLite's integrity check passes."""
-        with self._connect() as con:
+        with self.connect() as con:
             return con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -13,7 +13,7 @@ from PIL import Image
 
 from facecore import EncoderSettings, NoFaceFoundError, encode_bytes, encode_query
 from facecore.encoding import detect_faces, encode_faces
-from facecore.sources import decode_image
+from facecore.imaging import decode_image
 
 
 def _photo_with_face(folder: Path) -> bytes:

@@ -136,7 +136,7 @@ def test_decode_during_model_import_in_another_thread_still_reports_truncation()
     code = textwrap.dedent("""
         import io, threading
         from PIL import Image
-        from facecore.sources import decode_image
+        from facecore.imaging import decode_image
         from facecore.encoding import load_models
         from facecore.errors import UnreadableImageError
         buf = io.BytesIO(); Image.new("RGB", (640, 480), "red").save(buf, "JPEG")
@@ -250,7 +250,7 @@ def test_animation_uses_its_first_frame(face: Image.Image) -> None:
 
 
 def test_heic_is_decoded(face: Image.Image) -> None:
-    from facecore.sources import HEIF_SUPPORTED
+    from facecore.imaging import HEIF_SUPPORTED
 
     assert HEIF_SUPPORTED
     data = MODE_CASES["photo.heic"](face)
