@@ -19,15 +19,15 @@ _LAZY = {
     "EncoderSettings": "settings",
     "EncodingStore": "store",
     "Evaluation": "evaluation",
-    "Face": "dataset",
+    "Face": "faceset",
     "FaceCoreError": "errors",
-    "FaceSet": "dataset",
+    "FaceSet": "faceset",
     "ImageRef": "sources",
     "InvalidParameterError": "errors",
     "ModelMissingError": "errors",
     "NoFaceFoundError": "errors",
     "NotEnoughFacesError": "errors",
-    "Progress": "dataset",
+    "Progress": "faceset",
     "SearchResult": "search",
     "Similar": "similarity",
     "SimilarityModel": "similarity",
@@ -41,7 +41,7 @@ _LAZY = {
     "dims_for_variance": "reduce",
     "encode_bytes": "encoding",
     "encode_faces": "encoding",
-    "encode_images": "dataset",
+    "encode_images": "faceset",
     "encode_query": "encoding",
     "evaluate": "evaluation",
     "exact_search": "search",
@@ -122,7 +122,6 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
     from .cluster import auto_k, fit_kmeans, suggest_k
-    from .dataset import Face, FaceSet, Progress, encode_images
     from .encoding import EncodedImage, detect_faces, encode_bytes, encode_faces, encode_query, load_models
     from .errors import (
         DatasetError,
@@ -135,6 +134,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
         UnsafeInputError,
     )
     from .evaluation import Evaluation, evaluate
+    from .faceset import Face, FaceSet, Progress, encode_images
     from .imaging import decode_image
     from .reduce import dims_for_variance, explained_variance, fit_pca, project
     from .search import ClusterIndex, SearchResult, cluster_search, exact_search

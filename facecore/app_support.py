@@ -1,6 +1,6 @@
 """Small pure helpers for the Streamlit pages: tables, captions and downloads built from a face set.
 
-Every function here takes a :class:`~facecore.dataset.FaceSet` (and a fitted
+Every function here takes a :class:`~facecore.faceset.FaceSet` (and a fitted
 :class:`~facecore.similarity.SimilarityModel` where clusters matter) and
 returns plain data: pandas frames, lists of strings, bytes. They hold the
 loops over faces so the pages stay widgets and layout only. No Streamlit
@@ -17,20 +17,20 @@ import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
-from .dataset import FaceSet
 from .errors import DatasetError
+from .faceset import FaceSet
 from .similarity import SimilarityModel
 from .sources import ImageRef, Skipped
 
 
 def thumb_keys(faceset: FaceSet, indices: Sequence[int] | np.ndarray) -> list[tuple[str, int]]:
     """The ``(digest, face index)`` cache keys of the faces at ``indices``, for ``EncodingStore.thumbnails``."""
-    return [(faceset.faces[int(i)].digest, faceset.faces[int(i)].index) for i in indices]
+    return [(faceset.faces[int(i)].digest, faceset.faces[int(i)].in_photo) for i in indices]
 
 
 def face_names(faceset: FaceSet) -> list[str]:
     """One label per face: its file name, with ``#n`` for the second and later faces of a photo."""
-    return [f.path if f.index == 0 else f"{f.path} #{f.index + 1}" for f in faceset.faces]
+    return [f.name if f.in_photo == 0 else f"{f.name} #{f.in_photo + 1}" for f in faceset.faces]
 
 
 def hover_texts(faceset: FaceSet, labels: np.ndarray) -> list[str]:
@@ -46,8 +46,8 @@ def clusters_frame(faceset: FaceSet, model: SimilarityModel) -> pd.DataFrame:
     """One row per face: path, face index, person, cluster and its ``dims`` PC coordinates (PC1, PC2, ...)."""
     frame = pd.DataFrame(
         {
-            "path": [f.path for f in faceset.faces],
-            "face": [f.index for f in faceset.faces],
+            "path": [f.name for f in faceset.faces],
+            "face": [f.in_photo for f in faceset.faces],
             "person": [f.person or "" for f in faceset.faces],
             "cluster": np.asarray(model.labels, dtype=np.int64),
         }
@@ -123,7 +123,7 @@ def captions(
     out = []
     for n, i in enumerate(np.asarray(indices, dtype=np.int64)):
         f = faceset.faces[i]
-        who = f.person or f.path.rsplit("/", 1)[-1]
+        who = f.person or f.name.rsplit("/", 1)[-1]
         if distances is None:
             out.append(who)
             continue
@@ -163,10 +163,10 @@ def encodings_npz(faceset: FaceSet) -> bytes:
     np.savez_compressed(
         buf,
         encodings=np.asarray(faceset.encodings, dtype=np.float32),
-        path=np.array([f.path for f in faceset.faces], dtype=str),
+        path=np.array([f.name for f in faceset.faces], dtype=str),
         person=np.array([f.person or "" for f in faceset.faces], dtype=str),
         digest=np.array([f.digest for f in faceset.faces], dtype=str),
-        face=np.array([f.index for f in faceset.faces], dtype=np.int64),
+        face=np.array([f.in_photo for f in faceset.faces], dtype=np.int64),
         box=np.array([f.box for f in faceset.faces], dtype=np.int64).reshape(-1, 4),
     )
     return buf.getvalue()

@@ -33,9 +33,9 @@ from threadpoolctl import threadpool_limits
 from . import reduce
 from . import settings as S
 from .cluster import MINIBATCH_ABOVE, auto_k, fit_kmeans
-from .dataset import FaceSet, encode_images, shutdown_pools
 from .encoding import detect_faces, load_models
 from .errors import NotEnoughFacesError
+from .faceset import FaceSet, encode_images
 from .imaging import decode_image, face_thumbnail
 from .reduce import fit_pca, project
 from .search import ClusterIndex, cluster_search, exact_search, recall
@@ -43,6 +43,7 @@ from .settings import EncoderSettings
 from .similarity import fit_model
 from .sources import ImageRef, content_digest, open_dataset
 from .store import EncodingStore
+from .workers import default_workers, shutdown_pools, worker_pids
 
 DEFAULT_BENCH_CACHE = Path(os.environ.get("FACECORE_BENCH_CACHE", "/tmp/bench-cache.sqlite"))
 SEARCH_SIZES = (1_000, 10_000, 100_000, 1_000_000)
@@ -198,7 +199,7 @@ def machine_info() -> dict:
 
 
 def _photos_with_face(fs: FaceSet) -> int:
-    return len({f.path for f in fs.faces})
+    return fs.photos_with_face
 
 
 def sample_refs(dataset: str | os.PathLike[str], n: int | None, seed: int = 0) -> list[ImageRef]:
@@ -298,12 +299,9 @@ class EncodeRun:
 
 
 def _worker_cpu_seconds(workers: int) -> float:
-    """User + system CPU seconds used so far by the live worker processes of the ``workers``-sized pool."""
-    from .dataset import _pools
-
-    pool = _pools.get(workers)
+    """User + system CPU seconds used so far by the live local encoding workers."""
     total = 0.0
-    for pid in list(getattr(pool, "_processes", None) or {}):
+    for pid in worker_pids():
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -436,8 +434,6 @@ def bench_encode(
     change of load on the shared machine hits them alike; the cold run (worker pool started from
     scratch) covers the whole sample once, at the end.
     """
-    from .dataset import default_workers
-
     workers = workers or default_workers()
     settings = EncoderSettings()
     rep = Report("encode")
@@ -597,12 +593,10 @@ def bench_cache(
     With ``full_dataset`` and ``full_cache`` (a cache that already holds that folder), also times listing
     the whole folder with :func:`open_dataset` and re-opening every photo of it.
     """
-    from .dataset import _pools, default_workers
-
     rep = Report("cache")
     load_before = _load()
     settings = EncoderSettings()
-    pool_state = "warm pool" if (workers or default_workers()) in _pools else "cold pool: start + model load included"
+    pool_state = "warm pool" if worker_pids() else "cold pool: start + model load included"
     with tempfile.TemporaryDirectory(prefix="facecore-bench-") as tmp:
         store = EncodingStore(Path(tmp) / "cache.sqlite")
         t = time.perf_counter()
@@ -1019,15 +1013,13 @@ def _probe(argv: list[str]) -> int:
     p.add_argument("--queries", type=int, default=20)
     a = p.parse_args(argv)
     if a.job == "encode":
-        from .dataset import _pools
-
         refs = sample_refs(a.dataset, a.photos)
         base = _hwm_mib()
         with tempfile.TemporaryDirectory(prefix="facecore-bench-") as tmp:
             t = time.perf_counter()
             fs = encode_images(refs, EncoderSettings(), EncodingStore(Path(tmp) / "c.sqlite"))
             dt = time.perf_counter() - t
-        workers = [_hwm_mib(pid) for pool in _pools.values() for pid in list(pool._processes or {})]
+        workers = [_hwm_mib(pid) for pid in worker_pids()]
         shutdown_pools()
         out = {"photos": len(refs), "faces": len(fs), "seconds": dt, "rss_start_mib": base,
                "peak_parent_mib": _hwm_mib(), "peak_worker_mib": max(workers, default=0.0)}

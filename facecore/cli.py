@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from . import settings as S
-from .dataset import FaceSet, Progress, encode_images
 from .encoding import encode_query
 from .errors import FaceCoreError, NotEnoughFacesError, UnreadableImageError
 from .evaluation import evaluate
+from .faceset import FaceSet, Progress, encode_images
 from .imaging import silence_bomb_warnings
 from .settings import EncoderSettings
 from .similarity import find_similar, fit_model
@@ -28,23 +28,28 @@ from .store import EncodingStore
 
 
 def _progress_bar(quiet: bool):
+    """A one-line progress bar on stderr, redrawn at most 5 times a second; silent for runs under half a second."""
     if quiet:
         return None
-    last = [0.0]
+    drawn = [0.0]  # when the bar was last drawn (0: never)
 
     def show(p: Progress) -> None:
-        now = time.monotonic()
-        if now - last[0] < 0.2 and p.done < p.total:
+        finished = p.done >= p.total
+        if p.elapsed < 0.5 and not (finished and drawn[0]):
             return
-        last[0] = now
+        now = time.monotonic()
+        if now - drawn[0] < 0.2 and not finished:
+            return
+        drawn[0] = now
         width = 30
         filled = int(width * p.done / p.total) if p.total else width
-        eta = f"{p.eta:5.0f}s left" if p.eta is not None and p.done < p.total else " " * 11
+        rate = f", {p.rate:.1f} photos/s" if p.rate else ""
+        eta = f", {p.eta:.0f} s left" if p.eta is not None and not finished else ""
         sys.stderr.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total} images, "
-            f"{p.faces} faces, {p.cached} cached, {eta}"
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total} photos, "
+            f"{p.faces} faces, {p.cached} cached{rate}{eta}\033[K"
         )
-        if p.done >= p.total:
+        if finished:
             sys.stderr.write("\n")
         sys.stderr.flush()
 
@@ -107,7 +112,7 @@ def cmd_encode(args: argparse.Namespace) -> dict:
 
 
 def _hits(fs: FaceSet, indices: np.ndarray, dists: np.ndarray) -> list[dict]:
-    return [{"path": fs.faces[i].path, "distance": round(float(d), 4)} for i, d in zip(indices, dists, strict=True)]
+    return [{"path": fs.faces[i].name, "distance": round(float(d), 4)} for i, d in zip(indices, dists, strict=True)]
 
 
 def cmd_similar(args: argparse.Namespace) -> dict:
@@ -123,9 +128,9 @@ def cmd_similar(args: argparse.Namespace) -> dict:
     except UnreadableImageError as exc:
         raise FaceCoreError(f"Query {args.query!r} cannot be read ({exc}): give the path of a photo.") from exc
     digest = content_digest(data)
-    face = next((i for i, f in enumerate(fs.faces) if f.digest == digest and f.index == 0), None)
+    face = next((i for i, f in enumerate(fs.faces) if f.digest == digest and f.in_photo == 0), None)
     if face is not None:
-        res = find_similar(model, face=face, nprobe=args.nprobe, top=args.top)
+        res = find_similar(model, row=face, nprobe=args.nprobe, top=args.top)
     else:
         try:
             enc = encode_query(data, _settings(args)).encodings[0]
@@ -144,7 +149,7 @@ def cmd_similar(args: argparse.Namespace) -> dict:
         "farthest_cluster": {
             "id": res.farthest_cluster,
             "size": int(model.index.sizes()[res.farthest_cluster]),
-            "paths": [fs.faces[i].path for i in far],
+            "paths": [fs.faces[i].name for i in far],
         },
         "comparisons": res.mates.comparisons,
         "exact_comparisons": res.exact.comparisons,
@@ -187,7 +192,7 @@ def cmd_cache(args: argparse.Namespace) -> dict:
 
 def _print_human(command: str, out: dict) -> None:
     if command == "encode":
-        print(f"{out['images']} images, {out['faces']} faces ({out['encoded']} encoded, {out['cached']} from cache) "
+        print(f"{out['images']} photos, {out['faces']} faces ({out['encoded']} encoded, {out['cached']} from cache) "
               f"in {out['seconds']:.1f} s; cache: {out['cache']}")
         for s in out["skipped"]:
             print(f"  skipped {s['path']}: {s['reason']}" + (f" ({s['detail']})" if s["detail"] else ""))

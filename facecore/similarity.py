@@ -104,24 +104,24 @@ class Similar:
 def find_similar(
     model: SimilarityModel,
     *,
-    face: int | None = None,
+    row: int | None = None,
     encoding: np.ndarray | None = None,
     nprobe: int = S.DEFAULT_NPROBE,
     top: int = S.DEFAULT_TOP,
 ) -> Similar:
-    """Search for the faces most like a dataset face (``face`` index) or a new ``encoding``.
+    """Search for the faces most like a face of the set (its ``row`` in the encodings) or a new ``encoding``.
 
-    A dataset face is left out of its own results. New encodings are
+    A face of the set is left out of its own results. New encodings are
     projected through the fitted PCA.
     """
-    if (face is None) == (encoding is None):
-        raise InvalidParameterError("Give exactly one query: a dataset face or a new encoding.")
+    if (row is None) == (encoding is None):
+        raise InvalidParameterError("Give exactly one query: a row of the face set or a new encoding.")
     n = len(model.encodings)
-    if face is not None:
-        if not 0 <= face < n:
-            raise InvalidParameterError(f"face={face} must be between 0 and {n - 1}.")
-        q = model.encodings[face]
-        zq = model.reduced[face]
+    if row is not None:
+        if not 0 <= row < n:
+            raise InvalidParameterError(f"row={row} must be between 0 and {n - 1}.")
+        q = model.encodings[row]
+        zq = model.reduced[row]
     else:
         q = np.asarray(encoding, dtype=np.float32).ravel()
         if q.shape != (model.encodings.shape[1],):
@@ -129,11 +129,11 @@ def find_similar(
         zq = model.transform(q[None, :])[0]
     if top < 1:
         raise InvalidParameterError(f"top={top} must be >= 1.")
-    mates = cluster_search(model.index, zq, model.encodings, q, nprobe=nprobe, top=top, exclude=face)
-    exact = exact_search(model.encodings, q, top=top, exclude=face)
-    exact_pca = exact_search(model.reduced, zq, top=top, exclude=face)
+    mates = cluster_search(model.index, zq, model.encodings, q, nprobe=nprobe, top=top, exclude=row)
+    exact = exact_search(model.encodings, q, top=top, exclude=row)
+    exact_pca = exact_search(model.reduced, zq, top=top, exclude=row)
     far = model.index.members(mates.farthest_cluster)
-    far = far[far != face] if face is not None else far
+    far = far[far != row] if row is not None else far
     # rank the farthest cluster's faces by their distance too, nearest first
     if len(far):
         far_d = np.linalg.norm(model.encodings[far] - q, axis=1)

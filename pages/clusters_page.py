@@ -106,7 +106,7 @@ with face_col:
     else:
         face = fs.faces[query]
         st.image(thumbs(ds, [query])[0], width=140)
-        st.caption(f"`{face.path}`  \nperson: {face.person or '-'}  \ncluster: {int(model.labels[query])}")
+        st.caption(f"`{face.name}`  \nperson: {face.person or '-'}  \ncluster: {int(model.labels[query])}")
         st.page_link(SIMILAR_PAGE, label="Find similar faces", icon=":material/person_search:")
 
 # ----------------------------------------------------------------- variance and sizes

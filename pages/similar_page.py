@@ -78,7 +78,7 @@ with query_col:
         state["query_face"] = face
         st.image(thumbs(ds, [face])[0], width=150)
         st.caption(f"person: {fs.faces[face].person or '-'}  \ncluster: {int(model.labels[face])}")
-        query_vec, query_person, query = fs.encodings[face], fs.faces[face].person, {"face": face}
+        query_vec, query_person, query = fs.encodings[face], fs.faces[face].person, {"row": face}
     else:
         upload = st.file_uploader("A photo with a face", type=UPLOAD_TYPES, key="query_upload")
         if upload is None:
@@ -159,7 +159,7 @@ with mates_col:
 with exact_col:
     result_block(
         "Exact ranking over all faces",
-        f"Compared with all {n - (1 if 'face' in query else 0):,} faces.",
+        f"Compared with all {n - (1 if 'row' in query else 0):,} faces.",
         exact.indices,
         exact.distances,
         "exact",

@@ -137,7 +137,7 @@ def test_uploaded_photos_and_a_zip_are_encoded(small_people) -> None:
     at.button(key="encode_uploads").click().run()
     assert not at.exception
     fs = at.session_state["dataset"].faceset
-    assert {f.path for f in fs.faces} >= {f"more.zip/{small_people[1].name}/{p.name}" for p in zipped[:1]}
+    assert {f.name for f in fs.faces} >= {f"more.zip/{small_people[1].name}/{p.name}" for p in zipped[:1]}
     assert len(fs) >= 4
     assert {s.path: s.reason for s in fs.skipped}.get("more.zip/notes.txt") == "unsupported type"
 
@@ -265,7 +265,7 @@ def test_a_tiny_dataset_gets_a_message_instead_of_sliders(small_faceset) -> None
 
 def _expected(faceset, face: int, dims: int, k: int, nprobe: int = 1, top: int = 10):
     model = fit_model(faceset.encodings, dims, k, pca=fit_pca(faceset.encodings))
-    return model, find_similar(model, face=face, nprobe=nprobe, top=top)
+    return model, find_similar(model, row=face, nprobe=nprobe, top=top)
 
 
 def test_similar_page_lists_the_cluster_mates_facecore_finds(small_faceset) -> None:
@@ -276,11 +276,11 @@ def test_similar_page_lists_the_cluster_mates_facecore_finds(small_faceset) -> N
     _, expected = _expected(fs, query, 20, 10)
 
     mates = at.dataframe[MATES].value
-    assert mates["path"].tolist() == [fs.faces[i].path for i in expected.mates.indices]
+    assert mates["path"].tolist() == [fs.faces[i].name for i in expected.mates.indices]
     assert np.allclose(mates["distance"], np.round(expected.mates.distances, 4))
     assert (mates["person"].head(5) == "person_7203").mean() >= 0.8  # mostly the same person
     exact = at.dataframe[EXACT].value
-    assert exact["path"].tolist() == [fs.faces[i].path for i in expected.exact.indices]
+    assert exact["path"].tolist() == [fs.faces[i].name for i in expected.exact.indices]
     assert (mates["likely same person"] == (mates["distance"] < 0.6)).all()
 
     metrics = {m.label: m.value for m in at.metric}

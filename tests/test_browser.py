@@ -171,7 +171,7 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
             page.mouse.move(point["x"] - 30, point["y"] - 30)
             page.mouse.move(point["x"], point["y"], steps=5)
             expect(tip).to_be_visible()
-            expect(tip).to_contain_text(hovered.path)
+            expect(tip).to_contain_text(hovered.name)
             expect(tip).to_contain_text("cluster")
             shown = tip.locator("img").evaluate(
                 "i => i.complete && i.naturalWidth > 0 && i.src.startsWith('data:image/jpeg;base64,')"
@@ -195,7 +195,7 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
             page.get_by_role("link", name="Find similar faces").click()
             expect(page.get_by_text("What the shortcut cost")).to_be_visible()
             expect(page.get_by_text("K = 12 clusters")).to_be_visible()
-            clicked = small_faceset.faces[point["face"]].path
+            clicked = small_faceset.faces[point["face"]].name
             expect(page.get_by_role("combobox", name="Face")).to_have_value(clicked)
             mates = page.get_by_test_id("stColumn").filter(has_text="Cluster mates")
             expect(mates.locator("[data-testid=stImage] img").first).to_be_visible()

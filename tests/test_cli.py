@@ -33,7 +33,7 @@ def test_encode_json_contract(small_dataset: Path, session_cache: Path, small_fa
 
 def test_similar_json_contract_with_a_dataset_photo(small_dataset: Path, session_cache: Path, small_faceset) -> None:
     query_face = small_faceset.faces[0]
-    query = small_dataset / query_face.path
+    query = small_dataset / query_face.name
     out = run_cli("similar", "--dataset", str(small_dataset), "--query", str(query), "--k", "6", "--top", "5",
                   "--json", cache=session_cache)
     assert out.returncode == 0, out.stderr
@@ -41,7 +41,7 @@ def test_similar_json_contract_with_a_dataset_photo(small_dataset: Path, session
     assert set(data) >= {"query", "cluster", "mates", "farthest_cluster", "comparisons", "exact"}
     assert data["query_in_dataset"] is True
     assert len(data["mates"]) == 5 and len(data["exact"]) == 5
-    assert query_face.path not in [m["path"] for m in data["mates"]]
+    assert query_face.name not in [m["path"] for m in data["mates"]]
     dists = [m["distance"] for m in data["mates"]]
     assert dists == sorted(dists)
     person = query_face.person
@@ -57,13 +57,13 @@ def test_similar_with_a_new_photo_outside_the_dataset(tmp_path: Path, dataset_di
 
     face = small_faceset.faces[10]
     new = tmp_path / "new.png"
-    Image.open(small_dataset / face.path).save(new)
+    Image.open(small_dataset / face.name).save(new)
     out = run_cli("similar", "--dataset", str(small_dataset), "--query", str(new), "--k", "6", "--json",
                   cache=session_cache)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["query_in_dataset"] is False
-    assert data["exact"][0]["path"] == face.path and data["exact"][0]["distance"] < 0.1
+    assert data["exact"][0]["path"] == face.name and data["exact"][0]["distance"] < 0.1
 
 
 def test_human_output_has_a_progress_bar(tmp_path: Path, small_people) -> None:
@@ -73,8 +73,8 @@ def test_human_output_has_a_progress_bar(tmp_path: Path, small_people) -> None:
         (folder / p.name).symlink_to(p)
     out = run_cli("encode", str(folder), cache=tmp_path / "c.sqlite")
     assert out.returncode == 0, out.stderr
-    assert "3/3 images" in out.stderr and "#" in out.stderr
-    assert "3 images" in out.stdout
+    assert "3/3 photos" in out.stderr and "#" in out.stderr
+    assert "3 photos" in out.stdout
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_human_output_has_a_progress_bar(tmp_path: Path, small_people) -> None:
 def test_bad_arguments_exit_non_zero_with_one_clear_line(
     args: list[str], message: str, small_dataset: Path, session_cache: Path, small_faceset
 ) -> None:
-    photo = str(small_dataset / small_faceset.faces[0].path)
+    photo = str(small_dataset / small_faceset.faces[0].name)
     args = [a.format(small=small_dataset, photo=photo) for a in args]
     out = run_cli(*args, cache=session_cache)
     assert out.returncode == 2

@@ -87,7 +87,7 @@ def test_detection_on_downscaled_copy_maps_boxes_to_full_resolution(small_people
 
 def test_largest_face_comes_first(small_faceset) -> None:
     for face in small_faceset.faces:
-        assert face.index == 0  # default: one face per photo, the largest
+        assert face.in_photo == 0  # default: one face per photo, the largest
 
 
 def test_query_without_face_raises_a_clear_error() -> None:

@@ -365,7 +365,7 @@ def test_a_worker_killed_mid_run_is_a_clear_error_and_the_next_run_works(tmp_pat
             os.kill(victim.pid, signal.SIGKILL)
             killed.append(victim.pid)
 
-    with pytest.raises(WorkerCrashedError, match="Finished images are cached: run again to continue"):
+    with pytest.raises(WorkerCrashedError, match="Finished photos are cached: run again to continue"):
         encode_images(refs, EncoderSettings(), store, workers=2, chunk=1, on_progress=kill_a_worker)
     assert killed
     assert store.stats()["images"] >= 1  # what finished before the crash was kept
@@ -409,7 +409,7 @@ def test_cli_errors_say_what_to_do(tmp_path: Path, small_dataset: Path, session_
                                cache=session_cache))
     assert "cannot be used (not an image" in err and "give a JPEG, PNG, WebP or HEIC photo" in err
 
-    query = small_dataset / small_faceset.faces[0].path
+    query = small_dataset / small_faceset.faces[0].name
     err = _one_line_error(_cli("similar", "--dataset", str(small_dataset), "--query", str(query),
                                "--dims", "500", "--k", "3", cache=session_cache))
     assert "dims=500 must be between" in err

@@ -50,7 +50,7 @@ def test_similar_faces_of_a_real_photo_are_mostly_the_same_person(small_faceset)
     persons = fs.persons
     precisions = []
     for q in range(0, len(fs), 7):
-        res = find_similar(model, face=q, top=5)
+        res = find_similar(model, row=q, top=5)
         assert q not in res.mates.indices and q not in res.exact.indices
         assert np.all(np.diff(res.mates.distances) >= 0)
         assert res.mates.comparisons == model.k + res.mates.scanned < len(fs) + model.k
@@ -62,7 +62,7 @@ def test_similar_faces_of_a_real_photo_are_mostly_the_same_person(small_faceset)
 
 def test_nprobe_equal_to_k_is_exact(small_faceset) -> None:
     model = fit_model(small_faceset.encodings, dims=10, k=4)
-    res = find_similar(model, face=3, nprobe=4, top=10)
+    res = find_similar(model, row=3, nprobe=4, top=10)
     assert res.recall == 1.0
     assert res.mates.indices.tolist() == res.exact.indices.tolist()
 
@@ -71,7 +71,7 @@ def test_new_encoding_is_projected_through_the_fitted_pca(small_faceset) -> None
     model = fit_model(small_faceset.encodings, dims=20, k=5)
     q = small_faceset.encodings[5]
     as_new = find_similar(model, encoding=q, top=3)
-    as_face = find_similar(model, face=5, top=3)
+    as_face = find_similar(model, row=5, top=3)
     assert as_new.exact.indices[0] == 5 and as_new.exact.distances[0] == pytest.approx(0, abs=1e-4)
     assert as_new.cluster == as_face.cluster
     with pytest.raises(InvalidParameterError, match="exactly one query"):

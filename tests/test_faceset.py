@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-import facecore.dataset as dataset_mod
+import facecore.faceset as faceset_mod
+import facecore.workers as workers_mod
 from facecore import EncoderSettings, EncodingStore, encode_images, scan_folder
 
 
@@ -30,12 +31,12 @@ def test_rerun_hits_the_cache_even_after_renaming_the_folder(tmp_path: Path, sma
     def no_detection(*args, **kwargs):
         raise AssertionError("detection ran although every photo is cached")
 
-    monkeypatch.setattr(dataset_mod, "_work", no_detection)
+    monkeypatch.setattr(workers_mod, "encode_batch", no_detection)
     refs2, _ = scan_folder(moved)
     second = encode_images(refs2, EncoderSettings(), store)
     assert second.cached == 8 and second.encoded == 0
     assert np.array_equal(first.encodings, second.encodings)
-    assert [f.path for f in first.faces] == [f.path for f in second.faces]
+    assert [f.name for f in first.faces] == [f.name for f in second.faces]
     assert {s.path: s.reason for s in first.skipped} == {s.path: s.reason for s in second.skipped}
 
 
@@ -45,28 +46,29 @@ def test_all_faces_mode_keeps_every_face_with_its_box(small_faceset, session_cac
     # same cache entries: switching the mode costs no detection
     assert every.encoded == 0
     assert len(every) >= len(small_faceset)
-    multi = [f for f in every.faces if f.index > 0]
+    multi = [f for f in every.faces if f.in_photo > 0]
     for f in multi:
         t, r, b, lf = f.box
         assert b > t and r > lf
-    assert all(f.index == 0 for f in small_faceset.faces)
+    assert all(f.in_photo == 0 for f in small_faceset.faces)
 
 
-def test_duplicate_photos_are_encoded_once(tmp_path: Path, small_people) -> None:
+def test_duplicate_photos_are_encoded_once_and_reported_as_duplicates(tmp_path: Path, small_people) -> None:
     photo = sorted(small_people[0].glob("*.jpg"))[0]
     for name in ("a.jpg", "b.jpg"):
         (tmp_path / name).write_bytes(photo.read_bytes())
     refs, _ = scan_folder(tmp_path)
     fs = encode_images(refs, EncoderSettings(), EncodingStore(tmp_path / "c.sqlite"), workers=1)
     assert fs.encoded == 1
-    if len(fs) == 2:
-        assert np.array_equal(fs.encodings[0], fs.encodings[1])
+    assert [f.name for f in fs.faces] == ["a.jpg"]  # one face, not a perfect "match" with itself
+    assert [(s.path, s.reason, s.detail) for s in fs.skipped] == [("b.jpg", "duplicate", "the same photo as a.jpg")]
+    assert fs.skip_counts() == {"duplicate": 1} and fs.photos_with_face == 1
 
 
 def test_faceset_key_changes_with_content(small_faceset) -> None:
     assert len(small_faceset.key) == 64
-    assert small_faceset.key == dataset_mod.faceset_key(small_faceset.faces, small_faceset.settings_key)
-    assert small_faceset.key != dataset_mod.faceset_key(small_faceset.faces[1:], small_faceset.settings_key)
+    assert small_faceset.key == faceset_mod.faceset_key(small_faceset.faces, small_faceset.settings_key)
+    assert small_faceset.key != faceset_mod.faceset_key(small_faceset.faces[1:], small_faceset.settings_key)
 
 
 def test_faceset_names_every_cached_image_so_deleting_it_empties_the_cache(tmp_path: Path, small_people) -> None:
