@@ -1,0 +1,199 @@
+"""Measure faces -> persons (facecore.people): quality against folder names, and speed at 100,000 faces.
+
+Quality (folders = people; unsorted faces count as singletons):
+  nice -n 10 .venv/bin/python bench/people.py quality --dataset ../shared/datasets/celeba-wild \
+      --cache /work/cache/celeba.sqlite [--json]
+Prints, for the whole set, the tuning half and the held-out half of the people (split with
+--split-seed, the halves the defaults were chosen on and checked on), and random subsets of
+30 and 75 people: persons found, pairwise P/R/F, BCubed F and seconds for the default grouping,
+the agglomerative method, and K-means with K=10 and the true K (128-d and PCA-20).
+
+Scale (real encodings repeated with Gaussian noise, as facecore.bench's synthetic faces):
+  nice -n 10 .venv/bin/python bench/people.py scale --dataset ... --cache ... --faces 100000 [--noise 1.0]
+--noise scales the per-dimension within-person standard deviation added to each copy (1.0 is what
+facecore.bench uses; smaller noise makes a denser graph). Prints graph and grouping seconds and
+the peak resident memory of this process.
+
+Only public facecore names are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from facecore import EncoderSettings, EncodingStore, encode_images, scan_folder  # noqa: E402
+from facecore.grouping_quality import kmeans_labels, score_labels, threshold_sweep  # noqa: E402
+from facecore.people import group_faces, neighbour_graph  # noqa: E402
+
+
+def load(dataset: str, cache: str):
+    """``(encodings (n, 128) float32, persons (n,) names, photo digests (n,))`` of a folder, through the cache."""
+    refs, skipped = scan_folder(dataset)
+    fs = encode_images(refs, EncoderSettings(), EncodingStore(cache), skipped=skipped)
+    return fs.encodings, np.array(fs.persons, dtype=object), np.array([f.digest for f in fs.faces])
+
+
+def halves(persons: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The people of the tuning half and of the held-out half (sorted names, a seeded random half)."""
+    names = np.unique(persons.astype(str))
+    tune = np.sort(np.random.default_rng(seed).choice(names, len(names) // 2, replace=False))
+    return tune, np.setdiff1d(names, tune)
+
+
+def row(label: str, persons, labels, seconds: float) -> dict:
+    s = score_labels(list(persons), labels)
+    return {
+        "method": label,
+        "groups": s.groups,
+        "unsorted": s.unsorted,
+        "pairwise_p": round(s.pairwise_precision, 4),
+        "pairwise_r": round(s.pairwise_recall, 4),
+        "pairwise_f": round(s.pairwise_f, 4),
+        "bcubed_f": round(s.bcubed_f, 4),
+        "seconds": round(seconds, 3),
+    }
+
+
+def compare(x: np.ndarray, persons: np.ndarray, digests: np.ndarray, kmeans: bool = True) -> list[dict]:
+    """The default grouping, the agglomerative method and K-means (K=10 and true K) on one set."""
+    out = []
+    for method in ("chinese_whispers", "agglomerative"):
+        t = time.perf_counter()
+        g = group_faces(x, digests, method=method)
+        out.append(row(f"people {method}", persons, g.labels, time.perf_counter() - t))
+        out[-1]["persons"] = g.n_persons
+    if kmeans:
+        true_k = len(set(persons))
+        for k, dims in ((10, None), (true_k, None), (true_k, 20)):
+            t = time.perf_counter()
+            labels = kmeans_labels(x, k, dims=dims)
+            out.append(row(f"kmeans K={k}" + (f" pca{dims}" if dims else ""), persons, labels, time.perf_counter() - t))
+    return out
+
+
+def quality(args: argparse.Namespace) -> dict:
+    x, persons, digests = load(args.dataset, args.cache)
+    tune, held = halves(persons, args.split_seed)
+    report = {"faces": len(x), "people": len(set(persons)), "sets": {}}
+
+    def add(name: str, people: np.ndarray, kmeans: bool = True) -> None:
+        sel = np.isin(persons.astype(str), people)
+        report["sets"][f"{name} ({len(people)} people, {int(sel.sum())} faces)"] = compare(
+            x[sel], persons[sel], digests[sel], kmeans
+        )
+
+    add("all", np.unique(persons.astype(str)))
+    add("tuning half", tune)
+    add("held-out half", held)
+    rng = np.random.default_rng(args.subset_seed)
+    names = np.unique(persons.astype(str))
+    for size in (30, 75):
+        for draw in range(args.draws):
+            add(f"random {size} #{draw}", rng.choice(names, size, replace=False))
+    t = time.perf_counter()
+    sweep = threshold_sweep(x, digests, list(persons), [0.45, 0.5, 0.525, 0.55, 0.575, 0.6, 0.625, 0.65, 0.7])
+    report["sweep_seconds"] = round(time.perf_counter() - t, 3)
+    report["sweep"] = [
+        {
+            "threshold": p.threshold,
+            "persons": p.persons,
+            "unsorted": p.unsorted,
+            "pairwise_f": round(p.scores.pairwise_f, 4),
+            "bcubed_f": round(p.scores.bcubed_f, 4),
+        }
+        for p in sweep
+    ]
+    return report
+
+
+def synthetic(x: np.ndarray, persons: np.ndarray, n: int, noise: float, seed: int = 0) -> np.ndarray:
+    """``(n, 128)`` float32: random real faces plus N(0, noise * within-person std) per dimension."""
+    names, pid = np.unique(persons.astype(str), return_inverse=True)
+    counts = np.bincount(pid)
+    means = np.zeros((len(names), x.shape[1]))
+    np.add.at(means, pid, x)
+    means /= counts[:, None]
+    dev = (x - means[pid])[counts[pid] >= 2]
+    std = np.sqrt((dev**2).sum(axis=0) / (len(dev) - (counts >= 2).sum())).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    return x[rng.integers(0, len(x), n)] + rng.standard_normal((n, x.shape[1]), dtype=np.float32) * std * noise
+
+
+def scale(args: argparse.Namespace) -> dict:
+    x, persons, _ = load(args.dataset, args.cache)
+    y = synthetic(x, persons, args.faces, args.noise)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t = time.perf_counter()
+    graph = neighbour_graph(y, args.threshold)
+    t_graph = time.perf_counter() - t
+    g = group_faces(y, np.arange(len(y)), args.threshold, graph=graph)
+    total = time.perf_counter() - t
+    return {
+        "faces": len(y),
+        "noise": args.noise,
+        "threshold": args.threshold,
+        "graph_exact": graph.exact,
+        "graph_pairs": len(graph.rows),
+        "graph_seconds": round(t_graph, 2),
+        "group_seconds": round(total - t_graph, 2),
+        "total_seconds": round(total, 2),
+        "persons": g.n_persons,
+        "unsorted": len(g.unsorted),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "rss_mb_before_grouping": round(rss_before),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("what", choices=("quality", "scale"))
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--cache", required=True)
+    p.add_argument("--split-seed", type=int, default=0)
+    p.add_argument("--subset-seed", type=int, default=1)
+    p.add_argument("--draws", type=int, default=3)
+    p.add_argument("--faces", type=int, default=100_000)
+    p.add_argument("--noise", type=float, default=1.0)
+    p.add_argument("--threshold", type=float, default=0.6)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    report = quality(args) if args.what == "quality" else scale(args)
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return
+    if args.what == "scale":
+        for k, v in report.items():
+            print(f"{k:24s} {v}")
+        return
+    print(f"{report['faces']} faces of {report['people']} people")
+    for name, rows in report["sets"].items():
+        print(f"\n{name}")
+        print(
+            f"  {'method':28s} {'persons':>7s} {'groups':>6s} {'unsort':>6s} {'pair P':>6s} {'pair R':>6s} "
+            f"{'pair F':>6s} {'B3 F':>6s} {'s':>6s}"
+        )
+        for r in rows:
+            print(
+                f"  {r['method']:28s} {r.get('persons', ''):>7} {r['groups']:>6} {r['unsorted']:>6} "
+                f"{r['pairwise_p']:6.3f} {r['pairwise_r']:6.3f} {r['pairwise_f']:6.3f} {r['bcubed_f']:6.3f} "
+                f"{r['seconds']:6.2f}"
+            )
+    print(f"\nthreshold sweep over all faces ({report['sweep_seconds']} s, one graph):")
+    for s in report["sweep"]:
+        print(
+            f"  {s['threshold']:.3f}: {s['persons']} persons, {s['unsorted']} unsorted, "
+            f"pairwise F {s['pairwise_f']:.3f}, BCubed F {s['bcubed_f']:.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
