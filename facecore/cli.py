@@ -82,10 +82,7 @@ def _need_faces(fs: FaceSet, dataset: str) -> None:
     """Refuse, with the reasons, a set too small to fit a model (PCA and K-means need 2 faces)."""
     if len(fs) >= 2:
         return
-    reasons: dict[str, int] = {}
-    for s in fs.skipped:
-        reasons[s.reason] = reasons.get(s.reason, 0) + 1
-    why = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])) or "nothing skipped"
+    why = ", ".join(f"{n} {r}" for r, n in fs.skip_counts().most_common()) or "nothing skipped"
     raise NotEnoughFacesError(
         f"n_faces={len(fs)} should be >= 2: {dataset!r} has {fs.images} files (skipped: {why}); add photos "
         f"with a visible face (`python -m facecore encode {dataset}` lists the skipped files and why)."
@@ -165,8 +162,7 @@ def cmd_evaluate(args: argparse.Namespace) -> dict:
     _need_faces(fs, args.dataset)
     model = fit_model(fs.encodings, dims=args.dims, k=args.k)
     ev = evaluate(model, fs.persons, top=args.top, nprobe=args.nprobe)
-    detected = fs.images - sum(1 for s in fs.skipped if s.reason != "unsupported type")
-    out = {"images": fs.images, "faces": len(fs), "photos_with_face": detected}
+    out = {"images": fs.images, "faces": len(fs), "photos_with_face": fs.photos_with_face}
     out.update({k: (round(v, 4) if isinstance(v, float) else v) for k, v in ev.as_dict().items() if k != "faces"})
     out["dims"], out["k"] = args.dims, args.k
     return out
@@ -223,15 +219,17 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--cache", type=Path, default=S.default_cache_path(),
                         help="encoding cache file (default: $FACECORE_CACHE or ~/.cache/facecore/encodings.sqlite)")
     common.add_argument("--json", action="store_true", help="print one JSON object")
-    common.add_argument("--detector", choices=S.DETECTORS, default="hog")
+    common.add_argument("--detector", choices=S.DETECTORS, default=EncoderSettings.detector)
     common.add_argument("--detect-max-side", type=int, default=S.DEFAULT_DETECT_MAX_SIDE)
     common.add_argument("--all-faces", action="store_true", help="every face of a photo, not only the largest")
-    common.add_argument("--jitters", type=int, default=1, help="re-sample each face n times (slower, slightly better)")
+    common.add_argument("--jitters", type=int, default=EncoderSettings.jitters,
+                        help="re-sample each face n times (slower, slightly better)")
     common.add_argument("--workers", type=int, default=None, help="encoding processes (default: all CPUs)")
     model = argparse.ArgumentParser(add_help=False)
-    model.add_argument("--dims", type=int, default=S.DEFAULT_DIMS, help="PCA dimensions (default 20)")
-    model.add_argument("--k", type=int, default=S.DEFAULT_K, help="K-means clusters (default 10)")
-    model.add_argument("--nprobe", type=int, default=S.DEFAULT_NPROBE, help="clusters to scan (default 1)")
+    model.add_argument("--dims", type=int, default=S.DEFAULT_DIMS, help=f"PCA dimensions (default {S.DEFAULT_DIMS})")
+    model.add_argument("--k", type=int, default=S.DEFAULT_K, help=f"K-means clusters (default {S.DEFAULT_K})")
+    model.add_argument("--nprobe", type=int, default=S.DEFAULT_NPROBE,
+                       help=f"clusters to scan (default {S.DEFAULT_NPROBE})")
     sub = p.add_subparsers(dest="command", required=True)
     e = sub.add_parser("encode", parents=[common], help="encode every face of a folder or zip")
     e.add_argument("dir")
@@ -241,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--top", type=int, default=S.DEFAULT_TOP)
     v = sub.add_parser("evaluate", parents=[common, model], help="same-person precision on DIR/<person>/*.jpg")
     v.add_argument("--dataset", required=True)
-    v.add_argument("--top", type=int, default=5)
+    v.add_argument("--top", type=int, default=S.DEFAULT_EVAL_TOP)
     c = sub.add_parser("cache", parents=[common], help="show, clear, or delete a dataset's encodings")
     c.add_argument("action", choices=["info", "clear", "delete"], nargs="?", default="info")
     c.add_argument("dir", nargs="?")

@@ -16,6 +16,7 @@ from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
 from . import reduce
+from . import settings as S
 from .errors import InvalidParameterError, NotEnoughFacesError
 
 MINIBATCH_ABOVE = 20_000
@@ -58,7 +59,7 @@ def suggest_k(z: np.ndarray, ks: range | None = None, seed: int = 0, sample: int
     z = np.asarray(z, dtype=np.float32)
     n = len(z)
     if ks is None:
-        ks = range(2, min(30, n - 1) + 1)
+        ks = range(2, min(S.K_HINT_MAX, n - 1) + 1)
     ks = [k for k in ks if 2 <= k < n]
     if not ks:
         raise NotEnoughFacesError(f"n_faces={n} should be >= 3 to compare cluster counts.")

@@ -14,13 +14,13 @@ person filed under two names (or twins), which caps any search's precision.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from .errors import NotEnoughFacesError
+from .search import pairwise_distances, top_k_rows
 from .similarity import SimilarityModel
 
 _BLOCK = 1024
@@ -67,25 +67,47 @@ class Evaluation:
         return asdict(self)
 
 
-def _pairwise(a: np.ndarray, b: np.ndarray, b_sq: np.ndarray) -> np.ndarray:
-    a_sq = np.einsum("ij,ij->i", a, a)[:, None]
-    return np.sqrt(np.maximum(a_sq - 2.0 * (a @ b.T) + b_sq[None, :], 0.0))
+def person_ids(persons: Sequence[str | None]) -> tuple[np.ndarray, list[str]]:
+    """Number the named persons: ``(ids, names)`` with ``ids[i]`` the index of face i's person in the sorted
+    ``names``, or -1 where the face has no person."""
+    names = sorted({p for p in persons if p is not None})
+    number = {p: i for i, p in enumerate(names)}
+    return np.array([number.get(p, -1) if p is not None else -1 for p in persons], dtype=np.int64), names
 
 
-def _topk_rows(d: np.ndarray, k: int) -> np.ndarray:
-    part = np.argpartition(d, k - 1, axis=1)[:, :k]
-    rows = np.arange(len(d))[:, None]
-    return part[rows, np.argsort(d[rows, part], axis=1, kind="stable")]
+def cluster_persons(labels: np.ndarray, persons: Sequence[str | None], k: int) -> list[dict]:
+    """One row per cluster: ``cluster``, ``faces``, its most common ``main person`` (or ""), that person's
+    ``share`` of the cluster (None without persons) and how many ``people`` it holds."""
+    labels = np.asarray(labels, dtype=np.int64)
+    pid, names = person_ids(persons)
+    sizes = np.bincount(labels, minlength=k)
+    named = pid >= 0
+    counts = np.zeros((k, max(1, len(names))), np.int64)
+    np.add.at(counts, (labels[named], pid[named]), 1)
+    rows = []
+    for c in range(k):
+        top = int(counts[c].argmax())
+        has = bool(names) and counts[c, top] > 0
+        rows.append({
+            "cluster": c,
+            "faces": int(sizes[c]),
+            "main person": names[top] if has else "",
+            "share": round(float(counts[c, top] / sizes[c]), 3) if has and sizes[c] else None,
+            "people": int((counts[c] > 0).sum()),
+        })
+    return rows
 
 
 def cluster_purity(labels: np.ndarray, persons: Sequence[str | None]) -> float:
-    """Share of faces that belong to their cluster's most common person."""
-    by_cluster: dict[int, Counter] = {}
-    for c, p in zip(np.asarray(labels).tolist(), persons, strict=True):
-        if p is not None:
-            by_cluster.setdefault(c, Counter())[p] += 1
-    total = sum(sum(cn.values()) for cn in by_cluster.values())
-    return sum(cn.most_common(1)[0][1] for cn in by_cluster.values()) / total if total else 0.0
+    """Share of the faces with a person that belong to their cluster's most common person."""
+    labels = np.asarray(labels, dtype=np.int64)
+    pid, names = person_ids(persons)
+    named = pid >= 0
+    if not named.any():
+        return 0.0
+    counts = np.zeros((int(labels.max()) + 1, len(names)), np.int64)
+    np.add.at(counts, (labels[named], pid[named]), 1)
+    return float(counts.max(axis=1).sum() / named.sum())
 
 
 def _confused_pairs(
@@ -123,8 +145,7 @@ def evaluate(
     n = len(model.encodings)
     if len(persons) != n:
         raise ValueError(f"persons has {len(persons)} entries for {n} faces")
-    names = {p: i for i, p in enumerate(sorted({p for p in persons if p is not None}))}
-    pid = np.array([names.get(p, -1) if p is not None else -1 for p in persons])
+    pid, names = person_ids(persons)
     counts = np.bincount(pid[pid >= 0], minlength=len(names)) if names else np.zeros(0, int)
     queries = np.flatnonzero((pid >= 0) & (counts[np.maximum(pid, 0)] >= 2)) if names else np.empty(0, int)
     if len(queries) == 0:
@@ -137,8 +158,7 @@ def evaluate(
     x_sq = np.einsum("ij,ij->i", x, x)
     z_sq = np.einsum("ij,ij->i", z, z)
     labels = model.index.labels
-    c = model.index.centroids
-    c_sq = np.einsum("ij,ij->i", c, c)
+    k = model.index.k
 
     hits_exact = hits_pca = hits_cluster = 0.0
     norm_exact = norm_cluster = 0.0
@@ -150,17 +170,17 @@ def evaluate(
     for start in range(0, len(queries), _BLOCK):
         q = queries[start : start + _BLOCK]
         rows = np.arange(len(q))
-        d = _pairwise(x[q], x, x_sq)
+        d = pairwise_distances(x[q], x, x_sq)
         d[rows, q] = np.inf
-        exact = _topk_rows(d, top)
-        dp = _pairwise(z[q], z, z_sq)
+        exact = top_k_rows(d, top)
+        dp = pairwise_distances(z[q], z, z_sq)
         dp[rows, q] = np.inf
-        exact_pca = _topk_rows(dp, top)
-        probe = _topk_rows(_pairwise(z[q], c, c_sq), nprobe)  # (b, nprobe)
+        exact_pca = top_k_rows(dp, top)
+        probe = model.index.probe(z[q], nprobe)  # (b, nprobe); checks nprobe
         inside = (labels[None, :, None] == probe[:, None, :]).any(axis=2)  # (b, n)
         dc = np.where(inside, d, np.inf)
         scanned = inside.sum(axis=1) - 1  # the query itself is not compared
-        clus = _topk_rows(dc, top)
+        clus = top_k_rows(dc, top)
         valid = np.isfinite(dc[rows[:, None], clus])
         same = pid[q][:, None]
         row_exact = (pid[exact] == same).sum(axis=1)
@@ -178,7 +198,7 @@ def evaluate(
         norm_cluster += (row_cluster / reach).sum()
         clus_valid = np.where(valid, clus, -1)
         kept += (exact[:, :, None] == clus_valid[:, None, :]).any(axis=2).sum()
-        comparisons += float((scanned + len(c)).sum())
+        comparisons += float((scanned + k).sum())
     m = len(queries)
     purity = cluster_purity(labels, persons)
     return Evaluation(
@@ -197,5 +217,5 @@ def evaluate(
         exact_precision_normalized=float(norm_exact / m),
         cluster_precision_normalized=float(norm_cluster / m),
         precision_ceiling=float(reachable.sum() / (m * top)),
-        confused_pairs=_confused_pairs(pair_codes, pid, queries, sorted(names), top, confused),
+        confused_pairs=_confused_pairs(pair_codes, pid, queries, names, top, confused),
     )

@@ -110,6 +110,10 @@ class FaceSet:
         """Files that are not photos at all (other extensions), left out of :attr:`images`."""
         return sum(1 for s in self.skipped if s.reason in NOT_A_PHOTO)
 
+    def thumb_keys(self, rows: Sequence[int] | np.ndarray) -> list[tuple[str, int]]:
+        """The ``(photo digest, face in photo)`` thumbnail keys of the faces at ``rows``, for the store."""
+        return [(self.faces[int(i)].digest, self.faces[int(i)].in_photo) for i in rows]
+
     def skip_counts(self) -> Counter[str]:
         """How many files were skipped for each reason, most common first when iterated with ``most_common``."""
         return Counter(s.reason for s in self.skipped)

@@ -32,6 +32,23 @@ def distances(vectors: np.ndarray, query: np.ndarray, sq_norms: np.ndarray | Non
     return np.sqrt(np.maximum(d2, 0.0))
 
 
+def pairwise_distances(a: np.ndarray, b: np.ndarray, b_sq: np.ndarray | None = None) -> np.ndarray:
+    """``(len(a), len(b))`` Euclidean distances between the rows of two float32 arrays (a block of queries).
+
+    ``b_sq`` (the squared norms of ``b``'s rows) may be passed to skip recomputing them for every block.
+    """
+    b_sq = np.einsum("ij,ij->i", b, b) if b_sq is None else b_sq
+    a_sq = np.einsum("ij,ij->i", a, a)[:, None]
+    return np.sqrt(np.maximum(a_sq - 2.0 * (a @ b.T) + b_sq[None, :], 0.0))
+
+
+def top_k_rows(d: np.ndarray, k: int) -> np.ndarray:
+    """Per row of ``(b, n)`` distances, the column indices of the ``k`` smallest, smallest first: ``(b, k)``."""
+    part = np.argpartition(d, k - 1, axis=1)[:, :k]
+    rows = np.arange(len(d))[:, None]
+    return part[rows, np.argsort(d[rows, part], axis=1, kind="stable")]
+
+
 def top_k(dist: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` smallest values of ``dist``, smallest first."""
     k = min(k, len(dist))
@@ -74,6 +91,12 @@ class ClusterIndex:
     def sizes(self) -> np.ndarray:
         """Number of faces per cluster."""
         return np.diff(self.offsets)
+
+    def probe(self, reduced_queries: np.ndarray, nprobe: int) -> np.ndarray:
+        """The ``nprobe`` nearest clusters of each row of ``(b, d)`` queries, nearest first: ``(b, nprobe)``."""
+        check_nprobe(nprobe, self.k)
+        c_sq = np.einsum("ij,ij->i", self.centroids, self.centroids)
+        return top_k_rows(pairwise_distances(reduced_queries, self.centroids, c_sq), nprobe)
 
 
 @dataclass(frozen=True)

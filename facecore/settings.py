@@ -19,6 +19,10 @@ DEFAULT_K = 10
 DEFAULT_NPROBE = 1
 DEFAULT_TOP = 10
 DEFAULT_SEED = 0
+#: Top-k of the leave-one-out quality report (evaluate, the Similar faces page).
+DEFAULT_EVAL_TOP = 5
+#: The K hint scores K = 2 ... this (silhouette); more is slow and rarely informative.
+K_HINT_MAX = 30
 
 #: face_recognition's own tolerance: below this distance two faces are
 #: "likely the same person" (0.6 is the value dlib's model was tuned for).

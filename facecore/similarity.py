@@ -148,3 +148,17 @@ def find_similar(
         recall=recall(mates.indices, exact.indices),
         n_faces=n,
     )
+
+
+def members_by_centroid(model: SimilarityModel, cluster: int) -> np.ndarray:
+    """Row indices of the faces of ``cluster``, most typical first: nearest its centroid in PCA space."""
+    members = model.index.members(cluster)
+    d = np.linalg.norm(model.reduced[members] - model.centroids[cluster], axis=1)
+    return members[np.argsort(d, kind="stable")]
+
+
+def distances_to(model: SimilarityModel, query: np.ndarray, rows: np.ndarray | list[int]) -> np.ndarray:
+    """128-d Euclidean distances from a ``(128,)`` query encoding to the faces at ``rows``."""
+    idx = np.asarray(rows, dtype=np.int64)
+    q = np.asarray(query, dtype=np.float32).ravel()
+    return np.linalg.norm(model.encodings[idx] - q, axis=1)

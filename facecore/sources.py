@@ -109,41 +109,76 @@ def _is_within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+def _resolve_roots(allowed_roots: Iterable[Path] | None) -> list[Path] | None:
+    return None if allowed_roots is None else [Path(r).resolve() for r in allowed_roots]
+
+
+def _inside(real: Path, roots: list[Path] | None) -> bool:
+    """True when the resolved path ``real`` lies under one of the resolved ``roots`` (None: no limit)."""
+    return roots is None or any(_is_within(real, r) for r in roots)
+
+
+def _refuse_outside(shown: str, real: Path, allowed_roots: Iterable[Path] | None, what: str = "folder") -> None:
+    """Raise :class:`UnsafeInputError` when ``real`` lies under none of ``allowed_roots`` (None: no limit)."""
+    roots = _resolve_roots(allowed_roots)
+    if not _inside(real, roots):
+        listed = ", ".join(str(r) for r in roots or ()) or "(none configured)"
+        raise UnsafeInputError(
+            f"{shown!r} is outside the allowed folders: {listed}. Choose a {what} under one of them."
+        )
+
+
+#: Longest folder path accepted from a user (Linux's PATH_MAX).
+MAX_PATH_CHARS = 4096
+
+
+def clean_folder_text(text: str) -> str:
+    """A typed or pasted folder path without surrounding spaces and quotes ("/a b/" and '/a b/' -> /a b/)."""
+    text = str(text).strip()
+    while len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return text
+
+
 def check_folder(folder: str | os.PathLike[str], allowed_roots: Iterable[Path] | None = None) -> Path:
     """Resolve ``folder`` and check it may be read; return the resolved path.
 
-    With ``allowed_roots`` given, the real path (symlinks resolved, ``..``
+    Surrounding spaces and quotes of a pasted path are dropped. With
+    ``allowed_roots`` given, the real path (symlinks resolved, ``..``
     collapsed) must lie under one of them. Raises :class:`UnsafeInputError`
-    for a path outside them and :class:`DatasetError` for one that is missing,
-    not a folder or not readable.
+    for a path outside them and :class:`DatasetError` for one that is empty,
+    too long, holds a NUL character, is missing, not a folder or not readable.
     """
-    if not str(folder).strip():
+    text = clean_folder_text(os.fspath(folder))
+    shown = display_name(text if len(text) <= 200 else text[:200] + "…")
+    if not text:
         raise DatasetError("Type a folder path first.")
-    raw = Path(folder).expanduser()
+    if "\x00" in text:
+        raise DatasetError(f"{shown!r} is not a folder path: it holds a NUL character.")
+    if len(text) > MAX_PATH_CHARS:
+        raise DatasetError(f"That folder path is {len(text):,} characters long; the limit is {MAX_PATH_CHARS:,}.")
     try:
         # Non-strict first: a path outside the allowed folders is refused the
         # same way whether it exists or not, so the app cannot be used to
         # probe which files exist elsewhere on the server.
-        real = raw.resolve()
-    except (OSError, RuntimeError) as exc:
-        raise DatasetError(f"Folder {str(folder)!r} cannot be resolved ({exc}).") from exc
-    if allowed_roots is not None:
-        roots = [Path(r).resolve() for r in allowed_roots]
-        if not any(_is_within(real, r) for r in roots):
-            shown = ", ".join(str(r) for r in roots) or "(none configured)"
-            raise UnsafeInputError(
-                f"{str(folder)!r} is outside the allowed folders: {shown}. Choose a folder under one of them."
-            )
-    if not real.exists():
-        raise DatasetError(f"Folder {str(folder)!r} does not exist.")
-    if not real.is_dir():
-        raise DatasetError(f"{str(folder)!r} is not a folder: give the folder that holds the photos.")
+        real = Path(text).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise DatasetError(f"Folder {shown!r} cannot be resolved ({exc}).") from exc
+    _refuse_outside(shown, real, allowed_roots)
+    try:
+        exists, is_dir = real.exists(), real.is_dir()
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise DatasetError(f"Folder {shown!r} cannot be used ({exc.strerror or exc}).") from exc
+    if not exists:
+        raise DatasetError(f"Folder {shown!r} does not exist.")
+    if not is_dir:
+        raise DatasetError(f"{shown!r} is not a folder: give the folder that holds the photos.")
     try:
         # Really try: os.access says yes to root even where reading would fail.
         with os.scandir(real):
             pass
     except OSError as exc:
-        raise DatasetError(f"Folder {str(folder)!r} is not readable ({exc.strerror or exc}).") from exc
+        raise DatasetError(f"Folder {shown!r} is not readable ({exc.strerror or exc}).") from exc
     return real
 
 
@@ -163,7 +198,7 @@ def scan_folder(
     asked before each file and ends the scan early.
     """
     root = check_folder(folder, allowed_roots)
-    roots = [Path(r).resolve() for r in allowed_roots] if allowed_roots is not None else None
+    roots = _resolve_roots(allowed_roots)
     images: list[ImageRef] = []
     skipped: list[Skipped] = []
     used: set[str] = set()  # names made printable may collide
@@ -198,7 +233,7 @@ def scan_folder(
             except (OSError, RuntimeError) as exc:
                 skipped.append(Skipped(rel, "unreadable", str(exc)))
                 continue
-            if roots is not None and not any(_is_within(real, r) for r in roots):
+            if not _inside(real, roots):
                 skipped.append(Skipped(rel, "outside allowed folders", "a link that leads outside the allowed folders"))
                 continue
             if not stat.S_ISREG(mode):
@@ -420,14 +455,45 @@ def open_dataset(
     path = Path(source).expanduser()
     if path.suffix.lower() == ".zip" and path.is_file():
         real = path.resolve()  # the archive itself may be a link to somewhere else
-        if allowed_roots is not None:
-            roots = [Path(r).resolve() for r in allowed_roots]
-            if not any(_is_within(real, r) for r in roots):
-                shown = ", ".join(str(r) for r in roots) or "(none configured)"
-                raise UnsafeInputError(
-                    f"{str(source)!r} is outside the allowed folders: {shown}. Choose a zip under one of them."
-                )
+        _refuse_outside(str(source), real, allowed_roots, what="zip")
         return read_zip(real, prefix="")
     return scan_folder(path, allowed_roots, should_stop)
 
 
+def lfw_sample(
+    min_faces_per_person: int = 30, max_people: int = 8, per_person: int = 15
+) -> tuple[list[ImageRef], list[Skipped]]:
+    """A small built-in sample: LFW photos through ``sklearn.datasets.fetch_lfw_people``, as in-memory JPEGs.
+
+    Names are ``<person>/<n>.jpg`` so the identity-aware parts of the app work.
+    The first call downloads about 200 MB from the internet; raises
+    :class:`DatasetError` saying so when the download is impossible.
+    """
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import fetch_lfw_people
+
+    try:
+        lfw = fetch_lfw_people(min_faces_per_person=min_faces_per_person, resize=1.0, color=True, slice_=None)
+    except OSError as exc:  # URLError, socket errors, a read-only data folder
+        reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
+        raise DatasetError(
+            "The LFW sample could not be downloaded: this server has no internet access "
+            f"({display_name(str(reason))}). Load a folder on the server or upload photos instead."
+        ) from exc
+    images = np.asarray(lfw.images)
+    if images.size and images.max() <= 1.0:  # some sklearn versions scale pixels to 0..1
+        images = images * 255.0
+    images = np.clip(images, 0, 255).astype(np.uint8)
+    refs: list[ImageRef] = []
+    taken: dict[int, int] = {}
+    for img, target in zip(images, lfw.target, strict=True):
+        person = int(target)
+        if person >= max_people or taken.get(person, 0) >= per_person:
+            continue
+        taken[person] = taken.get(person, 0) + 1
+        name = str(lfw.target_names[person]).replace(" ", "_")
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, format="JPEG", quality=92)
+        refs.append(ImageRef(name=f"{name}/{taken[person]:03d}.jpg", data=buf.getvalue()))
+    return refs, []

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 from facecore import EncoderSettings, EncodingStore, find_similar, fit_model, fit_pca, scan_folder
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
-DATASET, CLUSTERS, SIMILAR = "pages/dataset_page.py", "pages/clusters_page.py", "pages/similar_page.py"
+DATASET, CLUSTERS, SIMILAR = "pages/dataset.py", "pages/clusters.py", "pages/similar.py"
 #: Order of the ranking tables on the Similar faces page (st.dataframe keeps no key in AppTest).
 MATES, EXACT, FARTHEST = 0, 1, 2
 #: Encoding runs inside the first page run that asks for it, so runs may take a while.
@@ -34,18 +34,24 @@ def new_app() -> AppTest:
 
 def loaded_app(faceset, page: str, **state) -> AppTest:
     """An app whose session already holds ``faceset``, switched to ``page`` and run once."""
-    from pages._common import LoadedDataset
+    from pages._state import LoadedSet
 
     at = new_app()
     at.run()
-    at.session_state["dataset"] = LoadedDataset(
-        faceset, "six people (test)", EncoderSettings(), tuple(dict.fromkeys(f.digest for f in faceset.faces))
-    )
+    at.session_state["loaded"] = LoadedSet(faceset, "six people (test)", EncoderSettings())
     for key, value in state.items():
         at.session_state[key] = value
     at.switch_page(page).run()
     assert not at.exception, at.exception
     return at
+
+
+def finish_job(at: AppTest) -> AppTest:
+    """Wait for the session's encoding job (pages poll it in a fragment AppTest does not time) and rerun."""
+    job = at.session_state["encode_job"] if "encode_job" in at.session_state else None
+    if job is not None:
+        assert job.wait(TIMEOUT)
+    return at.run()
 
 
 def sidebar_text(at: AppTest) -> str:
@@ -69,17 +75,18 @@ def test_every_page_has_a_friendly_empty_state(page: str) -> None:
     assert not at.error
     assert at.info, "an empty page should say what to do"
     if page != DATASET:
-        assert "Dataset page" in at.info[0].value
-        assert [link.proto.label for link in at.get("page_link")] == ["Go to the Dataset page"]
+        assert "Photos page" in at.info[0].value
+        assert [link.proto.label for link in at.main.get("page_link")] == ["Go to the Photos page"]
+    assert [link.proto.label for link in at.sidebar.get("page_link")] == ["Photos", "Clusters", "Similar faces"]
     sidebar = sidebar_text(at)
-    assert "No dataset loaded yet" in sidebar and "Processing is local" in sidebar
+    assert "No photos loaded yet" in sidebar and "Processing is local" in sidebar
 
 
 def test_sessions_do_not_share_datasets(small_faceset) -> None:
     loaded_app(small_faceset, DATASET)
     other = new_app().run()
-    assert "dataset" not in other.session_state
-    assert any("No dataset loaded yet" in i.value for i in other.info)
+    assert "loaded" not in other.session_state
+    assert any("No photos loaded yet" in i.value for i in other.info)
 
 
 # ----------------------------------------------------------------- dataset page
@@ -89,15 +96,16 @@ def test_typing_a_folder_encodes_it_and_shows_the_summary(allow_small_dataset: P
     at = new_app().run()
     assert at.text_input(key="folder_path").value  # prefilled with the shared dataset
     at.text_input(key="folder_path").set_value(os.fspath(allow_small_dataset))
-    at.button(key="encode_folder").click().run()
+    finish_job(at.button(key="encode_folder").click().run())
     assert not at.exception
     assert not at.error
-    ds = at.session_state["dataset"]
+    ds = at.session_state["loaded"]
     assert len(ds.faceset) == len(small_faceset)
     assert ds.faceset.key == small_faceset.key
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Photos"] == f"{small_faceset.images:,}" and metrics["Faces"] == f"{len(small_faceset):,}"
-    assert metrics["Skipped"] == str(len(small_faceset.skipped))
+    assert metrics["Photos"] == f"{small_faceset.photos_with_face:,} with a face"
+    assert metrics["Faces"] == f"{len(small_faceset):,}"
+    assert metrics["Skipped"] == str(len(small_faceset.skipped) - small_faceset.other_files)
     assert at.image and len(at.image[0].value) == min(60, len(small_faceset))  # the thumbnail grid
     assert f"{len(small_faceset)} faces" in sidebar_text(at)
     if small_faceset.skipped:
@@ -107,16 +115,16 @@ def test_typing_a_folder_encodes_it_and_shows_the_summary(allow_small_dataset: P
 def test_a_folder_outside_the_allowed_roots_is_refused(tmp_path: Path) -> None:
     at = new_app().run()
     at.text_input(key="folder_path").set_value(os.fspath(tmp_path))
-    at.button(key="encode_folder").click().run()
+    finish_job(at.button(key="encode_folder").click().run())
     assert not at.exception
     assert "outside the allowed folders" in at.error[0].value
-    assert "dataset" not in at.session_state
+    assert "loaded" not in at.session_state
 
 
 def test_a_missing_folder_is_an_error_not_a_traceback(allow_small_dataset: Path) -> None:
     at = new_app().run()
     at.text_input(key="folder_path").set_value(os.fspath(allow_small_dataset / "nobody"))
-    at.button(key="encode_folder").click().run()
+    finish_job(at.button(key="encode_folder").click().run())
     assert not at.exception
     assert "does not exist" in at.error[0].value
 
@@ -134,9 +142,9 @@ def test_uploaded_photos_and_a_zip_are_encoded(small_people) -> None:
     at = new_app().run()
     at.file_uploader(key="uploads").set_value(files)
     at.run()
-    at.button(key="encode_uploads").click().run()
+    finish_job(at.button(key="encode_uploads").click().run())
     assert not at.exception
-    fs = at.session_state["dataset"].faceset
+    fs = at.session_state["loaded"].faceset
     assert {f.name for f in fs.faces} >= {f"more.zip/{small_people[1].name}/{p.name}" for p in zipped[:1]}
     assert len(fs) >= 4
     assert {s.path: s.reason for s in fs.skipped}.get("more.zip/notes.txt") == "unsupported type"
@@ -150,10 +158,10 @@ def test_the_lfw_sample_says_clearly_that_it_needs_the_internet(monkeypatch: pyt
 
     monkeypatch.setattr(sklearn.datasets, "fetch_lfw_people", offline)
     at = new_app().run()
-    at.button(key="encode_lfw").click().run()
+    finish_job(at.button(key="encode_lfw").click().run())
     assert not at.exception
     assert "no internet access" in at.error[0].value
-    assert "dataset" not in at.session_state
+    assert "loaded" not in at.session_state
 
 
 def test_delete_removes_the_dataset_from_the_cache(tmp_path: Path, monkeypatch, small_people) -> None:
@@ -166,19 +174,19 @@ def test_delete_removes_the_dataset_from_the_cache(tmp_path: Path, monkeypatch, 
     monkeypatch.setenv("FACECORE_ALLOWED_ROOTS", os.fspath(folder))
     at = new_app().run()
     at.text_input(key="folder_path").set_value(os.fspath(folder))
-    at.button(key="encode_folder").click().run()
-    digests = at.session_state["dataset"].digests
+    finish_job(at.button(key="encode_folder").click().run())
+    digests = at.session_state["loaded"].digests
     store = EncodingStore(cache)
     assert store.get_many(digests, EncoderSettings().key)
     at.button(key="delete_cache").click().run()
     assert not at.exception
     assert not store.get_many(digests, EncoderSettings().key)
-    assert "dataset" not in at.session_state
+    assert "loaded" not in at.session_state
     assert os.fspath(cache) in at.success[0].value
 
 
 def test_stop_keeps_what_was_encoded(tmp_path: Path, small_dataset: Path) -> None:
-    from pages._common import EncodeJob
+    from pages._jobs import EncodeJob
 
     store = EncodingStore(tmp_path / "stop.sqlite")
     job = EncodeJob("stopped", EncoderSettings(), store, lambda stop: scan_folder(small_dataset))
@@ -194,23 +202,23 @@ def test_stop_keeps_what_was_encoded(tmp_path: Path, small_dataset: Path) -> Non
 
 
 def test_clusters_page_renders_and_follows_the_sliders(small_faceset, monkeypatch) -> None:
-    import pages._common
+    import pages._jobs
 
     def no_encoding(*args, **kwargs):
         raise AssertionError("a slider move must never encode")
 
-    monkeypatch.setattr(pages._common, "encode_images", no_encoding)
+    monkeypatch.setattr(pages._jobs, "encode_images", no_encoding)
     at = loaded_app(small_faceset, CLUSTERS)
-    assert at.slider(key="clusters_dims").value == 20
-    assert at.slider(key="clusters_k").value == 10
+    assert at.slider(key="dims").value == 20
+    assert at.slider(key="k").value == 10
     assert len(at.dataframe[0].value) == 10
 
-    at.slider(key="clusters_k").set_value(4).run()
+    at.slider(key="k").set_value(4).run()
     assert not at.exception
     assert at.session_state["k"] == 4
     assert len(at.dataframe[0].value) == 4
 
-    at.slider(key="clusters_dims").set_value(3).run()
+    at.slider(key="dims").set_value(3).run()
     assert not at.exception
     at.toggle(key="scatter_3d").set_value(True).run()
     assert not at.exception
@@ -228,22 +236,22 @@ def test_clusters_page_renders_and_follows_the_sliders(small_faceset, monkeypatc
     if not hint.disabled:
         best = int(hint.label.split("=")[1].split()[0])
         hint.click().run()
-        assert at.slider(key="clusters_k").value == best
+        assert at.slider(key="k").value == best
 
 
 def test_widget_values_survive_a_visit_to_another_page(small_faceset, tmp_path: Path) -> None:
     at = loaded_app(small_faceset, CLUSTERS)
-    at.slider(key="clusters_k").set_value(7).run()
+    at.slider(key="k").set_value(7).run()
     at.switch_page(SIMILAR).run()
     assert "K = 7" in " ".join(c.value for c in at.caption)
-    at.slider(key="similar_threshold").set_value(0.5).run()
+    at.slider(key="threshold").set_value(0.5).run()
     at.switch_page(DATASET).run()
     at.text_input(key="folder_path").set_value(os.fspath(tmp_path)).run()
     at.radio(key="detector").set_value("cnn").run()
     at.switch_page(CLUSTERS).run()
-    assert at.slider(key="clusters_k").value == 7
+    assert at.slider(key="k").value == 7
     at.switch_page(SIMILAR).run()
-    assert at.slider(key="similar_threshold").value == 0.5
+    assert at.slider(key="threshold").value == 0.5
     at.switch_page(DATASET).run()
     assert at.text_input(key="folder_path").value == os.fspath(tmp_path)
     assert at.radio(key="detector").value == "cnn"
@@ -272,7 +280,7 @@ def test_similar_page_lists_the_cluster_mates_facecore_finds(small_faceset) -> N
     fs = small_faceset
     query = next(i for i, f in enumerate(fs.faces) if f.person == "person_7203")
     at = loaded_app(fs, SIMILAR, query_face=query)
-    assert at.selectbox(key="query_face_select").value == query
+    assert at.selectbox(key="query_face").value == query
     _, expected = _expected(fs, query, 20, 10)
 
     mates = at.dataframe[MATES].value
@@ -294,12 +302,12 @@ def test_similar_page_lists_the_cluster_mates_facecore_finds(small_faceset) -> N
 def test_similar_page_sliders_change_the_search(small_faceset) -> None:
     fs = small_faceset
     at = loaded_app(fs, SIMILAR, query_face=5, k=6)
-    at.slider(key="similar_nprobe").set_value(6).run()  # every cluster: the exact answer
+    at.slider(key="nprobe").set_value(6).run()  # every cluster: the exact answer
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Exact top found"] == "10 of 10"
-    at.slider(key="similar_top").set_value(3).run()
+    at.slider(key="top").set_value(3).run()
     assert len(at.dataframe[MATES].value) == 3
-    at.slider(key="similar_threshold").set_value(0.3).run()
+    at.slider(key="threshold").set_value(0.3).run()
     assert not at.exception
     table = at.dataframe[MATES].value
     assert (table["likely same person"] == (table["distance"] < 0.3)).all()
@@ -309,8 +317,8 @@ def test_the_scatter_query_and_the_selectbox_share_one_face(small_faceset) -> No
     # a click in the scatter sets "query_face" (the click itself is driven in test_browser.py)
     at = loaded_app(small_faceset, CLUSTERS, query_face=11)
     at.switch_page(SIMILAR).run()
-    assert at.selectbox(key="query_face_select").value == 11
-    at.selectbox(key="query_face_select").set_value(12).run()
+    assert at.selectbox(key="query_face").value == 11
+    at.selectbox(key="query_face").set_value(12).run()
     assert at.session_state["query_face"] == 12
 
 
@@ -342,9 +350,9 @@ def test_an_uploaded_photo_without_a_face_is_explained(small_faceset) -> None:
 def test_hover_pictures_are_small_jpegs_of_the_cached_faces(small_faceset, session_cache: Path) -> None:
     import base64
 
-    from facecore.app_support import hover_image_uris, thumb_keys
+    from pages._views import hover_image_uris
 
-    keys = thumb_keys(small_faceset, range(len(small_faceset)))
+    keys = small_faceset.thumb_keys(range(len(small_faceset)))
     crops = EncodingStore(session_cache).thumbnails(keys, small_faceset.settings_key)
     assert len(crops) == len(small_faceset)
     uris = hover_image_uris([crops[k] for k in keys] + [b"not a jpeg"], side=64)
@@ -362,7 +370,7 @@ def test_hover_pictures_are_small_jpegs_of_the_cached_faces(small_faceset, sessi
 
 
 def test_the_scatter_leaves_the_hover_text_to_the_face_card_in_2d_only(small_faceset) -> None:
-    from facecore.app_support import hover_texts
+    from pages._views import hover_texts
     from pages._charts import scatter_figure
 
     model = fit_model(small_faceset.encodings, dims=5, k=3)
@@ -384,16 +392,14 @@ def test_the_scatter_leaves_the_hover_text_to_the_face_card_in_2d_only(small_fac
 
 
 def test_a_loaded_folder_is_named_in_the_address(small_faceset, small_dataset: Path) -> None:
-    from pages._common import LoadedDataset
+    from pages._state import LoadedSet
 
     at = new_app()
     at.run()
-    at.session_state["dataset"] = LoadedDataset(
-        small_faceset, "six", EncoderSettings(), small_faceset.digests, folder=os.fspath(small_dataset)
-    )
+    at.session_state["loaded"] = LoadedSet(small_faceset, "six", EncoderSettings(), folder=os.fspath(small_dataset))
     at.switch_page(CLUSTERS).run()
     assert not at.exception, at.exception
-    at.slider(key="clusters_k").set_value(6).run()
+    at.slider(key="k").set_value(6).run()
     assert at.query_params["k"] == "6" and at.query_params["dims"] == "20"
     assert at.query_params["folder"] == os.fspath(small_dataset)
     assert at.query_params["detector"] == "hog" and at.query_params["faces"] == "largest"
@@ -404,12 +410,12 @@ def test_a_reload_loads_the_folder_in_the_address_again(allow_small_dataset: Pat
     at.query_params.update(folder=os.fspath(allow_small_dataset), dims="7", k="4", faces="largest")
     at.run()  # a reload: a new session whose address names the folder
     assert not at.exception, at.exception
-    ds = at.session_state["dataset"]
+    ds = at.session_state["loaded"]
     assert ds.faceset.key == small_faceset.key  # the same faces, from the cache (no encoding)
     assert ds.faceset.encoded == 0 and ds.folder == os.fspath(allow_small_dataset)
     at.switch_page(SIMILAR).run()
     assert not at.exception, at.exception
-    assert at.selectbox(key="query_face_select").value is not None  # the page works on it right away
+    assert at.selectbox(key="query_face").value is not None  # the page works on it right away
     assert (at.session_state["dims"], at.session_state["k"]) == (7, 4)
     assert "K = 4 clusters" in " ".join(str(c.value) for c in at.caption)
     assert at.session_state["folder_path"] == os.fspath(allow_small_dataset)
@@ -422,7 +428,7 @@ def test_a_folder_in_the_address_outside_the_allowed_roots_is_refused(
     at.query_params["folder"] = os.fspath(tmp_path)
     at.run()
     assert not at.exception, at.exception
-    assert "dataset" not in at.session_state
+    assert "loaded" not in at.session_state
     assert any("page address was not loaded" in e.value and "allowed" in e.value for e in at.error)
     assert "folder" not in at.query_params
 
@@ -443,7 +449,7 @@ def test_similar_page_reports_quality_over_every_face(small_faceset) -> None:
     assert metrics["Exact top kept"] == f"{ev.recall_of_exact:.1%}"
     assert ev.exact_precision_at_k > 0.9  # six real people: search mostly returns the same person
 
-    at.slider(key="similar_nprobe").set_value(10).run()  # every cluster: the shortcut becomes exact
+    at.slider(key="nprobe").set_value(10).run()  # every cluster: the shortcut becomes exact
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Exact top kept"] == "100.0%"
     assert metrics["Same person, cluster search"] == metrics["Same person, exact"]

@@ -1,26 +1,23 @@
-"""Dataset: load photos (a folder on this server, uploads or a zip, or the LFW sample), encode, review."""
-
-import time
+"""Photos: load them (a folder on this server, uploads or a zip, or the LFW sample), encode, review."""
 
 import streamlit as st
 
-from facecore import EncoderSettings, FaceCoreError, from_uploads, scan_folder
-from facecore.app_support import captions, encodings_npz, lfw_sample, skipped_frame
-from facecore.settings import THUMB_SIDE, default_dataset_path
-from facecore.sources import allowed_roots_from_env, check_folder
-from pages._common import (
-    UPLOAD_TYPES,
-    adopt_finished_job,
-    forget_dataset,
-    gallery,
-    progress_text,
-    start_job,
-    store,
-)
+from facecore import EncoderSettings, FaceCoreError, from_uploads
+from facecore.exchange import encodings_npz
+from facecore.settings import IMAGE_EXTENSIONS, THUMB_SIDE, default_dataset_path
+from facecore.sources import allowed_roots_from_env, lfw_sample
+from pages import _state
+from pages._cached import forget_all, store
+from pages._frame import frame
+from pages._jobs import duration, forget_query, progress_panel, start_folder_job, start_job
+from pages._views import captions, skipped_frame
+from pages._widgets import gallery
 
 PER_PAGE = 60
+UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
 
-st.title("Dataset")
+frame("Photos")
+st.title("Photos")
 st.caption(
     ":material/lock: Face encodings are biometric data. Everything here runs on this server: photos are read "
     "and encoded locally, nothing is uploaded anywhere else, and the encodings stay in the cache file named "
@@ -33,8 +30,7 @@ except FaceCoreError as exc:  # an unusable cache file: nothing can be encoded u
     st.error(str(exc))
     st.stop()
 
-job = st.session_state.get("encode_job")
-busy = job is not None and job.running
+busy = st.session_state.get(_state.JOB) is not None
 
 # ----------------------------------------------------------------- how to encode
 with st.container(border=True):
@@ -71,20 +67,17 @@ with tab_folder:
     path = st.text_input(
         "Folder path",
         key="folder_path",
-        help="Read recursively. Sub-folders name the person (person_1/a.jpg), which the pages use to check results.",
+        help="Read with its sub-folders. Sub-folders name the person (person_1/a.jpg), which the pages use "
+        "to check results.",
     )
     st.caption("Allowed folders: " + (", ".join(f"`{r}`" for r in roots) or "none (set FACECORE_ALLOWED_ROOTS)"))
-    if st.button(
-        "Encode this folder", key="encode_folder", type="primary", disabled=busy, icon=":material/play_arrow:"
-    ):
+    if st.button("Encode this folder", key="encode_folder", type="primary", disabled=busy,
+                 icon=":material/play_arrow:"):  # fmt: skip
         try:
-            folder = check_folder(path, roots)
+            start_folder_job(path, settings)
         except FaceCoreError as exc:
-            st.error(str(exc))
-        else:
-            job = start_job(
-                f"{folder.name} (folder)", settings, lambda stop: scan_folder(folder, roots, stop), str(folder)
-            )
+            st.session_state[_state.ERROR] = str(exc)  # shown below, until the next encode
+        st.rerun()
 
 with tab_upload:
     files = st.file_uploader(
@@ -94,15 +87,12 @@ with tab_upload:
         key="uploads",
         help="Select many files at once. Zips are opened in memory; nothing is written to disk.",
     )
-    if st.button(
-        "Encode the uploads",
-        key="encode_uploads",
-        type="primary",
-        disabled=busy or not files,
-        icon=":material/play_arrow:",
-    ):
+    if st.button("Encode the uploads", key="encode_uploads", type="primary", disabled=busy or not files,
+                 icon=":material/play_arrow:"):  # fmt: skip
         uploaded = [(f.name, f.getvalue()) for f in files]
-        job = start_job(f"{len(uploaded)} uploaded file(s)", settings, lambda stop: from_uploads(uploaded))
+        label = uploaded[0][0] if len(uploaded) == 1 else f"{len(uploaded):,} uploaded files"
+        start_job(label, settings, lambda stop: from_uploads(uploaded))
+        st.rerun()
 
 with tab_sample:
     st.write(
@@ -111,36 +101,25 @@ with tab_sample:
         "into `~/scikit_learn_data`; later uses read that copy."
     )
     if st.button("Fetch and encode the sample", key="encode_lfw", disabled=busy, icon=":material/download:"):
-        job = start_job("LFW sample", settings, lambda stop: lfw_sample())
+        start_job("LFW sample", settings, lambda stop: lfw_sample())
+        st.rerun()
 
 # ----------------------------------------------------------------- progress
-if job is not None:  # running, or finished since app.py looked (a fast failure)
+if busy:
     with st.container(border=True):
-        st.markdown(f"**Encoding {job.label}**")
-        bar = st.progress(0.0, text=job.phase)
-        st.button(
-            "Stop",
-            key="stop_encoding",
-            on_click=job.stop,
-            icon=":material/stop_circle:",
-            help="Photos finished so far are kept and cached; encode again later to continue.",
-        )
-        while job.running:  # a click anywhere reruns the page; the job itself keeps going
-            fraction, text = progress_text(job)
-            bar.progress(fraction, text=text)
-            time.sleep(0.3)
-    adopt_finished_job()
-    st.rerun()
+        progress_panel()
 
-if error := st.session_state.get("encode_error"):
+if error := st.session_state.get(_state.ERROR):
     st.error(error)
 if notice := st.session_state.pop("delete_notice", None):
     st.success(notice)
 
 # ----------------------------------------------------------------- what was found
-ds = st.session_state.get("dataset")
+ds = _state.loaded()
 if ds is None:
-    st.info("No dataset loaded yet: choose a folder, upload photos or fetch the sample above.", icon=":material/info:")
+    if not busy:
+        st.info("No photos loaded yet: choose a folder, upload photos or fetch the sample above.",
+                icon=":material/info:")  # fmt: skip
     st.stop()
 
 fs = ds.faceset
@@ -151,43 +130,45 @@ if fs.stopped:
         "continue; the finished photos come from the cache.",
         icon=":material/pause_circle:",
     )
+skips = fs.skip_counts()
+unusable = sum(n for reason, n in skips.items() if reason not in ("no face", "duplicate", "unsupported type"))
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Photos", f"{fs.encoded + fs.cached:,} of {fs.images:,}" if fs.stopped else f"{fs.images:,}")
+m1.metric("Photos", f"{fs.photos_with_face:,} with a face", f"of {fs.images:,} photo files", delta_color="off",
+          delta_arrow="off")  # fmt: skip
 m2.metric("Faces", f"{len(fs):,}")
-m3.metric("Skipped", f"{len(fs.skipped):,}")
+m3.metric(
+    "Skipped",
+    f"{len(fs.skipped) - fs.other_files:,}",
+    help=f"no face: {skips['no face']:,} · duplicates: {skips['duplicate']:,} · unusable files: {unusable:,}"
+    + (f" · not photos (ignored): {fs.other_files:,}" if fs.other_files else ""),
+)
+waited = ds.waited or fs.seconds
 m4.metric(
     "Time",
-    f"{fs.seconds:.1f} s" if fs.seconds >= 1 else f"{fs.seconds:.2f} s",
-    help=f"{fs.encoded:,} photos encoded now, {fs.cached:,} read from the cache",
+    duration(waited) if waited >= 1 else f"{waited:.2f} s",
+    help=f"From the click to the result: {fs.encoded:,} photos encoded now, {fs.cached:,} read from the cache",
 )
 
 if fs.skipped:
     skipped = skipped_frame(fs.skipped)
     with st.expander(f"Skipped files ({len(skipped):,}) and why", expanded=len(fs) == 0):
-        counts = skipped["reason"].value_counts()
-        st.caption(" · ".join(f"{reason}: {n}" for reason, n in counts.items()))
+        st.caption(" · ".join(f"{reason}: {n:,}" for reason, n in skips.most_common()))
         st.dataframe(skipped, hide_index=True, key="skipped_table")
-        st.download_button(
-            "Skipped files (CSV)",
-            skipped.to_csv(index=False),
-            "skipped.csv",
-            "text/csv",
-            key="dl_skipped",
-            icon=":material/download:",
-        )
+        st.download_button("Skipped files (CSV)", skipped.to_csv(index=False), "skipped.csv", "text/csv",
+                           key="dl_skipped", icon=":material/download:")  # fmt: skip
 
 if len(fs):
     st.subheader("Faces found")
     pages = (len(fs) - 1) // PER_PAGE + 1
     if pages > 1:
         st.session_state["faces_page"] = min(st.session_state.get("faces_page", 1), pages)
-        page = st.number_input(f"Page (of {pages})", 1, pages, key="faces_page", width=180)
+        page = st.number_input(f"Page (of {pages:,})", 1, pages, key="faces_page", width=180)
     else:
         page = 1
     first = (page - 1) * PER_PAGE
     shown = range(first, min(first + PER_PAGE, len(fs)))
-    st.caption(f"Faces {first + 1}–{shown[-1] + 1} of {len(fs):,}, as the {THUMB_SIDE} px crops kept in the cache.")
-    gallery(ds, shown, captions(fs, shown), width=88)
+    st.caption(f"Faces {first + 1:,}–{shown[-1] + 1:,} of {len(fs):,}, as the {THUMB_SIDE} px crops kept in the cache.")
+    gallery(fs, shown, captions(fs, shown), width=88)
     st.download_button(
         "Encodings (.npz)",
         lambda: encodings_npz(fs),
@@ -195,20 +176,24 @@ if len(fs):
         "application/octet-stream",
         key="dl_encodings",
         icon=":material/download:",
-        help="encodings (n, 128) float32 with path, person, digest, face index and box per row",
+        help="For other programs: the 128 numbers of every face (float32), with its file, person, photo hash, "
+        "place in the photo (0 = largest face) and box.",
     )
 
 # ----------------------------------------------------------------- the cache
 st.subheader("Cached encodings", divider="gray")
 st.write(
-    f"Encodings and face thumbnails are kept in `{cache.path}` so that opening the same photos again, "
-    f"even renamed or moved, is instant. This dataset has {len(ds.digests):,} photos in it."
+    f"Encodings and face crops are kept in `{cache.path}` so that opening the same photos again, "
+    f"even renamed or moved, is instant. These photos account for {len(ds.digests):,} of its entries."
 )
-if st.button("Delete this dataset's cached encodings and thumbnails", key="delete_cache", icon=":material/delete:"):
+if st.button("Delete these photos' cached encodings and face crops", key="delete_cache", icon=":material/delete:"):
     removed = cache.delete(ds.digests)
-    forget_dataset()
+    st.session_state.pop(_state.LOADED, None)
+    forget_query()
+    _state.clear_url()  # a reload must not load it again
+    forget_all()
     st.session_state["delete_notice"] = (
-        f"Deleted the encodings and thumbnails of {removed:,} photos from {cache.path}. "
-        "The dataset is unloaded; encoding it again starts from scratch."
+        f"Deleted the encodings and face crops of {removed:,} photos from {cache.path}. "
+        "The photos are unloaded; encoding them again starts from scratch."
     )
     st.rerun()

@@ -3,31 +3,23 @@
 import streamlit as st
 
 from facecore import FaceCoreError
-from facecore.app_support import captions, clusters_frame, encodings_npz, hover_texts, members_by_centroid
+from facecore import settings as S
+from facecore.exchange import encodings_npz
 from facecore.reduce import dims_for_variance, explained_variance
-from facecore.settings import DEFAULT_DIMS, DEFAULT_K
+from facecore.similarity import members_by_centroid
+from pages._cached import cluster_table_for, crops, hover_images_for, k_hint_for, model_for
 from pages._charts import scatter_figure, silhouette_figure, sizes_figure, variance_figure
-from pages._common import (
-    MIN_FACES,
-    SIMILAR_PAGE,
-    clamp,
-    dims_range,
-    gallery,
-    hover_images_for,
-    k_hint_for,
-    k_range,
-    model_for,
-    require_dataset,
-    seed_widget,
-    summary_for,
-    thumbs,
-)
+from pages._frame import frame
 from pages._hover_faces import hover_faces
+from pages._state import MIN_FACES, dims_range, k_range, setting
+from pages._views import captions, clusters_frame, hover_texts
+from pages._widgets import SIMILAR, gallery, require_loaded
 
 GALLERY_MAX = 60
 
+frame("Clusters")
 st.title("Clusters")
-ds = require_dataset(MIN_FACES)
+ds = require_loaded(MIN_FACES)
 fs = ds.faceset
 n = len(fs)
 st.caption(
@@ -37,28 +29,26 @@ st.caption(
 )
 
 # ----------------------------------------------------------------- parameters
+state = st.session_state
 dims_lo, dims_hi = dims_range(n)
 k_lo, k_hi = k_range(n)
-# The sliders' own state is dropped while another page is shown, so "dims" and "k" carry the values across.
-state = st.session_state
-seed_widget("clusters_dims", clamp(state.get("clusters_dims", state.get("dims", DEFAULT_DIMS)), dims_lo, dims_hi))
-seed_widget("clusters_k", clamp(state.get("clusters_k", state.get("k", DEFAULT_K)), k_lo, k_hi))
+setting("dims", dims_lo, dims_hi)  # within what this set allows, before the sliders are drawn
+setting("k", k_lo, k_hi)
 left, right = st.columns(2)
 dims = left.slider(
     "PCA dimensions",
     dims_lo,
     dims_hi,
-    key="clusters_dims",
+    key="dims",
     help="How many principal components K-means and the cluster search work in (the article uses 20).",
 )
 k = right.slider(
     "Clusters (K)",
     k_lo,
     k_hi,
-    key="clusters_k",
+    key="k",
     help="How many groups K-means makes. More clusters: fewer comparisons per search, more missed neighbours.",
 )
-st.session_state["dims"], st.session_state["k"] = dims, k
 
 try:
     model = model_for(fs.key, dims, k, fs.encodings)
@@ -73,7 +63,7 @@ with plot_col:
     three_d = st.toggle("3-D (PC1, PC2, PC3)", key="scatter_3d", disabled=dims < 3)
     query = st.session_state.get("query_face")
     query = query if query is not None and 0 <= query < n else None
-    pictures = hover_images_for(fs.key, ds)
+    pictures = hover_images_for(fs.key, fs)
     fig = scatter_figure(
         model.reduced, model.labels, model.centroids, hover, three_d and dims >= 3, query, hover_pictures=bool(pictures)
     )
@@ -105,9 +95,9 @@ with face_col:
         st.caption("Click a point in the scatter to pick a face.")
     else:
         face = fs.faces[query]
-        st.image(thumbs(ds, [query])[0], width=140)
+        st.image(crops(fs, [query])[0], width=140)
         st.caption(f"`{face.name}`  \nperson: {face.person or '-'}  \ncluster: {int(model.labels[query])}")
-        st.page_link(SIMILAR_PAGE, label="Find similar faces", icon=":material/person_search:")
+        st.page_link(SIMILAR.path, label="Find similar faces", icon=":material/person_search:")
 
 # ----------------------------------------------------------------- variance and sizes
 ratio, cumulative = explained_variance(model.pca)
@@ -130,10 +120,10 @@ with st.expander("Which K? A hint from the silhouette score"):
         "The silhouette score (−1 … 1, higher is better) says how well separated the clusters are. "
         "Faces of many people rarely form clean blobs, so treat it as a hint, not a rule."
     )
-    if st.button("Score K = 2 … 30", key="k_hint", icon=":material/query_stats:"):
+    if st.button(f"Score K = 2 … {S.K_HINT_MAX}", key="k_hint", icon=":material/query_stats:"):
         st.session_state["k_hint_for"] = (fs.key, dims)
     if st.session_state.get("k_hint_for") == (fs.key, dims):
-        scores = k_hint_for(fs.key, dims, k, k_hi, model.reduced)
+        scores = k_hint_for(fs.key, dims, k_hi, model.reduced)
         best_k, best_score = max(scores, key=lambda ks: ks[1])
         st.plotly_chart(silhouette_figure(scores, k), key="silhouette", config={"displaylogo": False})
         st.button(
@@ -141,12 +131,12 @@ with st.expander("Which K? A hint from the silhouette score"):
             key="use_k_hint",
             disabled=best_k == k,
             on_click=st.session_state.update,
-            kwargs={"k": best_k, "clusters_k": best_k},
+            kwargs={"k": best_k},
         )
 
 # ----------------------------------------------------------------- per cluster
 st.subheader("Faces per cluster")
-summary = summary_for(fs.key, dims, k, fs, model)
+summary = cluster_table_for(fs.key, dims, k, fs, model)
 st.dataframe(
     summary,
     hide_index=True,
@@ -167,7 +157,7 @@ cluster = st.selectbox(
 )
 members = members_by_centroid(model, cluster)[:GALLERY_MAX]
 st.caption(f"Nearest the centroid first; {min(len(members), GALLERY_MAX)} of {sizes[cluster]} shown.")
-gallery(ds, members, captions(fs, members), width=88)
+gallery(fs, members, captions(fs, members), width=88)
 
 # ----------------------------------------------------------------- downloads
 st.subheader("Downloads", divider="gray")

@@ -3,60 +3,54 @@
 import streamlit as st
 
 from facecore import FaceCoreError, NotEnoughFacesError, find_similar
-from facecore.app_support import captions, distances_to, face_names, ranking_frame, same_person_share
-from facecore.settings import DEFAULT_NPROBE, DEFAULT_TOP, SAME_PERSON_THRESHOLD
+from facecore import settings as S
+from facecore.similarity import distances_to
 from facecore.sources import content_digest
-from pages._common import (
-    CLUSTERS_PAGE,
-    MIN_FACES,
-    UPLOAD_TYPES,
-    clamp,
-    current_model,
-    gallery,
-    model_params,
-    quality_for,
-    query_for,
-    require_dataset,
-    seed_widget,
-    thumbs,
-)
+from pages._cached import crops, model_for, quality_for, query_for
+from pages._frame import frame
+from pages._state import MIN_FACES, model_params, setting
+from pages._views import captions, face_names, ranking_frame, same_person_share
+from pages._widgets import CLUSTERS, gallery, require_loaded
 
+UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in S.IMAGE_EXTENSIONS)
+
+frame("Similar faces")
 st.title("Similar faces")
-ds = require_dataset(MIN_FACES)
+ds = require_loaded(MIN_FACES)
 fs = ds.faceset
 n = len(fs)
 state = st.session_state
 dims, k = model_params(n)
 try:
-    model = current_model(ds)
+    model = model_for(fs.key, dims, k, fs.encodings)
 except FaceCoreError as exc:
     st.error(str(exc))
     st.stop()
 st.caption(f"Model: PCA to {dims} dimensions, K = {k} clusters over {n:,} faces.")
-st.page_link(CLUSTERS_PAGE, label="Change dimensions and K on the Clusters page", icon=":material/tune:")
+st.page_link(CLUSTERS.path, label="Change dimensions and K on the Clusters page", icon=":material/tune:")
 
 # ----------------------------------------------------------------- query and parameters
 query_col, param_col = st.columns([1, 2], gap="large")
 with param_col:
-    seed_widget("similar_nprobe", clamp(state.get("similar_nprobe", DEFAULT_NPROBE), 1, k))
+    setting("nprobe", 1, k)
     nprobe = st.slider(
         "Clusters to search (nprobe)",
         1,
         k,
-        key="similar_nprobe",
+        key="nprobe",
         help="1 is the article's method: only the nearest cluster. More clusters find more true neighbours "
         "and cost more comparisons; nprobe = K is an exact search.",
     )
     top_hi = min(50, n - 1)
-    seed_widget("similar_top", clamp(state.get("similar_top", DEFAULT_TOP), 1, top_hi))
-    top = st.slider("Faces to show", 1, top_hi, key="similar_top")
-    state.setdefault("similar_threshold", SAME_PERSON_THRESHOLD)
+    setting("top", 1, top_hi)
+    top = st.slider("Faces to show", 1, top_hi, key="top")
+    setting("threshold", 0.30, 1.00)
     threshold = st.slider(
         "Same-person distance threshold",
         0.30,
         1.00,
         step=0.01,
-        key="similar_threshold",
+        key="threshold",
         help="Distances are Euclidean between 128-d face_recognition encodings. face_recognition calls two faces "
         "a match below 0.6, the value dlib's model was tuned for (99.38% on the LFW benchmark). "
         "Lower is stricter: fewer false matches, more missed ones.",
@@ -67,16 +61,9 @@ with query_col:
     if source == "A face of the dataset":
         names = face_names(fs)
         # "query_face" may have been set by a click in the Clusters scatter.
-        seed_widget("query_face_select", clamp(state.get("query_face", 0), 0, n - 1))
-        face = st.selectbox(
-            "Face",
-            range(n),
-            key="query_face_select",
-            format_func=names.__getitem__,
-            on_change=lambda: state.update(query_face=state["query_face_select"]),
-        )
-        state["query_face"] = face
-        st.image(thumbs(ds, [face])[0], width=150)
+        state["query_face"] = min(max(int(state.get("query_face", 0)), 0), n - 1)
+        face = st.selectbox("Face", range(n), key="query_face", format_func=names.__getitem__)
+        st.image(crops(fs, [face])[0], width=150)
         st.caption(f"person: {fs.faces[face].person or '-'}  \ncluster: {int(model.labels[face])}")
         query_vec, query_person, query = fs.encodings[face], fs.faces[face].person, {"row": face}
     else:
@@ -133,7 +120,7 @@ def result_block(title: str, note: str, indices, distances, key: str) -> None:
     share = same_person_share(fs, query_person, indices)
     same = f" · same person folder: {share:.0%}" if share is not None else ""
     st.caption(f"{note} {below} of {len(indices)} below {threshold:.2f}: likely the same person (✓){same}.")
-    gallery(ds, indices, captions(fs, indices, distances, threshold), width=96)
+    gallery(fs, indices, captions(fs, indices, distances, threshold), width=96)
     with st.expander("As a table"):
         table = ranking_frame(fs, indices, distances, threshold)
         st.dataframe(table, hide_index=True, key=f"{key}_table")
@@ -175,7 +162,7 @@ result_block(
 )
 
 # ----------------------------------------------------------------- over the whole dataset
-QUALITY_TOP = 5
+QUALITY_TOP = S.DEFAULT_EVAL_TOP
 st.subheader(f"Over every face: how often the top {QUALITY_TOP} are the same person", divider="gray")
 try:
     quality = quality_for(fs.key, dims, k, nprobe, QUALITY_TOP, fs, model)

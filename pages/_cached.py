@@ -1,0 +1,146 @@
+"""Every ``st.cache_*`` getter of the app, and the one place that forgets them.
+
+``st.cache_data`` is shared by every session, so its functions are keyed only
+by content digests (``FaceSet.key``, photo sha256) and take bulky data as
+``_underscored`` arguments that are not hashed. A second user gets a cached
+result only for exactly the same photos, which they already have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import streamlit as st
+from sklearn.decomposition import PCA
+
+from facecore import (
+    EncodedImage,
+    EncoderSettings,
+    EncodingStore,
+    Evaluation,
+    FaceSet,
+    SimilarityModel,
+    encode_query,
+    evaluate,
+    fit_model,
+    fit_pca,
+    load_models,
+    suggest_k,
+)
+from facecore import settings as S
+from pages._views import PLACEHOLDER, cluster_table, hover_image_uris
+
+#: The getters whose results are derived from a face set (encodings, crops): forgotten together.
+_DERIVED: list = []
+
+
+def _derived(fn: Callable) -> Callable:
+    _DERIVED.append(fn)
+    return fn
+
+
+@st.cache_resource
+def _store(path: str) -> EncodingStore:
+    return EncodingStore(path)
+
+
+def store() -> EncodingStore:
+    """The encoding cache at ``$FACECORE_CACHE`` (or the default path), opened once per process."""
+    return _store(str(S.default_cache_path()))
+
+
+@st.cache_resource(show_spinner="Loading the face models…")
+def face_models() -> object:
+    """dlib's detector and encoder, loaded once per server process for query photos."""
+    return load_models()
+
+
+@_derived
+@st.cache_data(max_entries=8, show_spinner=False)
+def pca_for(key: str, _encodings: np.ndarray) -> PCA:
+    """The full PCA of a face set; ``key`` is its ``FaceSet.key``."""
+    return fit_pca(_encodings)
+
+
+@_derived
+@st.cache_data(max_entries=64, show_spinner="Grouping the faces…")
+def model_for(key: str, dims: int, k: int, _encodings: np.ndarray) -> SimilarityModel:
+    """PCA to ``dims`` + K-means with ``k`` clusters; the PCA is fitted once per set and sliced."""
+    return fit_model(_encodings, dims, k, seed=S.DEFAULT_SEED, pca=pca_for(key, _encodings))
+
+
+@_derived
+@st.cache_data(max_entries=16, show_spinner=f"Scoring 2 … {S.K_HINT_MAX} groups…")
+def k_hint_for(key: str, dims: int, k_max: int, _reduced: np.ndarray) -> list[tuple[int, float]]:
+    """Silhouette score per K for the reduced faces of the model ``(key, dims)``."""
+    return suggest_k(_reduced, range(2, min(S.K_HINT_MAX, k_max) + 1))
+
+
+@_derived
+@st.cache_data(max_entries=32, show_spinner="Searching with every face as the query…")
+def quality_for(
+    key: str, dims: int, k: int, nprobe: int, top: int, _fs: FaceSet, _model: SimilarityModel
+) -> Evaluation:
+    """Leave-one-out retrieval quality of the model ``(key, dims, k)``, folders taken as identities."""
+    return evaluate(_model, _fs.persons, top=top, nprobe=nprobe)
+
+
+@_derived
+@st.cache_data(max_entries=64, show_spinner=False)
+def cluster_table_for(key: str, dims: int, k: int, _fs: FaceSet, _model: SimilarityModel):
+    """One row per cluster (size, main person) for the model ``(key, dims, k)``."""
+    return cluster_table(_fs, _model)
+
+
+@_derived
+@st.cache_data(max_entries=512, show_spinner=False)
+def thumbs_for(cache_path: str, settings_key: str, keys: tuple[tuple[str, int], ...]) -> dict[tuple[str, int], bytes]:
+    """JPEG face crops for ``(photo digest, face in photo)`` keys, from the cache file."""
+    return _store(cache_path).thumbnails(keys, settings_key)
+
+
+@_derived
+@st.cache_data(max_entries=32, show_spinner="Looking for a face…")
+def query_for(digest: str, settings_key: str, _data: bytes, _settings: EncoderSettings) -> EncodedImage:
+    """Encode an uploaded query photo (keyed by its sha256 and the encoder settings)."""
+    face_models()
+    return encode_query(_data, _settings)
+
+
+def crops(fs: FaceSet, rows: Sequence[int] | np.ndarray, keep: bool = True) -> list[bytes]:
+    """The 112 px JPEG face crops of the faces at ``rows`` (a grey square where the cache has none).
+
+    ``keep=False`` reads the cache file without keeping the crops in memory
+    (for callers that keep something derived from them instead).
+    """
+    keys = fs.thumb_keys(rows)
+    if keep:
+        found = thumbs_for(str(store().path), fs.settings_key, tuple(keys))
+    else:
+        found = store().thumbnails(keys, fs.settings_key)
+    return [found.get(key, PLACEHOLDER) for key in keys]
+
+
+#: Above this many faces the scatter's hover shows text only (the pictures would be ~2 KB per face).
+HOVER_FACES_MAX = 6000
+
+
+@_derived
+@st.cache_data(max_entries=4, show_spinner=False)
+def hover_images_for(key: str, _fs: FaceSet) -> list[str]:
+    """Small face pictures (data URIs) of every face of the set ``key``, for the scatter hover."""
+    if len(_fs) > HOVER_FACES_MAX:
+        return []
+    return hover_image_uris(crops(_fs, range(len(_fs)), keep=False))  # the small copies are what is kept
+
+
+def forget_all() -> None:
+    """Drop every in-memory result derived from face sets (PCA, K-means, crops, pictures).
+
+    The cached results hold encodings and the thumbnails are face crops: when
+    a user deletes a dataset they go from memory too, not only from the cache
+    file. This clears other sessions' entries as well, which only costs them a refit.
+    """
+    for fn in _DERIVED:
+        fn.clear()

@@ -1,0 +1,222 @@
+"""The background encoding job: started by the Dataset page or a link, followed by every page until it ends.
+
+A job finds and encodes one set of photos in a thread, so pages stay
+responsive and show progress. What happens when its session ends: the job
+runs to the end, writing every photo into the encoding cache, and nobody
+adopts the result; the next visit to the same folder (or the same link) finds
+the photos in the cache. Jobs are shared by source: a second session (a
+reload, another tab) asking for the same folder and settings while it runs
+follows the same job instead of encoding the photos twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import streamlit as st
+
+from facecore import EncoderSettings, EncodingStore, FaceCoreError, ImageRef, Progress, Skipped, encode_images
+from facecore.sources import allowed_roots_from_env, check_folder, scan_folder
+from pages import _state
+from pages._cached import store
+
+log = logging.getLogger(__name__)
+
+Collect = Callable[[Callable[[], bool]], tuple[list[ImageRef], list[Skipped]]]
+
+#: How long a reload waits for a folder from the address before drawing the page (a cached folder takes ~1 s).
+RESTORE_WAIT_S = 8.0
+#: Seconds between two redraws of the progress while a job runs.
+POLL_S = 0.5
+
+
+class EncodeJob:
+    """Find and encode one set of photos in a background thread.
+
+    ``collect(should_stop)`` returns the photos to encode (folder scan,
+    uploads, sample download). The thread never calls Streamlit; pages read
+    :attr:`progress`, then :attr:`result` or :attr:`error` once it ends.
+    """
+
+    def __init__(
+        self, label: str, settings: EncoderSettings, store: EncodingStore, collect: Collect, folder: str | None = None
+    ) -> None:
+        self.label = label
+        self.folder = folder
+        self.settings = settings
+        self.phase = "Looking for photos…"
+        self.progress: Progress | None = None
+        self.result: _state.LoadedSet | None = None
+        self.error: str | None = None
+        self.started = time.monotonic()
+        self.ended: float | None = None
+        self._store = store
+        self._collect = collect
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"encode {label}", daemon=True)
+
+    def start(self) -> EncodeJob:
+        self._thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def waited(self) -> float:
+        """Seconds from the start to the end of the job (or to now while it runs): what the user waited."""
+        return (self.ended or time.monotonic()) - self.started
+
+    def stop(self) -> None:
+        """Ask the job to stop; photos already encoded are kept (and cached)."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job ends (or ``timeout`` seconds); return True if it ended."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            refs, skipped = self._collect(self._stop.is_set)
+            if not refs:
+                self.error = f"No photos found in {self.label}: {_nothing_found(skipped)}"
+                return
+            self.phase = f"Encoding {len(refs):,} photos…"
+            fs = encode_images(refs, self.settings, self._store, skipped=skipped,
+                               on_progress=self._on_progress, should_stop=self._stop.is_set)  # fmt: skip
+            self.result = _state.LoadedSet(fs, self.label, self.settings, self.folder, time.monotonic() - self.started)
+        except FaceCoreError as exc:
+            self.error = str(exc)
+        except Exception as exc:  # a thread that dies silently would leave the page waiting forever
+            log.exception("encoding %s failed", self.label)
+            self.error = f"Encoding failed unexpectedly ({type(exc).__name__}: {exc}). The server log has details."
+        finally:
+            self.ended = time.monotonic()
+
+    def _on_progress(self, progress: Progress) -> None:
+        self.progress = progress
+
+
+def _nothing_found(skipped: list[Skipped]) -> str:
+    if not skipped:
+        return "it holds no files with a photo extension (.jpg, .png, …)."
+    counts: dict[str, int] = {}
+    for s in skipped:
+        counts[s.reason] = counts.get(s.reason, 0) + 1
+    shown = ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    return f"{len(skipped)} files skipped ({shown})."
+
+
+_running: dict[tuple[str, str], EncodeJob] = {}  # (folder, settings key) -> the job encoding it, for every session
+_running_lock = threading.Lock()
+
+
+def start_job(label: str, settings: EncoderSettings, collect: Collect, folder: str | None = None) -> EncodeJob:
+    """Encode a set for this session (one job at a time); a folder already being encoded is followed, not redone."""
+    st.session_state.pop(_state.ERROR, None)
+    with _running_lock:
+        key = (folder, settings.key) if folder else None
+        job = _running.get(key) if key else None
+        if job is None or not job.running:
+            job = EncodeJob(label, settings, store(), collect, folder).start()
+            if key:
+                _running[key] = job
+    st.session_state[_state.JOB] = job
+    return job
+
+
+def start_folder_job(folder: str, settings: EncoderSettings) -> EncodeJob:
+    """Check ``folder`` against the allowed roots and encode it; raises FaceCoreError with a message to show."""
+    roots = allowed_roots_from_env()
+    path = check_folder(folder, roots)
+    return start_job(f"{path.name} (folder)", settings, lambda stop: scan_folder(path, roots, stop), str(path))
+
+
+def adopt_finished_job() -> None:
+    """Move a finished job's set (or error) into the session; called at the start of every page."""
+    job: EncodeJob | None = st.session_state.get(_state.JOB)
+    if job is None or job.running:
+        return
+    del st.session_state[_state.JOB]
+    if job.error:
+        st.session_state[_state.ERROR] = job.error
+    if job.result is not None:
+        forget_query()
+        st.session_state[_state.LOADED] = job.result
+
+
+def forget_query() -> None:
+    """Drop the query of the previous set (a face of one set means nothing in another)."""
+    for key in ("query_face", "scatter_last_pick"):
+        st.session_state.pop(key, None)
+
+
+def restore_from_url() -> None:
+    """After a reload (a new session), load the folder named in the page address again.
+
+    The folder passes the same allowed-roots check as a typed one. A cached
+    folder is back within about a second; one still to be encoded (a first
+    visit, or an encode the server did not finish) keeps encoding in the
+    background, continuing from the photos already in the cache.
+    """
+    request = _state.read_url()
+    if request is None:
+        return
+    try:
+        job = start_folder_job(request.folder, request.settings)
+    except FaceCoreError as exc:
+        st.session_state[_state.ERROR] = f"The folder in the page address was not loaded. {exc}"
+        _state.clear_url()
+        return
+    st.session_state.update(folder_path=job.folder, detector=job.settings.detector, all_faces=job.settings.all_faces)
+    job.wait(RESTORE_WAIT_S)
+    adopt_finished_job()
+
+
+def progress_text(job: EncodeJob) -> tuple[float, str]:
+    """Fraction done and a one-line status, e.g. "40 of 108 photos · 12 from the cache · 38 faces · 9.5 photos/s"."""
+    p = job.progress
+    if p is None or p.total == 0:
+        return 0.0, job.phase
+    parts = [f"{p.done:,} of {p.total:,} photos", f"{p.cached:,} from the cache", f"{p.faces:,} faces"]
+    if p.rate:
+        parts.append(f"{p.rate:.1f} photos/s")
+    if job.stopping:
+        parts.append("stopping…")
+    elif p.eta is not None and p.done < p.total:
+        parts.append(f"about {duration(p.eta)} left")
+    return p.done / p.total, " · ".join(parts)
+
+
+def duration(seconds: float) -> str:
+    """A duration in plain words: "45 s", "2 min 05 s"."""
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+@st.fragment(run_every=POLL_S)
+def progress_panel(with_stop: bool = True) -> None:
+    """The running job's progress, redrawn every ``POLL_S`` seconds; the whole page reruns once it ends."""
+    job: EncodeJob | None = st.session_state.get(_state.JOB)
+    if job is None:
+        return
+    if not job.running:
+        st.rerun(scope="app")  # adopt the result: every page changes
+    fraction, text = progress_text(job)
+    st.progress(fraction, text=f"Encoding {job.label}: {text}")
+    if with_stop:
+        st.button("Stop", key="stop_encoding", on_click=job.stop, icon=":material/stop_circle:",
+                  help="Photos finished so far are kept in the cache; encode again later to continue.")  # fmt: skip
+        st.caption(
+            "You can switch pages or close this tab: the encoding finishes on this server and every photo goes "
+            "into the cache, so opening the same folder (or this page's address) again picks it up."
+        )

@@ -1,0 +1,143 @@
+"""Tables, captions and small pictures the pages show, built from a face set: presentation only.
+
+Every function takes facecore results (a :class:`~facecore.faceset.FaceSet`,
+a fitted :class:`~facecore.similarity.SimilarityModel`) and returns plain
+data for a widget: pandas frames, strings, data URIs. No Streamlit calls, no
+loops that decide anything: the numbers come from facecore.
+"""
+
+from __future__ import annotations
+
+import io
+from base64 import b64encode
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from PIL import Image, UnidentifiedImageError
+
+from facecore import FaceSet, SimilarityModel, Skipped
+from facecore import settings as S
+from facecore.evaluation import cluster_persons
+
+
+def _placeholder() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (S.THUMB_SIDE, S.THUMB_SIDE), (226, 229, 235)).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+#: The grey square shown where the cache has no crop of a face.
+PLACEHOLDER = _placeholder()
+
+
+def face_names(faceset: FaceSet) -> list[str]:
+    """One label per face: its file name, with ``#n`` for the second and later faces of a photo."""
+    return [f.name if f.in_photo == 0 else f"{f.name} #{f.in_photo + 1}" for f in faceset.faces]
+
+
+def hover_texts(faceset: FaceSet, labels: np.ndarray) -> list[str]:
+    """Plotly hover text per face: file name, person (parent folder) and cluster, ``<br>``-separated."""
+    names = face_names(faceset)
+    return [
+        f"{name}<br>person: {f.person or '-'}<br>cluster: {int(c)}"
+        for name, f, c in zip(names, faceset.faces, labels, strict=True)
+    ]
+
+
+def clusters_frame(faceset: FaceSet, model: SimilarityModel) -> pd.DataFrame:
+    """One row per face: path, face index, person, cluster and its ``dims`` PC coordinates (PC1, PC2, ...)."""
+    frame = pd.DataFrame(
+        {
+            "path": [f.name for f in faceset.faces],
+            "face": [f.in_photo for f in faceset.faces],
+            "person": [f.person or "" for f in faceset.faces],
+            "cluster": np.asarray(model.labels, dtype=np.int64),
+        }
+    )
+    pcs = pd.DataFrame(model.reduced, columns=[f"PC{i + 1}" for i in range(model.dims)])
+    return pd.concat([frame, pcs], axis=1)
+
+
+def cluster_table(faceset: FaceSet, model: SimilarityModel) -> pd.DataFrame:
+    """One row per cluster: size, its most common person and that person's share, how many people it holds."""
+    return pd.DataFrame(cluster_persons(model.labels, faceset.persons, model.k))
+
+
+def ranking_frame(
+    faceset: FaceSet, indices: Sequence[int] | np.ndarray, distances: Sequence[float] | np.ndarray, threshold: float
+) -> pd.DataFrame:
+    """A ranked result as a table: rank, path, person, 128-d distance, "likely same person" (distance < threshold)."""
+    idx = np.asarray(indices, dtype=np.int64)
+    dist = np.asarray(distances, dtype=np.float64)
+    names = face_names(faceset)
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, len(idx) + 1),
+            "path": [names[i] for i in idx],
+            "person": [faceset.faces[i].person or "" for i in idx],
+            "distance": np.round(dist, 4),
+            "likely same person": dist < threshold,
+        }
+    )
+
+
+def captions(
+    faceset: FaceSet,
+    indices: Sequence[int] | np.ndarray,
+    distances: Sequence[float] | np.ndarray | None = None,
+    threshold: float | None = None,
+) -> list[str]:
+    """Short captions for a thumbnail grid: ``distance (✓ if below threshold) · person or file name``."""
+    out = []
+    for n, i in enumerate(np.asarray(indices, dtype=np.int64)):
+        f = faceset.faces[i]
+        who = f.person or f.name.rsplit("/", 1)[-1]
+        if distances is None:
+            out.append(who)
+            continue
+        d = float(distances[n])
+        mark = " ✓" if threshold is not None and d < threshold else ""
+        out.append(f"{d:.2f}{mark} · {who}")
+    return out
+
+
+def same_person_share(faceset: FaceSet, query_person: str | None, indices: Sequence[int] | np.ndarray) -> float | None:
+    """Share of the faces at ``indices`` whose person equals ``query_person`` (None when unknown or empty)."""
+    idx = np.asarray(indices, dtype=np.int64)
+    if query_person is None or len(idx) == 0:
+        return None
+    return float(np.mean([faceset.faces[i].person == query_person for i in idx]))
+
+
+def skipped_frame(skipped: Sequence[Skipped]) -> pd.DataFrame:
+    """The skipped files as a table with columns path, reason, detail."""
+    return pd.DataFrame(
+        {
+            "path": [s.path for s in skipped],
+            "reason": [s.reason for s in skipped],
+            "detail": [s.detail for s in skipped],
+        }
+    )
+
+
+def hover_image_uris(jpegs: Sequence[bytes], side: int = 64, quality: int = 75) -> list[str]:
+    """Small ``data:image/jpeg;base64,…`` URIs of face crops, for showing a face where the mouse hovers.
+
+    Each crop is shrunk to at most ``side`` px: about 2 KB per face, so the
+    browser gets one page-sized payload for a few thousand faces. A crop
+    Pillow cannot read becomes an empty string (no picture on hover).
+    """
+    uris = []
+    for data in jpegs:
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                im = im.convert("RGB")
+                im.thumbnail((side, side), Image.Resampling.LANCZOS)
+                buf = io.BytesIO()
+                im.save(buf, format="JPEG", quality=quality)
+        except (UnidentifiedImageError, OSError):
+            uris.append("")
+            continue
+        uris.append("data:image/jpeg;base64," + b64encode(buf.getvalue()).decode("ascii"))
+    return uris

@@ -1,0 +1,130 @@
+"""Widgets every page shares: the navigation and status sidebar, the "load photos first" pointer, face galleries."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+from PIL import Image, ImageDraw
+
+from facecore import FaceCoreError
+from pages import _state
+from pages._cached import crops, store
+from pages._jobs import EncodeJob, progress_panel
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    path: str
+    title: str
+    icon: str
+    url: str
+
+
+DATASET = PageInfo("pages/dataset.py", "Photos", ":material/photo_library:", "dataset")
+CLUSTERS = PageInfo("pages/clusters.py", "Clusters", ":material/bubble_chart:", "clusters")
+SIMILAR = PageInfo("pages/similar.py", "Similar faces", ":material/person_search:", "similar")
+#: The app's pages in menu order; the first is the home page.
+PAGES = (DATASET, CLUSTERS, SIMILAR)
+
+
+def _favicon() -> Image.Image:
+    """A small face drawn here: a ``:material/...:`` page icon would be fetched from Google's servers."""
+    im = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(im)
+    draw.rounded_rectangle((0, 0, 63, 63), radius=14, fill=(37, 99, 235, 255))
+    draw.ellipse((12, 10, 52, 54), fill=(255, 255, 255, 255))
+    for x in (23, 37):
+        draw.ellipse((x, 24, x + 5, 30), fill=(37, 99, 235, 255))
+    draw.arc((22, 28, 42, 44), start=20, end=160, fill=(37, 99, 235, 255), width=3)
+    return im
+
+
+#: The browser tab's icon (works offline).
+FAVICON = _favicon()
+
+
+def gallery(fs, rows: Sequence[int] | np.ndarray, captions: list[str], width: int = 96) -> None:
+    """A wrapping grid of face crops with one caption each."""
+    if len(rows) == 0:
+        st.caption("No faces here.")
+        return
+    st.image(crops(fs, rows), caption=captions, width=width)
+
+
+def require_loaded(min_faces: int = 0) -> _state.LoadedSet:
+    """This session's photos; otherwise a friendly pointer to the Photos page, and the page ends here."""
+    ds = _state.loaded()
+    if ds is None:
+        job = st.session_state.get(_state.JOB)
+        if job is not None and job.running:
+            st.info("Your photos are still being encoded; this page fills in when they are ready.",
+                    icon=":material/hourglass_top:")  # fmt: skip
+        else:
+            st.info(
+                "No photos loaded yet. Start on the Photos page: pick a folder on this server, "
+                "upload photos or a zip, or try the sample.",
+                icon=":material/photo_library:",
+            )
+        st.page_link(DATASET.path, label="Go to the Photos page", icon=":material/arrow_forward:")
+        st.stop()
+    if len(ds.faceset) < min_faces:
+        st.info(
+            f"The loaded photos have {len(ds.faceset)} face(s); this page needs at least {min_faces}. "
+            "Load more photos on the Photos page.",
+            icon=":material/group_add:",
+        )
+        st.page_link(DATASET.path, label="Go to the Photos page", icon=":material/arrow_forward:")
+        st.stop()
+    return ds
+
+
+def _navigation() -> None:
+    for page in PAGES:
+        st.page_link(page.path, label=page.title, icon=page.icon)
+
+
+def _loaded_status() -> None:
+    ds = _state.loaded()
+    if ds is None:
+        st.caption("No photos loaded yet.")
+        return
+    fs = ds.faceset
+    mode = "every face" if ds.settings.all_faces else "largest face"
+    st.markdown(f"**{ds.label}**")
+    st.caption(
+        f"{fs.images:,} photos · {len(fs):,} faces · {len(fs.skipped) - fs.other_files:,} skipped  \n"
+        f"{ds.settings.detector.upper()} detector, {mode} per photo"
+        + ("  \nStopped early: partial set" if fs.stopped else "")
+    )
+
+
+def _cache_status() -> None:
+    try:
+        cache = store()
+        stats = cache.stats()
+    except (FaceCoreError, sqlite3.Error, OSError) as exc:  # a damaged file must not hide the pages
+        st.error(str(exc))
+        return
+    st.caption(f"{stats['images']:,} photos · {stats['faces']:,} faces · {stats['bytes'] / 1e6:.1f} MB")
+    st.code(str(cache.path), language=None, wrap_lines=True)
+
+
+def sidebar() -> None:
+    """The menu, the loaded photos and the running job, and the cache location, on every page."""
+    with st.sidebar:
+        _navigation()
+        st.subheader("Photos", divider="gray")
+        job: EncodeJob | None = st.session_state.get(_state.JOB)
+        if job is not None and job.running:
+            progress_panel(with_stop=False)
+        _loaded_status()
+        st.subheader("Encoding cache", divider="gray")
+        _cache_status()
+        st.caption(
+            ":material/lock: Processing is local: photos are read and encoded on this server and "
+            "never sent anywhere. Face encodings are biometric data; delete them on the Photos page."
+        )
