@@ -19,7 +19,7 @@ persons given the same name are one person (their anchors are must-linked);
 persons with different names stay apart.
 
 Every correction is one row of ``person_actions`` with its facts in
-``person_facts``; :func:`undo` deletes the last (or a chosen) action.
+``person_facts``; :func:`undo_correction` deletes the last (or a chosen) action.
 :func:`load_corrections` turns the facts into must-link / cannot-link rows
 of a FaceSet; when facts contradict each other, the later one wins.
 ``person_facts`` has a ``digest`` column (and ``other_digest``), so
@@ -240,7 +240,7 @@ def not_this_person(store: EncodingStore, faceset, grouping: Grouping, rows: Ite
 # --------------------------------------------------------------------------- log, undo, delete
 
 
-def actions(store: EncodingStore, settings_key: str) -> tuple[Action, ...]:
+def list_corrections(store: EncodingStore, settings_key: str) -> tuple[Action, ...]:
     """Every correction recorded with these encoder settings, newest first."""
     with store.connect() as con:
         con.executescript(_SCHEMA)
@@ -250,7 +250,7 @@ def actions(store: EncodingStore, settings_key: str) -> tuple[Action, ...]:
     return tuple(Action(int(i), k, s, float(c)) for i, k, s, c in rows)
 
 
-def undo(store: EncodingStore, settings_key: str, action: int | None = None) -> Action | None:
+def undo_correction(store: EncodingStore, settings_key: str, action: int | None = None) -> Action | None:
     """Delete the last correction (or the one with id ``action``) and its facts; return it, or None if none is left."""
     with store.connect() as con:
         con.executescript(_SCHEMA)
@@ -270,7 +270,7 @@ def undo(store: EncodingStore, settings_key: str, action: int | None = None) -> 
             raise
     if row is None:
         if action is not None:
-            raise InvalidParameterError(f"action={action} is not a recorded correction: list them with actions().")
+            raise InvalidParameterError(f"action={action} is not a recorded correction: see list_corrections().")
         return None
     return Action(int(row[0]), row[1], row[2], float(row[3]))
 

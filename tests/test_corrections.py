@@ -10,9 +10,9 @@ import pytest
 
 from facecore import EncoderSettings, EncodingStore, Face, FaceSet, encode_images, scan_folder
 from facecore.corrections import (
-    actions,
     delete_corrections,
     different_people,
+    list_corrections,
     load_corrections,
     merge_persons,
     move_faces,
@@ -20,7 +20,7 @@ from facecore.corrections import (
     name_person,
     not_this_person,
     split_person,
-    undo,
+    undo_correction,
 )
 from facecore.errors import InvalidParameterError
 from facecore.people import group_faceset, name_persons, propose_split
@@ -99,11 +99,11 @@ def test_merge_then_undo(store: EncodingStore) -> None:
     action = merge_persons(store, fs, g, [person_of(g, fs, "p0"), person_of(g, fs, "p2")])
     g2, _, _ = regroup(store.path, fs)
     assert g2.n_persons == 2 and person_of(g2, fs, "p0") == person_of(g2, fs, "p2")
-    assert actions(store, fs.settings_key)[0] == action
-    assert undo(store, fs.settings_key) == action
+    assert list_corrections(store, fs.settings_key)[0] == action
+    assert undo_correction(store, fs.settings_key) == action
     assert regroup(store.path, fs)[0].n_persons == 3
-    assert undo(store, fs.settings_key) is None
-    assert actions(store, fs.settings_key) == ()
+    assert undo_correction(store, fs.settings_key) is None
+    assert list_corrections(store, fs.settings_key) == ()
 
 
 def test_split_and_different_people_keep_look_alikes_apart(store: EncodingStore) -> None:
@@ -116,7 +116,7 @@ def test_split_and_different_people_keep_look_alikes_apart(store: EncodingStore)
     split_person(store, fs, parts)
     g2, _, _ = regroup(store.path, fs)
     assert person_of(g2, fs, "p0") != person_of(g2, fs, "p1")
-    undo(store, fs.settings_key)
+    undo_correction(store, fs.settings_key)
     tight = group_faceset(fs, 0.3)  # apart at a tight threshold: say so, then loosen
     different_people(store, fs, tight, person_of(tight, fs, "p0"), person_of(tight, fs, "p1"))
     for t in (0.5, 0.6, 0.7):
@@ -131,7 +131,7 @@ def test_moving_a_face_and_not_this_person(store: EncodingStore) -> None:
     move_faces(store, fs, g, [face], person_of(g, fs, "p2"))
     g2, _, _ = regroup(store.path, fs)
     assert g2.labels[face] == person_of(g2, fs, "p2") != person_of(g2, fs, "p0")
-    undo(store, fs.settings_key)
+    undo_correction(store, fs.settings_key)
     other = 8  # a p1 face
     not_this_person(store, fs, g, [other])
     g3, _, _ = regroup(store.path, fs)
@@ -148,7 +148,7 @@ def test_a_later_correction_wins_over_an_earlier_one(store: EncodingStore) -> No
     g2, _, c = regroup(store.path, fs)
     assert c.ignored > 0
     assert person_of(g2, fs, "p0") != person_of(g2, fs, "p1")
-    undo(store, fs.settings_key)  # the merge alone is left
+    undo_correction(store, fs.settings_key)  # the merge alone is left
     g3 = regroup(store.path, fs)[0]
     assert person_of(g3, fs, "p0") == person_of(g3, fs, "p1")
 
@@ -159,8 +159,8 @@ def test_corrections_are_kept_per_encoder_settings(store: EncodingStore) -> None
     name_person(store, fs, g, 0, "Ann")
     other = fake_set(fs.encodings, fs.persons, settings="other-settings")
     assert load_corrections(store, other).names == {}
-    assert actions(store, "other-settings") == ()
-    assert len(actions(store, fs.settings_key)) == 1
+    assert list_corrections(store, "other-settings") == ()
+    assert len(list_corrections(store, fs.settings_key)) == 1
 
 
 def test_deleting_a_photos_corrections(store: EncodingStore) -> None:
@@ -171,11 +171,11 @@ def test_deleting_a_photos_corrections(store: EncodingStore) -> None:
     merge_persons(store, fs, g, [p1, person_of(g, fs, "p2")])
     p0_digests = [f.digest for f in fs.faces if f.person == "p0"]
     assert delete_corrections(store, p0_digests) == 5  # the five name facts of Ann's anchors
-    assert [a.kind for a in actions(store, fs.settings_key)] == ["merge"]  # the emptied action is gone
+    assert [a.kind for a in list_corrections(store, fs.settings_key)] == ["merge"]  # the emptied action is gone
     c = load_corrections(store, fs)
     assert c.names == {} and len(c.must_link) > 0
     assert delete_corrections(store, [f.digest for f in fs.faces]) > 0
-    assert actions(store, fs.settings_key) == ()
+    assert list_corrections(store, fs.settings_key) == ()
     assert len(load_corrections(store, fs).must_link) == 0
 
 
@@ -195,8 +195,8 @@ def test_bad_corrections_are_refused_with_the_fix(store: EncodingStore) -> None:
     with pytest.raises(InvalidParameterError, match="parts overlap"):
         split_person(store, fs, [[0, 1], [1, 2]])
     with pytest.raises(InvalidParameterError, match="not a recorded correction"):
-        undo(store, fs.settings_key, action=12345)
-    assert actions(store, fs.settings_key) == ()
+        undo_correction(store, fs.settings_key, action=12345)
+    assert list_corrections(store, fs.settings_key) == ()
 
 
 # --------------------------------------------------------------------------- real photos
