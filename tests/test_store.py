@@ -110,12 +110,56 @@ def test_a_file_that_is_not_a_cache_is_a_clear_error(tmp_path: Path) -> None:
 def test_cache_in_a_place_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(CacheError, match="choose another file with --cache"):
-        EncodingStore(blocker / "c.sqlite")  # a file where a folder should be
+    for path in (blocker / "c.sqlite", blocker / "deeper" / "c.sqlite"):  # a file where a folder should be
+        with pytest.raises(CacheError, match="choose another file with --cache") as err:
+            EncodingStore(path)
+        assert f"{str(blocker)!r} is a file, not a folder" in str(err.value)  # the file in the way, by name
     out = subprocess.run([sys.executable, "-m", "facecore", "cache", "info", "--cache", str(blocker / "c.sqlite")],
                          capture_output=True, text=True, cwd=PROJECT, timeout=300)
     assert out.returncode == 2
     assert out.stderr.startswith("error: Cannot create the encoding cache") and out.stderr.count("\n") == 1
+    assert "is a file, not a folder" in out.stderr
+    assert blocker.read_text() == "x"
+
+
+# A store that fills up mid-run: one batch committed, then the file-size limit
+# (ulimit -f) makes the next write fail with EFBIG. Python ignores SIGXFSZ, so
+# the write fails instead of the process being killed.
+_FULL_DISK = """
+import json, resource, sys
+import numpy as np
+from facecore.encoding import EncodedImage
+from facecore.errors import CacheError
+from facecore.store import EncodingStore
+
+def fake(i):
+    return EncodedImage(f"{i:064x}", 100, 80, [(1, 50, 60, 2)], np.full((1, 128), i, np.float32), [bytes(20_000)])
+
+store = EncodingStore(sys.argv[1])
+store.put_many([fake(1)], "k")
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.RLIM_INFINITY))
+try:
+    store.put_many([fake(i) for i in range(2, 40)], "k")
+    print(json.dumps({"error": None}))
+except CacheError as exc:
+    print(json.dumps({"error": str(exc)}))
+"""
+
+
+def test_a_full_disk_is_reported_as_such_and_keeps_what_was_committed(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    out = subprocess.run([sys.executable, "-c", _FULL_DISK, str(path)], capture_output=True, text=True,
+                         cwd=PROJECT, timeout=300)
+    assert out.returncode == 0, out.stderr
+    error = json.loads(out.stdout)["error"]
+    assert error is not None
+    # SQLite's own cause, not the "cannot rollback - no transaction is active" of a second ROLLBACK
+    assert error.startswith(f"disk full or file too large: cannot write {str(path)!r} (SQLite: disk I/O error")
+    assert "no transaction" not in error
+    assert "files limited to 64.0 KiB for this process (ulimit -f)" in error
+    store = EncodingStore(path)
+    assert store.integrity_ok()
+    assert list(store.get_many([f"{i:064x}" for i in range(1, 40)], "k")) == [f"{1:064x}"]
 
 
 def test_damaged_rows_are_cache_misses(tmp_path: Path) -> None:
