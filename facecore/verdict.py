@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InvalidParameterError, NotEnoughFacesError
+from .settings import MAX_STRANGER_RATE, VERDICT_THRESHOLD  # noqa: F401 - re-exported for readers of this module
 
 #: Shared bin edges of the distance histograms: 0 to 1.2 in steps of 0.025.
 BIN_EDGES: tuple[float, ...] = tuple(round(0.025 * i, 3) for i in range(49))
@@ -30,8 +31,6 @@ DEFAULT_THRESHOLDS: tuple[float, ...] = tuple(round(0.30 + 0.005 * i, 3) for i i
 MAX_PAIRS = 3_000_000
 #: Above this many labelled faces, a random sample of this many faces serves as queries.
 MAX_QUERIES = 5_000
-#: The share of searches for an absent person that may still find a face below the threshold.
-MAX_STRANGER_RATE = 0.10
 _BLOCK_ELEMENTS = 4_000_000  # distances per block: 16 MB of float32
 
 
@@ -583,10 +582,6 @@ def default_threshold(n_faces: int) -> float:
     return SIZE_RULE.threshold(int(n_faces))
 
 
-#: The verdict threshold for the shared photos' size: default_threshold(2338).
-#: There, 7.2 % of searches for an absent person still find a face below it and
-#: 94.4 % of searches for a present one find them.
-VERDICT_THRESHOLD = 0.495
 
 # Calibration of the shared photos, folders as given (person_7392 and person_7393
 # are one actress filed twice: 36 of the 38 stranger matches below 0.40 are hers).
@@ -680,7 +675,7 @@ def meaning(threshold: float, calibration: Calibration | None = None) -> str:
     )
 
 
-def verdict(
+def match_verdict(
     distances: Sequence[float] | np.ndarray,
     threshold: float,
     persons_of_hits: Sequence[str | int | None] | None = None,

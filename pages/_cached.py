@@ -15,10 +15,13 @@ import streamlit as st
 from sklearn.decomposition import PCA
 
 from facecore import (
+    Calibration,
+    DistanceDistributions,
     EncodedImage,
     EncoderSettings,
     EncodingStore,
     Evaluation,
+    FaceCoreError,
     FaceSet,
     SimilarityModel,
     encode_query,
@@ -29,7 +32,9 @@ from facecore import (
     suggest_k,
 )
 from facecore import settings as S
-from pages._views import PLACEHOLDER, cluster_table, hover_image_uris
+from facecore.errors import NotEnoughFacesError
+from facecore.verdict import calibrate, default_threshold, distance_distributions, recommended_threshold
+from pages._views import PLACEHOLDER, cluster_table, face_names, face_uris
 
 #: The getters whose results are derived from a face set (encodings, crops): forgotten together.
 _DERIVED: list = []
@@ -132,7 +137,45 @@ def hover_images_for(key: str, _fs: FaceSet) -> list[str]:
     """Small face pictures (data URIs) of every face of the set ``key``, for the scatter hover."""
     if len(_fs) > HOVER_FACES_MAX:
         return []
-    return hover_image_uris(crops(_fs, range(len(_fs)), keep=False))  # the small copies are what is kept
+    return face_uris(crops(_fs, range(len(_fs)), keep=False))  # the small copies are what is kept
+
+
+@_derived
+@st.cache_data(max_entries=8, show_spinner=False)
+def names_for(key: str, _fs: FaceSet) -> list[str]:
+    """One label per face of the set ``key``: its file name, with ``#n`` for later faces of a photo."""
+    return face_names(_fs)
+
+
+@_derived
+@st.cache_data(max_entries=8, show_spinner="Measuring what a distance means in these photos…")
+def calibration_for(key: str, _fs: FaceSet) -> Calibration | None:
+    """What each threshold means on the set ``key``, its folders taken as people; None without named people."""
+    try:
+        return calibrate(_fs.encodings, _fs.persons)
+    except NotEnoughFacesError:
+        return None
+
+
+@_derived
+@st.cache_data(max_entries=8, show_spinner=False)
+def distributions_for(key: str, _fs: FaceSet) -> DistanceDistributions | None:
+    """Same-person and different-person distance histograms of the set ``key``; None without named people."""
+    try:
+        return distance_distributions(_fs.encodings, _fs.persons)
+    except NotEnoughFacesError:
+        return None
+
+
+def verdict_threshold(fs: FaceSet) -> float:
+    """The default "same person" threshold for this set: measured on its folders when they name people
+    (the loosest that keeps stranger matches at most 10 %), else the size rule; never above dlib's 0.6."""
+    cal = calibration_for(fs.key, fs)
+    try:
+        measured = recommended_threshold(cal) if cal is not None else None
+    except FaceCoreError:  # even the strictest threshold lets too many strangers through: use the size rule
+        measured = None
+    return round(min(measured if measured is not None else default_threshold(len(fs)), S.SAME_PERSON_THRESHOLD), 3)
 
 
 def forget_all() -> None:

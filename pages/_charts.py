@@ -214,3 +214,34 @@ def silhouette_figure(scores: Sequence[tuple[int, float]], current_k: int) -> go
     fig.add_vline(x=current_k, line=dict(color="#6b7280", dash="dot", width=1))
     fig.update_layout(height=260, margin=_MARGIN, xaxis=dict(title="K"), yaxis=dict(title="silhouette"))
     return fig
+
+
+def distance_figure(dist, threshold: float, nearest: float | None = None) -> go.Figure:
+    """Shares of same-person and different-person pairs per distance (``DistanceDistributions``), the
+    threshold as a line and the query's nearest face as a marker."""
+    edges = np.asarray(dist.edges)
+    mids = (edges[:-1] + edges[1:]) / 2
+    fig = go.Figure()
+    for counts, name, color in (
+        (dist.same_counts, "same person", "#16a34a"),
+        (dist.different_counts, "different people", "#dc2626"),
+    ):
+        c = np.asarray(counts, dtype=float)
+        share = c / c.sum() if c.sum() else c
+        fig.add_scatter(
+            x=mids, y=share, mode="lines", line=dict(color=color, width=2, shape="hvh"), fill="tozeroy",
+            name=name, hovertemplate=f"{name}: %{{y:.1%}} of pairs at %{{x:.2f}}<extra></extra>",
+        )  # fmt: skip
+    fig.add_vline(x=threshold, line=dict(color="#111827", dash="dash", width=2))
+    fig.add_annotation(x=threshold, y=1, yref="paper", text=f"threshold {threshold:.3g}", showarrow=False,
+                       xanchor="right", yanchor="top", font=dict(size=11))  # fmt: skip
+    if nearest is not None:
+        fig.add_vline(x=nearest, line=dict(color="#2563eb", width=2))
+        fig.add_annotation(x=nearest, y=0.85, yref="paper", text=f"nearest face {nearest:.2f}", showarrow=False,
+                           xanchor="left", yanchor="top", font=dict(size=11, color="#2563eb"))  # fmt: skip
+    fig.update_layout(
+        height=240, margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h", y=1.15, x=0),
+        xaxis=dict(title="distance between two faces", range=[0, 1.2]),
+        yaxis=dict(title="share of pairs", tickformat=".0%"),
+    )  # fmt: skip
+    return fig

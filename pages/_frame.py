@@ -25,6 +25,7 @@ def frame(title: str) -> None:
     _state.keep_widget_state()
     adopt_finished_job()
     restore_from_url()  # the loaded folder lives in the page address, so a reload brings it back
+    _state.resolve_query_name()
     _state.write_url()  # settings changed by the last interaction (app.py writes it again after the page)
     sidebar()
     if notice := st.session_state.pop(_state.NOTICE, None):

@@ -173,8 +173,8 @@ def restore_from_url() -> None:
         return
     try:
         job = start_folder_job(request.folder, request.settings)
-    except FaceCoreError as exc:
-        st.session_state[_state.ERROR] = f"The folder in the page address was not loaded. {exc}"
+    except FaceCoreError as exc:  # shown on every page (a link may point to any of them)
+        st.session_state[_state.NOTICE] = f"The folder in the page address was not loaded. {exc}"
         _state.clear_url()
         return
     st.session_state.update(folder_path=job.folder, detector=job.settings.detector, all_faces=job.settings.all_faces)

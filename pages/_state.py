@@ -23,6 +23,7 @@ import streamlit as st
 from facecore import EncoderSettings, FaceSet
 from facecore import settings as S
 from facecore.reduce import max_dims
+from pages._views import face_label
 
 LOADED, JOB, NOTICE, ERROR = "loaded", "encode_job", "notice", "encode_error"
 
@@ -89,9 +90,9 @@ KEPT_WIDGETS = (
     *SETTINGS, "detector", "all_faces", "folder_path", "scatter_3d", "gallery_cluster", "query_source", "query_face",
 )
 
-#: Address keys naming the loaded server folder and how it was encoded.
-URL_FOLDER, URL_DETECTOR, URL_FACES = "folder", "detector", "faces"
-URL_KEYS = (URL_FOLDER, URL_DETECTOR, URL_FACES, *SETTINGS)
+#: Address keys naming the loaded server folder and how it was encoded, and the query face.
+URL_FOLDER, URL_DETECTOR, URL_FACES, URL_FACE = "folder", "detector", "faces", "face"
+URL_KEYS = (URL_FOLDER, URL_DETECTOR, URL_FACES, URL_FACE, *SETTINGS)
 
 
 def loaded() -> LoadedSet | None:
@@ -157,6 +158,9 @@ def write_url() -> None:
             URL_FACES: "all" if settings.all_faces else "largest",
         }
         want |= {key: str(st.session_state[key]) for key in SETTINGS if key in st.session_state}
+        row = st.session_state.get("query_face")
+        if ds is not None and isinstance(row, int) and 0 <= row < len(ds.faceset):
+            want[URL_FACE] = face_label(ds.faceset.faces[row])
     params = st.query_params
     for key in URL_KEYS:
         if key in want and params.get(key) != want[key]:
@@ -192,6 +196,8 @@ def read_url() -> UrlRequest | None:
             except ValueError:
                 bad.append(key)
                 del params[key]
+    if URL_FACE in params:
+        st.session_state["query_face_name"] = params[URL_FACE]  # a row once the photos are loaded
     detector = params.get(URL_DETECTOR, EncoderSettings.detector)
     if detector not in S.DETECTORS:
         bad.append(URL_DETECTOR)
@@ -199,3 +205,17 @@ def read_url() -> UrlRequest | None:
     if bad:
         st.session_state[NOTICE] = f"The page address had values that cannot be used ({', '.join(bad)}): ignored."
     return UrlRequest(folder, EncoderSettings(detector=detector, all_faces=params.get(URL_FACES) == "all"))
+
+
+def resolve_query_name() -> None:
+    """Turn a query face named by the page address into its row, once the photos are loaded."""
+    ds = loaded()
+    name = st.session_state.get("query_face_name")
+    if ds is None or name is None:
+        return
+    del st.session_state["query_face_name"]
+    row = next((i for i, f in enumerate(ds.faceset.faces) if face_label(f) == name), None)
+    if row is None:
+        st.session_state[NOTICE] = f"The face named in the page address ({name[:200]}) is not among these photos."
+    else:
+        st.session_state["query_face"] = row

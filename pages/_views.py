@@ -11,14 +11,16 @@ from __future__ import annotations
 import io
 from base64 import b64encode
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageDraw, UnidentifiedImageError
 
-from facecore import FaceSet, SimilarityModel, Skipped
+from facecore import Face, FaceCoreError, FaceSet, ImageRef, SimilarityModel, Skipped
 from facecore import settings as S
 from facecore.evaluation import cluster_persons
+from facecore.imaging import decode_image
 
 
 def _placeholder() -> bytes:
@@ -31,9 +33,14 @@ def _placeholder() -> bytes:
 PLACEHOLDER = _placeholder()
 
 
+def face_label(face: Face) -> str:
+    """A face's label: its photo's name, with ``#n`` for the second and later faces of a photo."""
+    return face.name if face.in_photo == 0 else f"{face.name} #{face.in_photo + 1}"
+
+
 def face_names(faceset: FaceSet) -> list[str]:
     """One label per face: its file name, with ``#n`` for the second and later faces of a photo."""
-    return [f.name if f.in_photo == 0 else f"{f.name} #{f.in_photo + 1}" for f in faceset.faces]
+    return [face_label(f) for f in faceset.faces]
 
 
 def hover_texts(faceset: FaceSet, labels: np.ndarray) -> list[str]:
@@ -64,24 +71,6 @@ def cluster_table(faceset: FaceSet, model: SimilarityModel) -> pd.DataFrame:
     return pd.DataFrame(cluster_persons(model.labels, faceset.persons, model.k))
 
 
-def ranking_frame(
-    faceset: FaceSet, indices: Sequence[int] | np.ndarray, distances: Sequence[float] | np.ndarray, threshold: float
-) -> pd.DataFrame:
-    """A ranked result as a table: rank, path, person, 128-d distance, "likely same person" (distance < threshold)."""
-    idx = np.asarray(indices, dtype=np.int64)
-    dist = np.asarray(distances, dtype=np.float64)
-    names = face_names(faceset)
-    return pd.DataFrame(
-        {
-            "rank": np.arange(1, len(idx) + 1),
-            "path": [names[i] for i in idx],
-            "person": [faceset.faces[i].person or "" for i in idx],
-            "distance": np.round(dist, 4),
-            "likely same person": dist < threshold,
-        }
-    )
-
-
 def captions(
     faceset: FaceSet,
     indices: Sequence[int] | np.ndarray,
@@ -110,6 +99,29 @@ def same_person_share(faceset: FaceSet, query_person: str | None, indices: Seque
     return float(np.mean([faceset.faces[i].person == query_person for i in idx]))
 
 
+def result_frame(
+    faceset: FaceSet,
+    rows: Sequence[int] | np.ndarray,
+    distances: np.ndarray,
+    threshold: float,
+    names: Sequence[str],
+    pictures: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Ranked results as a table: face picture (data URI, when given), rank, distance, same-person tick
+    (strictly below the threshold), file (``names`` of every face) and person."""
+    idx = np.asarray(rows, dtype=np.int64)
+    dist = np.asarray(distances, dtype=np.float64)
+    columns = {} if pictures is None else {"face": list(pictures)}
+    columns |= {
+        "rank": np.arange(1, len(idx) + 1),
+        "distance": np.round(dist, 3),
+        "same person?": np.where(dist < threshold, "✓", ""),
+        "file": [names[i] for i in idx],
+        "person": [faceset.faces[i].person or "" for i in idx],
+    }
+    return pd.DataFrame(columns)
+
+
 def skipped_frame(skipped: Sequence[Skipped]) -> pd.DataFrame:
     """The skipped files as a table with columns path, reason, detail."""
     return pd.DataFrame(
@@ -121,7 +133,7 @@ def skipped_frame(skipped: Sequence[Skipped]) -> pd.DataFrame:
     )
 
 
-def hover_image_uris(jpegs: Sequence[bytes], side: int = 64, quality: int = 75) -> list[str]:
+def face_uris(jpegs: Sequence[bytes], side: int = 64, quality: int = 75) -> list[str]:
     """Small ``data:image/jpeg;base64,…`` URIs of face crops, for showing a face where the mouse hovers.
 
     Each crop is shrunk to at most ``side`` px: about 2 KB per face, so the
@@ -141,3 +153,24 @@ def hover_image_uris(jpegs: Sequence[bytes], side: int = 64, quality: int = 75) 
             continue
         uris.append("data:image/jpeg;base64," + b64encode(buf.getvalue()).decode("ascii"))
     return uris
+
+
+def photo_with_box(folder: str, name: str, box: tuple[int, int, int, int], side: int = 900) -> bytes | None:
+    """The photo ``name`` of the server ``folder`` as a JPEG (longest side ``side`` px) with the face ``box``
+    drawn on it; None when the file is not a readable photo inside that folder any more."""
+    root = Path(folder).resolve()
+    path = (root / name).resolve()
+    if root not in path.parents or not path.is_file():
+        return None
+    try:
+        rgb = decode_image(ImageRef(name, path=str(path)).read_bytes())
+    except FaceCoreError:
+        return None
+    im = Image.fromarray(rgb)
+    top, right, bottom, left = box
+    width = max(2, round(max(im.size) / 250))
+    ImageDraw.Draw(im).rectangle((left, top, right, bottom), outline=(37, 99, 235), width=width)
+    im.thumbnail((side, side), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=85)
+    return buf.getvalue()

@@ -243,7 +243,7 @@ def test_widget_values_survive_a_visit_to_another_page(small_faceset, tmp_path: 
     at = loaded_app(small_faceset, CLUSTERS)
     at.slider(key="k").set_value(7).run()
     at.switch_page(SIMILAR).run()
-    assert "K = 7" in " ".join(c.value for c in at.caption)
+    assert "K = 7 groups" in " ".join(c.value for c in at.caption)
     at.slider(key="threshold").set_value(0.5).run()
     at.switch_page(DATASET).run()
     at.text_input(key="folder_path").set_value(os.fspath(tmp_path)).run()
@@ -282,21 +282,50 @@ def test_similar_page_lists_the_cluster_mates_facecore_finds(small_faceset) -> N
     at = loaded_app(fs, SIMILAR, query_face=query)
     assert at.selectbox(key="query_face").value == query
     _, expected = _expected(fs, query, 20, 10)
+    threshold = at.slider(key="threshold").value
 
     mates = at.dataframe[MATES].value
-    assert mates["path"].tolist() == [fs.faces[i].name for i in expected.mates.indices]
-    assert np.allclose(mates["distance"], np.round(expected.mates.distances, 4))
+    assert mates["file"].tolist() == [fs.faces[i].name for i in expected.mates.indices]
+    assert np.allclose(mates["distance"], np.round(expected.mates.distances, 3))
     assert (mates["person"].head(5) == "person_7203").mean() >= 0.8  # mostly the same person
     exact = at.dataframe[EXACT].value
-    assert exact["path"].tolist() == [fs.faces[i].name for i in expected.exact.indices]
-    assert (mates["likely same person"] == (mates["distance"] < 0.6)).all()
+    assert exact["file"].tolist() == [fs.faces[i].name for i in expected.exact.indices]
+    assert mates["same person?"].tolist() == ["✓" if d < threshold else "" for d in expected.mates.distances]
+    assert all(uri.startswith("data:image/jpeg;base64,") for uri in exact["face"])  # each result shows its face
 
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Comparisons"] == f"{expected.mates.comparisons:,}"
     assert metrics["Exact search"] == f"{expected.exact.comparisons:,}"
     assert metrics["Exact top found"] == f"{10 - expected.missed} of 10"
-    # query crop + mates + exact + farthest galleries, each with real images
-    assert len(at.image) == 4 and all(len(im.value) for im in at.image)
+    assert len(at.image) == 1 and len(at.image[0].value)  # the query's crop
+
+
+def test_the_verdict_is_calibrated_and_says_when_nothing_matches(small_faceset) -> None:
+    from facecore import calibrate, recommended_threshold
+
+    fs = small_faceset
+    d = np.linalg.norm(fs.encodings[:, None] - fs.encodings[None], axis=2)
+    np.fill_diagonal(d, np.inf)
+    query = int(np.argmax(d.min(axis=1)))  # the loneliest face: nothing within 0.3 of it
+    assert d[query].min() > 0.3
+    at = loaded_app(fs, SIMILAR, query_face=query)
+    expected = min(recommended_threshold(calibrate(fs.encodings, fs.persons)), 0.6)
+    assert at.slider(key="threshold").value == pytest.approx(expected, abs=1e-3)  # measured on the folders
+    if d[query].min() < expected:
+        assert "likely the same person" in at.success[0].value
+    else:
+        assert "No confident match in this collection" in at.info[0].value
+    assert any("of face pairs in this collection are the same person" in c.value for c in at.caption)
+    assert at.get("plotly_chart")  # the two distance distributions with the threshold
+
+    at.slider(key="threshold").set_value(0.3).run()  # nothing of the six people is that close
+    assert not at.exception
+    assert "No confident match in this collection" in at.info[0].value
+    assert (at.dataframe[EXACT].value["same person?"] == "").all()  # no tick anywhere
+
+    at.slider(key="threshold").set_value(1.0).run()  # everyone matches: several people, flagged
+    assert "different people" in at.warning[0].value
+    assert any("at most one of them is this person" in c.value for c in at.caption)
 
 
 def test_similar_page_sliders_change_the_search(small_faceset) -> None:
@@ -304,13 +333,15 @@ def test_similar_page_sliders_change_the_search(small_faceset) -> None:
     at = loaded_app(fs, SIMILAR, query_face=5, k=6)
     at.slider(key="nprobe").set_value(6).run()  # every cluster: the exact answer
     assert not at.exception
-    assert {m.label: m.value for m in at.metric}["Exact top found"] == "10 of 10"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Exact top found"] == "10 of 10" and metrics["Groups searched"] == "all"
     at.slider(key="top").set_value(3).run()
     assert len(at.dataframe[MATES].value) == 3
     at.slider(key="threshold").set_value(0.3).run()
     assert not at.exception
+    _, expected = _expected(fs, 5, 20, 6, nprobe=6, top=3)
     table = at.dataframe[MATES].value
-    assert (table["likely same person"] == (table["distance"] < 0.3)).all()
+    assert table["same person?"].tolist() == ["✓" if d < 0.3 else "" for d in expected.mates.distances]
 
 
 def test_the_scatter_query_and_the_selectbox_share_one_face(small_faceset) -> None:
@@ -350,12 +381,12 @@ def test_an_uploaded_photo_without_a_face_is_explained(small_faceset) -> None:
 def test_hover_pictures_are_small_jpegs_of_the_cached_faces(small_faceset, session_cache: Path) -> None:
     import base64
 
-    from pages._views import hover_image_uris
+    from pages._views import face_uris
 
     keys = small_faceset.thumb_keys(range(len(small_faceset)))
     crops = EncodingStore(session_cache).thumbnails(keys, small_faceset.settings_key)
     assert len(crops) == len(small_faceset)
-    uris = hover_image_uris([crops[k] for k in keys] + [b"not a jpeg"], side=64)
+    uris = face_uris([crops[k] for k in keys] + [b"not a jpeg"], side=64)
     assert uris[-1] == ""  # one unreadable crop: no picture, the others still come
     sizes = []
     for uri in uris[:-1]:
@@ -417,7 +448,7 @@ def test_a_reload_loads_the_folder_in_the_address_again(allow_small_dataset: Pat
     assert not at.exception, at.exception
     assert at.selectbox(key="query_face").value is not None  # the page works on it right away
     assert (at.session_state["dims"], at.session_state["k"]) == (7, 4)
-    assert "K = 4 clusters" in " ".join(str(c.value) for c in at.caption)
+    assert "K = 4 groups" in " ".join(str(c.value) for c in at.caption)
     assert at.session_state["folder_path"] == os.fspath(allow_small_dataset)
 
 
@@ -429,7 +460,7 @@ def test_a_folder_in_the_address_outside_the_allowed_roots_is_refused(
     at.run()
     assert not at.exception, at.exception
     assert "loaded" not in at.session_state
-    assert any("page address was not loaded" in e.value and "allowed" in e.value for e in at.error)
+    assert any("page address was not loaded" in w.value and "allowed" in w.value for w in at.warning)
     assert "folder" not in at.query_params
 
 
@@ -445,14 +476,14 @@ def test_similar_page_reports_quality_over_every_face(small_faceset) -> None:
     at = loaded_app(fs, SIMILAR)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Same person, exact"] == f"{ev.exact_precision_at_k:.1%}"
-    assert metrics["Same person, cluster search"] == f"{ev.cluster_precision_at_k:.1%}"
+    assert metrics["Same person, group search"] == f"{ev.cluster_precision_at_k:.1%}"
     assert metrics["Exact top kept"] == f"{ev.recall_of_exact:.1%}"
     assert ev.exact_precision_at_k > 0.9  # six real people: search mostly returns the same person
 
     at.slider(key="nprobe").set_value(10).run()  # every cluster: the shortcut becomes exact
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Exact top kept"] == "100.0%"
-    assert metrics["Same person, cluster search"] == metrics["Same person, exact"]
+    assert metrics["Same person, group search"] == metrics["Same person, exact"]
 
 
 def test_quality_names_one_person_filed_under_two_folders(small_faceset) -> None:
@@ -471,3 +502,41 @@ def test_quality_names_one_person_filed_under_two_folders(small_faceset) -> None
     assert not at.exception, at.exception
     table = at.dataframe[-1].value  # the last table of the page (AppTest keeps no dataframe keys)
     assert (table.iloc[0]["folder"], table.iloc[0]["and folder"]) == (f"{split}_a", f"{split}_b")
+
+
+def test_a_link_keeps_the_search_face_groups_and_threshold(allow_small_dataset: Path, small_faceset) -> None:
+    at = new_app()
+    at.query_params.update(folder=os.fspath(allow_small_dataset), k="6")
+    at.run()
+    at.switch_page(SIMILAR).run()
+    at.selectbox(key="query_face").set_value(17).run()
+    at.slider(key="nprobe").set_value(3).run()
+    at.slider(key="threshold").set_value(0.45).run()
+    assert not at.exception, at.exception
+    link = dict(at.query_params)
+    assert link["face"] == small_faceset.faces[17].name and link["nprobe"] == "3" and link["threshold"] == "0.45"
+
+    shared = new_app()  # someone opens the link: a new session
+    shared.query_params.update(link)
+    shared.run()
+    shared.switch_page(SIMILAR).run()
+    assert not shared.exception, shared.exception
+    assert shared.selectbox(key="query_face").value == 17
+    assert shared.slider(key="nprobe").value == 3 and shared.slider(key="threshold").value == 0.45
+    assert shared.dataframe[EXACT].value["file"].tolist() == at.dataframe[EXACT].value["file"].tolist()
+
+
+def test_bad_values_in_the_address_are_dropped_with_a_message(allow_small_dataset: Path) -> None:
+    for bad in ({"folder": "/tmp/\x00evil"}, {"folder": "x" * 10_000}):
+        at = new_app()
+        at.query_params.update(bad)
+        at.run()
+        assert not at.exception, at.exception
+        assert any("page address was not loaded" in w.value for w in at.warning)
+        assert "folder" not in at.query_params
+    at = new_app()
+    at.query_params.update(folder=os.fspath(allow_small_dataset), k="many", threshold="7")
+    at.run()
+    assert not at.exception, at.exception
+    assert any("cannot be used (k, threshold)" in w.value for w in at.warning)
+    assert "k" not in at.query_params and at.session_state["loaded"] is not None

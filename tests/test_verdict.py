@@ -190,44 +190,44 @@ def test_default_threshold_tightens_with_size() -> None:
 
 
 def test_a_distance_equal_to_the_threshold_is_not_a_match() -> None:
-    v = V.verdict([0.3, 0.5, 0.7], 0.5)
+    v = V.match_verdict([0.3, 0.5, 0.7], 0.5)
     assert v.matched == (0,)
     assert v.headline == "1 face below 0.50: likely the same person"
     assert not v.mixed and v.warning == ""
 
 
 def test_nothing_below_says_so() -> None:
-    v = V.verdict([0.5, 0.62], 0.5)
+    v = V.match_verdict([0.5, 0.62], 0.5)
     assert v.matched == ()
     assert v.headline.startswith("No confident match in this collection")
     assert "0.50" in v.headline
-    assert V.verdict([], 0.495).headline.startswith("No confident match in this collection")
+    assert V.match_verdict([], 0.495).headline.startswith("No confident match in this collection")
 
 
 def test_matches_of_several_people_are_mixed() -> None:
-    v = V.verdict([0.1, 0.2, 0.3, 0.6], 0.495, ["p1", "p2", None, "p3"])
+    v = V.match_verdict([0.1, 0.2, 0.3, 0.6], 0.495, ["p1", "p2", None, "p3"])
     assert v.matched == (0, 1, 2) and v.mixed
     assert "2 different people (p1, p2)" in v.warning  # None is unknown, p3 is not below
     assert v.headline == "3 faces below 0.495, but of 2 different people"
-    assert not V.verdict([0.1, 0.2], 0.495, [7, 7]).mixed  # person ids from a grouping
-    assert V.verdict([0.1, 0.2], 0.495, [7, 8]).mixed
+    assert not V.match_verdict([0.1, 0.2], 0.495, [7, 7]).mixed  # person ids from a grouping
+    assert V.match_verdict([0.1, 0.2], 0.495, [7, 8]).mixed
 
 
 def test_meaning_quotes_the_calibration_or_the_shared_numbers(hand_calibration: V.Calibration) -> None:
-    own = V.verdict([0.1], 0.6, calibration=hand_calibration).meaning
+    own = V.match_verdict([0.1], 0.6, calibration=hand_calibration).meaning
     assert own.startswith("Below 0.60, 66.7 % of face pairs in the test set are the same person")
     assert "40.0 % of the time" in own and "100.0 % of the time" in own
     assert "about" in V.meaning(0.7, hand_calibration)
-    shared = V.verdict([0.1], V.VERDICT_THRESHOLD).meaning
+    shared = V.match_verdict([0.1], V.VERDICT_THRESHOLD).meaning
     assert "96.2 % of face pairs in the shared photos" in shared and "7.2 %" in shared
     assert "was not measured" in V.meaning(0.9)
 
 
 def test_verdict_rejects_bad_input() -> None:
     with pytest.raises(InvalidParameterError, match="1 entries for 2 distances"):
-        V.verdict([0.1, 0.2], 0.5, ["a"])
+        V.match_verdict([0.1, 0.2], 0.5, ["a"])
     with pytest.raises(InvalidParameterError, match="threshold=0"):
-        V.verdict([0.1], 0)
+        V.match_verdict([0.1], 0)
 
 
 # --------------------------------------------------------------------------- real photos
@@ -242,7 +242,7 @@ def test_six_real_people_at_their_default(small_faceset) -> None:
     # one real query: every face below the threshold is of the query's own person
     d = np.linalg.norm(x - x[0], axis=1)
     order = np.argsort(d)[1:11]
-    v = V.verdict(d[order], t, [persons[i] for i in order])
+    v = V.match_verdict(d[order], t, [persons[i] for i in order])
     assert v.matched and not v.mixed
     assert {persons[order[i]] for i in v.matched} == {persons[0]}
 
