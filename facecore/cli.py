@@ -15,15 +15,20 @@ from pathlib import Path
 
 import numpy as np
 
+from . import people
 from . import settings as S
+from .corrections import load_corrections
 from .encoding import encode_query
 from .errors import FaceCoreError, NotEnoughFacesError, UnreadableImageError
 from .evaluation import evaluate
+from .exchange import import_encodings, imported_key
 from .faceset import FaceSet, Progress, encode_images
+from .grouping_quality import score_labels, threshold_sweep
 from .imaging import silence_bomb_warnings
+from .people import people_report, photo_ids
 from .settings import EncoderSettings
 from .similarity import find_similar, fit_model
-from .sources import ImageRef, content_digest, display_name, open_dataset
+from .sources import ImageRef, allowed_roots_from_env, content_digest, display_name, open_dataset
 from .store import EncodingStore
 
 
@@ -62,6 +67,15 @@ def _settings(args: argparse.Namespace) -> EncoderSettings:
     )
 
 
+def _cluster_backend(args: argparse.Namespace, refs: list[ImageRef]):
+    """The Dask backend of ``encode --scheduler`` (connected now, before any photo is read), else None."""
+    if getattr(args, "scheduler", None) is None:
+        return None
+    from .dask_backend import DaskBackend
+
+    return DaskBackend.for_refs(args.scheduler, refs, ship_bytes=args.ship_bytes)
+
+
 def load_faceset(dataset: str, args: argparse.Namespace) -> FaceSet:
     """Open, encode (through the cache) and return the faces of a folder or zip."""
     refs, skipped = open_dataset(dataset)
@@ -73,6 +87,7 @@ def load_faceset(dataset: str, args: argparse.Namespace) -> FaceSet:
         _settings(args),
         store,
         workers=args.workers,
+        backend=_cluster_backend(args, refs),
         skipped=skipped,
         on_progress=_progress_bar(args.json),
     )
@@ -106,6 +121,13 @@ def cmd_encode(args: argparse.Namespace) -> dict:
         "seconds": round(fs.seconds, 3),
         "cache": str(args.cache),
     }
+
+
+def cmd_import(args: argparse.Namespace) -> dict:
+    roots = args.root or allowed_roots_from_env()
+    fs = import_encodings(args.file, EncodingStore(args.cache), roots, args.name)
+    return {"key": imported_key(fs), "faces": len(fs), "photos": fs.images, "name": args.name or Path(args.file).stem,
+            "allowed_roots": [str(r) for r in roots], "cache": str(args.cache)}  # fmt: skip
 
 
 def _hits(fs: FaceSet, indices: np.ndarray, dists: np.ndarray) -> list[dict]:
@@ -165,7 +187,37 @@ def cmd_evaluate(args: argparse.Namespace) -> dict:
     out = {"images": fs.images, "faces": len(fs), "photos_with_face": fs.photos_with_face}
     out.update({k: (round(v, 4) if isinstance(v, float) else v) for k, v in ev.as_dict().items() if k != "faces"})
     out["dims"], out["k"] = args.dims, args.k
+    out["people"] = _people_scores(fs, model)
     return out
+
+
+def _people_scores(fs: FaceSet, model) -> dict:
+    """Persons found without K vs K-means at the chosen K (and at the true number of people), folders as
+    people, and pairwise F at a sweep of thresholds: where to set the People page's slider."""
+    report = people_report(fs)
+    scores = {k: round(v, 4) if isinstance(v, float) else v for k, v in (report["scores"] or {}).items()}
+    chosen = score_labels(fs.persons, model.labels)
+    thresholds = [round(0.45 + 0.025 * i, 3) for i in range(9)]
+    sweep = threshold_sweep(fs.encodings, photo_ids(fs), fs.persons, thresholds)
+    return {
+        "threshold": report["threshold"],
+        "persons_found": len(report["persons"]),
+        "unsorted": len(report["unsorted"]),
+        **scores,
+        "kmeans_chosen_k": model.k,
+        "kmeans_chosen_pairwise_f": round(chosen.pairwise_f, 4),
+        "kmeans_chosen_bcubed_f": round(chosen.bcubed_f, 4),
+        "sweep": [{"threshold": p.threshold, "pairwise_f": round(p.scores.pairwise_f, 4),
+                   "bcubed_f": round(p.scores.bcubed_f, 4), "persons": p.persons} for p in sweep if p.scores],
+    }
+
+
+def cmd_people(args: argparse.Namespace) -> dict:
+    _check_dataset_arg(args.dir)
+    fs = load_faceset(args.dir, args)
+    _need_faces(fs, args.dir)
+    constraints = load_corrections(EncodingStore(args.cache), fs)  # names and fixes made in the app
+    return people_report(fs, args.threshold, args.min_size, constraints=constraints)
 
 
 def cmd_cache(args: argparse.Namespace) -> dict:
@@ -192,6 +244,17 @@ def _print_human(command: str, out: dict) -> None:
               f"in {out['seconds']:.1f} s; cache: {out['cache']}")
         for s in out["skipped"]:
             print(f"  skipped {s['path']}: {s['reason']}" + (f" ({s['detail']})" if s["detail"] else ""))
+    elif command == "import":
+        print(f"Imported {out['faces']} faces of {out['photos']} photos as {out['name']!r} (key {out['key']}) "
+              f"into {out['cache']}")
+    elif command == "people":
+        for p in out["persons"]:
+            print(f"person {p['id']:4d}  {p['size']:5d} faces  {p['name'] or ''}")
+        print(f"{len(out['persons'])} persons, {len(out['unsorted'])} faces unsorted (threshold {out['threshold']})")
+        if out["scores"]:
+            sc = out["scores"]
+            print(f"folders as people: pairwise F {sc['pairwise_f']:.3f}, BCubed F {sc['bcubed_f']:.3f}; "
+                  f"K-means with the true K={sc['kmeans_k']}: pairwise F {sc['kmeans_pairwise_f']:.3f}")
     elif command == "similar":
         print(f"Query {out['query']}: nearest cluster {out['cluster']}, {out['comparisons']} comparisons "
               f"instead of {out['exact_comparisons']}; kept {out['recall_of_exact']:.0%} of the exact top.")
@@ -205,8 +268,14 @@ def _print_human(command: str, out: dict) -> None:
         print(f"Farthest cluster {fc['id']} ({fc['size']} faces): " + ", ".join(fc["paths"][:5]))
     else:
         for key, value in out.items():
-            if key != "confused_pairs":
+            if key not in ("confused_pairs", "people"):
                 print(f"{key:28s} {value}")
+        pp = out["people"]
+        if "pairwise_f" in pp:
+            print(f"People (no K, threshold {pp['threshold']}): {pp['persons_found']} persons, pairwise F "
+                  f"{pp['pairwise_f']:.3f}, BCubed F {pp['bcubed_f']:.3f}; K-means K={pp['kmeans_chosen_k']}: "
+                  f"{pp['kmeans_chosen_pairwise_f']:.3f} / {pp['kmeans_chosen_bcubed_f']:.3f}; "
+                  f"K-means true K={pp['kmeans_k']}: {pp['kmeans_pairwise_f']:.3f} / {pp['kmeans_bcubed_f']:.3f}")
         if out.get("confused_pairs"):
             print("Most confused folders (each other's nearest faces; often one person filed twice):")
             for c in out["confused_pairs"]:
@@ -233,6 +302,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     e = sub.add_parser("encode", parents=[common], help="encode every face of a folder or zip")
     e.add_argument("dir")
+    e.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786|local:N",
+                   help="encode on a Dask cluster (needs requirements-cluster.txt); local:N starts N local workers")
+    e.add_argument("--ship-bytes", action="store_true",
+                   help="with --scheduler: send the photos' bytes to the workers instead of their paths")
+    im = sub.add_parser("import", help="load encodings made elsewhere (.npz as exported, or .parquet) into the cache")
+    im.add_argument("file")
+    im.add_argument("--root", action="append", type=Path, default=None, metavar="DIR",
+                    help="a folder the photos' paths must lie in (repeat for more; relative paths start at the first);"
+                         " default: $FACECORE_ALLOWED_ROOTS and the shared dataset")
+    im.add_argument("--name", default=None, help="the set's name (default: the file's name)")
+    im.add_argument("--cache", type=Path, default=S.default_cache_path(), help="encoding cache file")
+    im.add_argument("--json", action="store_true", help="print one JSON object")
     s = sub.add_parser("similar", parents=[common, model], help="faces most like a query photo")
     s.add_argument("--dataset", required=True)
     s.add_argument("--query", required=True)
@@ -240,6 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("evaluate", parents=[common, model], help="same-person precision on DIR/<person>/*.jpg")
     v.add_argument("--dataset", required=True)
     v.add_argument("--top", type=int, default=S.DEFAULT_EVAL_TOP)
+    g = sub.add_parser("people", parents=[common], help="group faces into persons (no K needed)")
+    g.add_argument("dir")
+    g.add_argument("--threshold", type=float, default=people.DEFAULT_THRESHOLD,
+                   help=f"how close a person's faces are on average (default {people.DEFAULT_THRESHOLD})")
+    g.add_argument("--min-size", type=int, default=people.DEFAULT_MIN_SIZE,
+                   help=f"faces a person needs; smaller groups are unsorted (default {people.DEFAULT_MIN_SIZE})")
     c = sub.add_parser("cache", parents=[common], help="show, clear, or delete a dataset's encodings")
     c.add_argument("action", choices=["info", "clear", "delete"], nargs="?", default="info")
     c.add_argument("dir", nargs="?")
@@ -256,11 +343,15 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import main as bench_main
 
         return bench_main(args.rest)
-    for name in ("dims", "k", "nprobe", "top", "workers", "detect_max_side", "jitters"):
+    for name in ("dims", "k", "nprobe", "top", "workers", "detect_max_side", "jitters", "min_size"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    handlers = {"encode": cmd_encode, "similar": cmd_similar, "evaluate": cmd_evaluate, "cache": cmd_cache}
+    handlers = {"encode": cmd_encode, "similar": cmd_similar, "evaluate": cmd_evaluate, "people": cmd_people,
+                "cache": cmd_cache}  # fmt: skip
+    handlers["import"] = cmd_import
+    if getattr(args, "ship_bytes", False) and args.scheduler is None:
+        parser.error("--ship-bytes needs --scheduler")
     try:
         out = handlers[args.command](args)
     except (FaceCoreError, ValueError) as exc:

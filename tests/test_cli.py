@@ -124,3 +124,55 @@ def test_cache_info_and_delete(tmp_path: Path, small_people) -> None:
     assert info["images"] == 2
     deleted = json.loads(run_cli("cache", "delete", str(folder), "--json", cache=cache).stdout)
     assert deleted["deleted_images"] == 2 and deleted["images"] == 0
+
+
+def test_people_finds_one_person_filed_in_two_folders_and_never_joins_two_faces_of_a_photo(
+    tmp_path: Path, small_people, session_cache: Path
+) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "people"
+    split, *others = small_people[:4]
+    photos = sorted(split.glob("*.jpg"))
+    for half, chunk in (("first_half", photos[::2]), ("second_half", photos[1::2])):
+        (folder / half).mkdir(parents=True)
+        for p in chunk:
+            (folder / half / p.name).symlink_to(p)
+    for person in others:
+        (folder / person.name).mkdir()
+        for p in sorted(person.glob("*.jpg")):
+            (folder / person.name / p.name).symlink_to(p)
+    # one photo with two faces of the same person side by side: they must stay apart
+    a, b = (Image.open(p).convert("RGB") for p in sorted(others[0].glob("*.jpg"))[:2])
+    pair = Image.new("RGB", (a.width + b.width, max(a.height, b.height)), "white")
+    pair.paste(a, (0, 0))
+    pair.paste(b, (a.width, 0))
+    (folder / "group").mkdir()
+    pair.save(folder / "group" / "two.jpg", quality=95)
+
+    out = run_cli("people", str(folder), "--all-faces", "--json", cache=session_cache)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert set(data) >= {"threshold", "persons", "unsorted", "scores"}
+    holder = {path: p["id"] for p in data["persons"] for path in p["paths"]}
+    first = {holder.get(f"first_half/{p.name}") for p in photos[::2]} - {None}
+    second = {holder.get(f"second_half/{p.name}") for p in photos[1::2]} - {None}
+    assert len(first) == 1 and first == second  # the two folders are one person
+    both = [holder.get("group/two.jpg"), holder.get("group/two.jpg #2")]
+    assert both[0] is None or both[0] != both[1]  # two faces of one photo never share a person
+    assert data["scores"]["pairwise_f"] > 0.8 and data["scores"]["kmeans_k"] == 6  # 2 halves, 3 people, group
+
+
+def test_people_refuses_a_threshold_out_of_range(small_dataset: Path, session_cache: Path) -> None:
+    out = run_cli("people", str(small_dataset), "--threshold", "0.95", "--json", cache=session_cache)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith("error: ") and "threshold" in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_evaluate_reports_people_against_kmeans(small_dataset: Path, session_cache: Path) -> None:
+    out = run_cli("evaluate", "--dataset", str(small_dataset), "--k", "4", "--json", cache=session_cache)
+    assert out.returncode == 0, out.stderr
+    people = json.loads(out.stdout)["people"]
+    assert people["kmeans_chosen_k"] == 4 and people["kmeans_k"] == 6
+    assert people["pairwise_f"] > people["kmeans_chosen_pairwise_f"]  # K = 4 for six people must mix them
+    assert [p["threshold"] for p in people["sweep"]] == sorted(p["threshold"] for p in people["sweep"])
