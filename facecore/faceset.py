@@ -91,9 +91,14 @@ class FaceSet:
     cached: int = 0
     stopped: bool = False
     key: str = field(default="")
-    #: content digest of every photo read (with or without a face): what the
-    #: cache holds for this set, e.g. to delete it
-    digests: tuple[str, ...] = ()
+    #: ``(name, content digest)`` of every photo read, with or without a face,
+    #: in order: what the cache holds for this set (to delete it, or reopen it)
+    read: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def digests(self) -> tuple[str, ...]:
+        """The content digest of every distinct photo read: what the cache holds for this set."""
+        return tuple(dict.fromkeys(d for _, d in self.read))
 
     @property
     def persons(self) -> list[str | None]:
@@ -272,7 +277,7 @@ def _assemble(refs: Sequence[ImageRef], run: _Run, settings: EncoderSettings, sk
         cached=run.cached,
         stopped=run.stopped,
         key=faceset_key(faces, settings.key),
-        digests=tuple(dict.fromkeys(run.digests.values())),
+        read=tuple(run.digests.items()),
     )
 
 
@@ -312,4 +317,25 @@ def encode_images(
         raise WorkerCrashedError(f"After {run.done} of {run.total} photos: {exc}") from exc
     _flush(store, run, settings)
     run.stopped = run.done < run.total  # only a stop leaves photos undone (a crash raised above)
+    return _assemble(refs, run, settings, skipped)
+
+
+def open_cached(
+    photos: Sequence[tuple[str, str]],
+    settings: EncoderSettings,
+    store: EncodingStore,
+    skipped: Sequence[Skipped] = (),
+) -> FaceSet:
+    """Rebuild the FaceSet of photos already in the cache from their ``(name, content digest)``, in order,
+    without their bytes. A photo the cache no longer holds is skipped as ``not cached``."""
+    run = _Run(len(photos), None)
+    hits = store.get_many([d for _, d in photos], settings.key)
+    refs = []
+    for name, digest in photos:
+        refs.append(ImageRef(name))
+        run.digests[name] = digest
+        if digest in hits:
+            run.add(name, result_from_cache(hits[digest]), from_cache=True)
+        else:
+            run.skips.append(Skipped(name, "not cached", "its encoding was deleted from the cache: add it again"))
     return _assemble(refs, run, settings, skipped)

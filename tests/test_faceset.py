@@ -6,10 +6,11 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import facecore.faceset as faceset_mod
 import facecore.workers as workers_mod
-from facecore import EncoderSettings, EncodingStore, encode_images, scan_folder
+from facecore import EncoderSettings, EncodingStore, FaceCoreError, encode_images, scan_folder
 
 
 def test_rerun_hits_the_cache_even_after_renaming_the_folder(tmp_path: Path, small_people, monkeypatch) -> None:
@@ -85,3 +86,24 @@ def test_faceset_names_every_cached_image_so_deleting_it_empties_the_cache(tmp_p
     assert len(fs.digests) == 4 and store.stats()["images"] == 4
     assert store.delete(fs.digests) == 4
     assert store.stats()["images"] == 0
+
+
+def test_uploaded_photos_reopen_from_the_cache_without_their_bytes(tmp_path: Path, small_people) -> None:
+    from facecore import ImageRef
+    from facecore.saved_sets import delete_sets_with, open_saved_set, save_set
+
+    store = EncodingStore(tmp_path / "c.sqlite")
+    photos = sorted(small_people[1].glob("*.jpg"))[:6]
+    uploads = [ImageRef(p.name, data=p.read_bytes()) for p in photos] + [ImageRef("notes.jpg", data=b"not a photo")]
+    fs = encode_images(uploads, EncoderSettings(), store, workers=1)
+    token = save_set(store, fs, "6 uploaded files")
+    label, again = open_saved_set(store, token, EncoderSettings())  # a reload: no bytes, only the cache
+    assert label == "6 uploaded files" and again.key == fs.key and again.encoded == 0
+    assert np.array_equal(again.encodings, fs.encodings)
+    assert [(s.path, s.reason) for s in again.skipped] == [(s.path, s.reason) for s in fs.skipped]
+    assert ("notes.jpg", "not an image") in [(s.path, s.reason) for s in again.skipped]
+    with pytest.raises(FaceCoreError, match="other settings"):
+        open_saved_set(store, token, EncoderSettings(detector="cnn"))
+    assert delete_sets_with(store, [fs.faces[0].digest]) == 1  # deleting a photo's encodings forgets the set
+    with pytest.raises(FaceCoreError, match="no longer known"):
+        open_saved_set(store, token, EncoderSettings())
