@@ -1,30 +1,53 @@
-"""Face detection and 128-d encodings with face_recognition (dlib's ResNet).
+"""Face detection and 128-d encodings: dlib's detector and landmarks, its face ResNet in onnxruntime.
 
 The detector looks at a copy downscaled to ``detect_max_side``; the boxes are
-mapped back and the encodings computed on the full-resolution image. Models
-load lazily, once per process (never at import), and a missing model package
-becomes :class:`ModelMissingError` instead of face_recognition's ``quit()``.
-:func:`encode_bytes` is the unit of work the worker processes run
+mapped back, and the aligned face chips cut from the full-resolution image
+exactly as ``face_recognition.face_encodings`` cuts them. The chips of several
+photos go through dlib's ResNet in one onnxruntime call
+(:mod:`facecore.resnet_onnx`, the same weights, equal to dlib within 1e-6);
+where onnxruntime is missing or the model cannot be converted, and for
+``jitters > 1``, dlib's own ResNet encodes them (one log line says why).
+Models load lazily, once per process (never at import), and a missing model
+package becomes :class:`ModelMissingError` instead of face_recognition's
+``quit()``. :func:`encode_many` is the unit of work the worker processes run
 (:mod:`facecore.workers`): decode once, detect, encode, make the face thumbnails.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from .errors import ModelMissingError, NoFaceFoundError, UnreadableImageError
 from .imaging import Box, decode_image, face_thumbnail, truncation_flag_guard
-from .settings import EncoderSettings
+from .resnet_onnx import OnnxEncoderUnavailableError, OnnxFaceEncoder, face_chips, installed_model, load_encoder
+from .settings import EncoderSettings, default_cache_path
 from .sources import content_digest
+
+log = logging.getLogger(__name__)
+
+#: Environment variable naming the folder that keeps the converted face model
+#: (see :func:`model_dir`); worker processes inherit it from the process that starts them.
+MODEL_DIR_ENV = "FACECORE_MODEL_DIR"
+#: Face chips per onnxruntime call: all the faces of one batch of photos.
+CHIPS_PER_CALL = 32
 
 _api: ModuleType | None = None
 _lock = threading.Lock()
+_dlib: DlibModels | None = None
+_onnx: OnnxFaceEncoder | None = None
+_onnx_chosen = False
+_onnx_lock = threading.Lock()
 
 
 def load_models() -> ModuleType:
@@ -53,6 +76,91 @@ def load_models() -> ModuleType:
     return _api
 
 
+@dataclass(frozen=True)
+class DlibModels:
+    """What detection and alignment need: dlib's HOG face detector and 5-point landmark predictor.
+
+    The same models face_recognition loads, without the 68-point predictor and
+    dlib's ResNet it also loads at import (about 1 s per worker process).
+    """
+
+    detector: Any
+    predictor: Any
+
+
+def dlib_models() -> DlibModels:
+    """Load dlib's HOG detector and face_recognition's 5-point predictor once per process.
+
+    Raises :class:`ModelMissingError` when dlib or the model package is missing.
+    """
+    global _dlib
+    with _lock:
+        if _dlib is None:
+            try:
+                import dlib
+
+                path = installed_model("shape_predictor_5_face_landmarks.dat")
+                _dlib = DlibModels(dlib.get_frontal_face_detector(), dlib.shape_predictor(str(path)))
+            except (ImportError, OnnxEncoderUnavailableError, RuntimeError) as exc:
+                raise ModelMissingError(
+                    "dlib or face_recognition_models is not installed: run "
+                    "`pip install dlib-bin face_recognition_models` (see README)."
+                ) from exc
+    return _dlib
+
+
+def model_dir() -> Path | None:
+    """Folder keeping the ONNX copy of dlib's face ResNet, or None to convert it in memory in each process.
+
+    ``$FACECORE_MODEL_DIR`` when set; else the default encoding cache's folder
+    (``FACECORE_CACHE``'s, or ``~/.cache/facecore``) if it exists. With None
+    nothing is written: a process that was given only a cache file
+    (``--cache``) writes nothing but that file, and converts the model in
+    memory (about 0.5 s per process).
+    """
+    env = os.environ.get(MODEL_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    folder = default_cache_path().parent
+    return folder if folder.is_dir() else None
+
+
+def onnx_encoder() -> OnnxFaceEncoder | None:
+    """This process's onnxruntime face encoder, or None when faces are encoded with dlib.
+
+    Chosen once per process, on first use. When onnxruntime is missing or the
+    model cannot be converted, one warning line is logged (logger
+    ``facecore.encoding``) and every later call returns None.
+    """
+    global _onnx, _onnx_chosen
+    with _onnx_lock:
+        if not _onnx_chosen:
+            try:
+                _onnx = load_encoder(model_dir(), batch_size=CHIPS_PER_CALL)
+            except OnnxEncoderUnavailableError as exc:
+                reason = " ".join(str(exc).split())  # one line, whatever the converter said
+                log.warning("Faces are encoded with dlib (slower) instead of onnxruntime: %s", reason)
+            _onnx_chosen = True
+    return _onnx
+
+
+def warm_up() -> str:
+    """Load everything encoding needs in this process (a worker's first photo is then as fast as the rest).
+
+    Returns the engine of the face ResNet, ``"onnxruntime"`` or ``"dlib"``.
+    """
+    dlib_models()
+    engine = encoder_engine()
+    if engine == "dlib":
+        load_models()
+    return engine
+
+
+def encoder_engine() -> str:
+    """``"onnxruntime"`` or ``"dlib"``: which engine encodes faces (one jitter) in this process."""
+    return "onnxruntime" if onnx_encoder() is not None else "dlib"
+
+
 def _downscale(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     h, w = rgb.shape[:2]
     scale = min(1.0, max_side / max(h, w))
@@ -61,6 +169,16 @@ def _downscale(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     small = Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR)
     return np.asarray(small), scale
+
+
+def _locate(image: np.ndarray, upsample: int, detector: str) -> list[Box]:
+    """face_recognition's ``face_locations``: (top, right, bottom, left) boxes clipped to the image."""
+    if detector == "hog":
+        rects = dlib_models().detector(image, upsample)
+    else:
+        rects = [d.rect for d in load_models().cnn_face_detector(image, upsample)]
+    h, w = image.shape[:2]
+    return [(max(r.top(), 0), min(r.right(), w), min(r.bottom(), h), max(r.left(), 0)) for r in rects]
 
 
 def detect_faces(rgb: np.ndarray, settings: EncoderSettings = EncoderSettings()) -> list[Box]:
@@ -72,7 +190,6 @@ def detect_faces(rgb: np.ndarray, settings: EncoderSettings = EncoderSettings())
     upsample (small faces), then on the full-size photo with one upsample (the
     plain face_recognition call). Most photos need only the first, cheapest pass.
     """
-    api = load_models()
     small, small_scale = _downscale(rgb, settings.detect_max_side)
     if settings.upsample is None:
         # Cheapest pass first; the last pass is the article's own (full size,
@@ -85,7 +202,7 @@ def detect_faces(rgb: np.ndarray, settings: EncoderSettings = EncoderSettings())
     found: list[Box] = []
     scale = 1.0
     for image, pass_scale, up in passes:
-        found = api.face_locations(image, number_of_times_to_upsample=up, model=settings.detector)
+        found = _locate(image, up, settings.detector)
         if found:
             scale = pass_scale
             break
@@ -104,17 +221,35 @@ def detect_faces(rgb: np.ndarray, settings: EncoderSettings = EncoderSettings())
     return boxes
 
 
+def _dlib_encodings(rgb: np.ndarray, boxes: Sequence[Box], jitters: int) -> np.ndarray:
+    api = load_models()
+    encs = api.face_encodings(rgb, known_face_locations=list(boxes), num_jitters=jitters, model="small")
+    return np.asarray(encs, dtype=np.float32).reshape(len(boxes), 128)
+
+
 def encode_faces(rgb: np.ndarray, boxes: list[Box], jitters: int = 1) -> np.ndarray:
     """Return the ``(len(boxes), 128)`` float32 encodings of the given face boxes.
 
-    Landmarks and encodings are computed on ``rgb`` (full resolution); passing
-    the boxes stops face_recognition from running detection again.
+    Landmarks and chips are computed on ``rgb`` (full resolution), as
+    ``face_recognition.face_encodings(rgb, boxes)`` does, so no second detection runs.
     """
-    if not boxes:
-        return np.empty((0, 128), dtype=np.float32)
-    api = load_models()
-    encs = api.face_encodings(rgb, known_face_locations=boxes, num_jitters=jitters, model="small")
-    return np.asarray(encs, dtype=np.float32).reshape(len(boxes), 128)
+    return encode_photos([rgb], [boxes], jitters)[0]
+
+
+def encode_photos(images: Sequence[np.ndarray], boxes: Sequence[Sequence[Box]], jitters: int = 1) -> list[np.ndarray]:
+    """Encode the faces of several photos at once: one ``(len(boxes[i]), 128)`` float32 array per photo.
+
+    With one jitter and onnxruntime available, the chips of all the photos go
+    through the network together; otherwise dlib encodes each photo's faces.
+    """
+    encoder = onnx_encoder() if jitters == 1 else None
+    if encoder is None:
+        return [_dlib_encodings(rgb, bxs, jitters) if bxs else np.empty((0, 128), np.float32)
+                for rgb, bxs in zip(images, boxes, strict=True)]
+    chips = [face_chips(rgb, bxs) for rgb, bxs in zip(images, boxes, strict=True)]
+    flat = encoder.encode_chips(np.concatenate(chips)) if chips else np.empty((0, 128), np.float32)
+    ends = np.cumsum([len(c) for c in chips])
+    return np.split(flat, ends[:-1]) if len(ends) else []
 
 
 @dataclass
@@ -136,25 +271,45 @@ class EncodedImage:
     detail: str = ""
 
 
-def encode_bytes(data: bytes, settings: EncoderSettings = EncoderSettings()) -> EncodedImage:
-    """Decode, detect and encode one image's bytes; never raises for a bad image.
-
-    A file that cannot be decoded or has no face comes back with ``reason``
-    set (``empty``, ``not an image``, ``truncated``, ``corrupt``, ``too many
-    pixels``, ``no face``) and no faces.
-    """
+def _decode_and_detect(data: bytes, settings: EncoderSettings) -> tuple[EncodedImage, np.ndarray | None, list[Box]]:
+    """One photo's result so far (or why it is unusable), its RGB pixels and its face boxes."""
     digest = content_digest(data)
     try:
         rgb = decode_image(data)
     except UnreadableImageError as exc:
-        return EncodedImage(digest, reason=exc.reason, detail=exc.detail)
+        return EncodedImage(digest, reason=exc.reason, detail=exc.detail), None, []
     h, w = rgb.shape[:2]
     boxes = detect_faces(rgb, settings)
     if not boxes:
-        return EncodedImage(digest, w, h, reason="no face", detail="the detector found no face")
-    encodings = encode_faces(rgb, boxes, settings.jitters)
-    thumbs = [face_thumbnail(rgb, bx) for bx in boxes]
-    return EncodedImage(digest, w, h, boxes, encodings, thumbs)
+        return EncodedImage(digest, w, h, reason="no face", detail="the detector found no face"), None, []
+    return EncodedImage(digest, w, h), rgb, boxes
+
+
+def encode_many(datas: Sequence[bytes], settings: EncoderSettings = EncoderSettings()) -> list[EncodedImage]:
+    """Decode, detect and encode several images' bytes, one result each; never raises for a bad image.
+
+    The faces of all the images are encoded together (one onnxruntime call
+    for up to :data:`CHIPS_PER_CALL` faces). A file that cannot be decoded or
+    has no face comes back with ``reason`` set (``empty``, ``not an image``,
+    ``truncated``, ``corrupt``, ``too many pixels``, ``no face``) and no faces.
+    """
+    results, pixels, boxes = [], [], []
+    for data in datas:
+        result, rgb, found = _decode_and_detect(data, settings)
+        results.append(result)
+        if rgb is not None:
+            pixels.append((result, rgb))
+            boxes.append(found)
+    encodings = encode_photos([rgb for _, rgb in pixels], boxes, settings.jitters)
+    for (result, rgb), found, enc in zip(pixels, boxes, encodings, strict=True):
+        result.boxes, result.encodings = found, enc
+        result.thumbs = [face_thumbnail(rgb, bx) for bx in found]
+    return results
+
+
+def encode_bytes(data: bytes, settings: EncoderSettings = EncoderSettings()) -> EncodedImage:
+    """Decode, detect and encode one image's bytes (see :func:`encode_many`); never raises for a bad image."""
+    return encode_many([data], settings)[0]
 
 
 def encode_query(data: bytes, settings: EncoderSettings = EncoderSettings()) -> EncodedImage:

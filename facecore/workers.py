@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from .encoding import EncodedImage, encode_bytes, load_models
+from .encoding import EncodedImage, encode_many, warm_up
 from .errors import UnreadableImageError, WorkerCrashedError
 from .imaging import silence_bomb_warnings
 from .settings import EncoderSettings
@@ -36,16 +36,20 @@ PARENT_CHECK_S = 1.0
 
 
 def encode_batch(items: list[WorkItem], settings: EncoderSettings) -> Results:
-    """Encode a batch of photos (the function every backend's workers run); never raises for a bad photo."""
-    out = []
+    """Encode a batch of photos (the function every backend's workers run); never raises for a bad photo.
+
+    The faces of the whole batch are encoded together (:func:`~facecore.encoding.encode_many`).
+    """
+    out: list[tuple[str, EncodedImage | None]] = []
+    datas = []
     for name, path, data in items:
         try:
-            raw = data if data is not None else ImageRef(name, path=path).read_bytes()
+            datas.append(data if data is not None else ImageRef(name, path=path).read_bytes())
+            out.append((name, None))
         except UnreadableImageError as exc:
             out.append((name, EncodedImage("", reason=exc.reason, detail=exc.detail)))
-            continue
-        out.append((name, encode_bytes(raw, settings)))
-    return out
+    encoded = iter(encode_many(datas, settings))
+    return [(name, result if result is not None else next(encoded)) for name, result in out]
 
 
 def default_workers() -> int:
@@ -76,7 +80,7 @@ def init_worker() -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     silence_bomb_warnings()  # decode_image reports those images as "too many pixels"
     watch_parent()
-    load_models()
+    warm_up()
 
 
 class InProcess:

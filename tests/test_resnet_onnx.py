@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from facecore import resnet_onnx as R
 from facecore.encoding import detect_faces, load_models
 
 TOLERANCE = 1e-4  # per component, vs face_recognition.face_encodings
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # as facecore does; importorskip below imports onnxruntime
 
 
 def _load_rgb(path: Path) -> np.ndarray:
