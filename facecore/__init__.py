@@ -37,10 +37,12 @@ _LAZY = {
     "Progress": "faceset",
     "Scores": "grouping_quality",
     "SearchResult": "search",
+    "SearchTuning": "tuning",
     "Similar": "similarity",
     "SimilarityModel": "similarity",
     "Skipped": "sources",
     "SweepPoint": "grouping_quality",
+    "TuningPoint": "tuning",
     "UnreadableImageError": "errors",
     "UnsafeInputError": "errors",
     "Verdict": "verdict",
@@ -92,6 +94,7 @@ _LAZY = {
     "suggest_k": "cluster",
     "suggest_merges": "people",
     "threshold_sweep": "grouping_quality",
+    "tune_search": "tuning",
     "undo_correction": "corrections",
 }
 
@@ -120,10 +123,12 @@ __all__ = [
     "Progress",
     "Scores",
     "SearchResult",
+    "SearchTuning",
     "Similar",
     "SimilarityModel",
     "Skipped",
     "SweepPoint",
+    "TuningPoint",
     "UnreadableImageError",
     "UnsafeInputError",
     "Verdict",
@@ -175,6 +180,7 @@ __all__ = [
     "suggest_k",
     "suggest_merges",
     "threshold_sweep",
+    "tune_search",
     "undo_correction",
 ]
 
@@ -243,6 +249,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
     from .similarity import Similar, SimilarityModel, find_similar, fit_model
     from .sources import ImageRef, Skipped, from_uploads, open_dataset, read_zip, scan_folder
     from .store import EncodingStore
+    from .tuning import SearchTuning, TuningPoint, tune_search
     from .verdict import (
         Calibration,
         DistanceDistributions,
