@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import _state
+from pages import _auth, _state
 from pages._jobs import adopt_finished_job, restore_from_url
 from pages._widgets import FAVICON, sidebar
 
@@ -22,6 +22,7 @@ def frame(title: str) -> None:
     the settings' widgets; see :mod:`pages._state`.
     """
     st.set_page_config(page_title=f"{title} · Face finder", page_icon=FAVICON, layout="wide")
+    _auth.password_gate()  # a demo with a password in secrets.toml shows nothing else until it is given
     _state.keep_widget_state()
     adopt_finished_job()
     restore_from_url()  # the loaded folder lives in the page address, so a reload brings it back
