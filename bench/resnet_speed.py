@@ -1,53 +1,46 @@
-"""Speed of dlib's face ResNet: dlib-bin's compute_face_descriptor vs facecore.resnet_onnx (one thread).
+"""The face ResNet alone: dlib-bin's ``compute_face_descriptor`` against facecore's onnxruntime copy, one thread.
 
-Usage: .venv/bin/python bench/resnet_speed.py [--faces 64] [--dataset DIR] [--json]
-
-Cuts the same face chips once (first face of the first photos of the shared
-CelebA folder), then times per face: dlib one chip per call (what
-face_recognition.face_encodings does), dlib with all chips in one call, and
-onnxruntime at batch 1, 8 and 16; also the conversion of the .dat file to
-ONNX (in a temporary folder) and the largest difference from dlib.
+Cuts the same face chips once (the largest face of each photo, in order, until
+``faces`` chips), then times per face, the methods taking turns: dlib one chip
+per call (what ``face_recognition.face_encodings`` does), dlib with all chips in
+one call, and onnxruntime at batch 1, 8 and 32. Also the one-time conversion of
+the .dat file to ONNX (in a temporary folder) and the largest difference from dlib.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import sys
 import tempfile
 import time
-import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from facecore import ImageRef, detect_faces, load_models
+from facecore.resnet_onnx import OnnxFaceEncoder, convert_model, face_chips, load_session, source_model_path
 
-from facecore import resnet_onnx as R  # noqa: E402
-from facecore.encoding import detect_faces, load_models  # noqa: E402
-from facecore.settings import default_dataset_path  # noqa: E402
+from .report import Report, Table, load_avg, secs
+
+BATCHES = (1, 8, 32)
 
 
-def collect_chips(dataset: Path, n: int) -> np.ndarray:
-    """The first face of each photo, in sorted order, until ``n`` chips: uint8 (n, 150, 150, 3)."""
+def collect_chips(refs: Sequence[ImageRef], n: int) -> np.ndarray:
+    """The largest face of each photo, in order, until ``n`` chips: uint8 ``(n, 150, 150, 3)``."""
     chips = []
-    for photo in sorted(dataset.glob("person_*/*.jpg")):
-        with Image.open(photo) as im:
+    for ref in refs:
+        with Image.open(ref.path) as im:
             rgb = np.asarray(im.convert("RGB"))
         boxes = detect_faces(rgb)
         if boxes:
-            chips.append(R.face_chips(rgb, boxes[:1])[0])
+            chips.append(face_chips(rgb, boxes[:1])[0])
         if len(chips) == n:
             break
     return np.stack(chips)
 
 
-def interleaved_ms_per_chip(
-    methods: dict[str, Callable[[np.ndarray], object]], chips: np.ndarray, repeats: int
-) -> dict[str, float]:
+def interleaved_ms_per_chip(methods: dict[str, Callable[[np.ndarray], object]], chips: np.ndarray,
+                            repeats: int) -> dict[str, float]:
     """Best-of-``repeats`` ms per chip of each method, the methods taking turns (fair on a noisy machine)."""
     best = dict.fromkeys(methods, float("inf"))
     for _ in range(repeats):
@@ -55,49 +48,59 @@ def interleaved_ms_per_chip(
             t0 = time.perf_counter()
             encode(chips)
             best[name] = min(best[name], 1000 * (time.perf_counter() - t0) / len(chips))
-    return {name: round(ms, 2) for name, ms in best.items()}
+    return {name: round(v, 2) for name, v in best.items()}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--faces", type=int, default=64)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--dataset", type=Path, default=default_dataset_path())
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
-    warnings.simplefilter("ignore")
-    api = load_models()
-    chips = collect_chips(args.dataset, args.faces)
+def _conversion_seconds() -> tuple[float, float, object]:
+    """Seconds to convert the .dat file, to open a session on the cached file; and that session."""
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        R.convert_model(R.source_model_path(), Path(tmp) / "m.onnx")
+        convert_model(source_model_path(), Path(tmp) / "m.onnx")
         convert_s = time.perf_counter() - t0
+        load_session(tmp)  # converts into its digest-named file
         t0 = time.perf_counter()
-        session = R.load_session(tmp)  # converts again into its digest-named file, then opens it
-        load_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        R.load_session(tmp)
-        reopen_s = time.perf_counter() - t0
+        session = load_session(tmp)
+        return convert_s, time.perf_counter() - t0, session
+
+
+def bench_resnet(refs: Sequence[ImageRef], faces: int = 64, repeats: int = 3) -> dict:
+    """ms per face of each method, conversion seconds, and the largest difference from dlib (see module doc)."""
+    api = load_models()
+    chips = collect_chips(refs, faces)
+    convert_s, open_s, session = _conversion_seconds()
 
     def dlib_one_per_call(c: np.ndarray) -> list:
         return [api.face_encoder.compute_face_descriptor(x) for x in c]
 
     methods: dict[str, Callable[[np.ndarray], object]] = {
-        "dlib_one_chip_per_call": dlib_one_per_call,
-        "dlib_all_chips_in_one_call": lambda c: api.face_encoder.compute_face_descriptor(list(c)),
+        "dlib-bin, 1 chip per call": dlib_one_per_call,
+        f"dlib-bin, {len(chips)} chips in one call": lambda c: api.face_encoder.compute_face_descriptor(list(c)),
     }
-    encoders = {batch: R.OnnxFaceEncoder(session, batch) for batch in (1, 8, 16)}
-    methods.update({f"onnx_batch_{b}": enc.encode_chips for b, enc in encoders.items()})
+    encoders = {b: OnnxFaceEncoder(session, b) for b in BATCHES}
+    methods.update({f"onnxruntime, batch {b}": enc.encode_chips for b, enc in encoders.items()})
     ref = np.array(dlib_one_per_call(chips), dtype=np.float32)
-    res: dict[str, object] = {"faces": len(chips), "loadavg_before": os.getloadavg()}
-    res["ms_per_face"] = interleaved_ms_per_chip(methods, chips, args.repeats)
-    res["loadavg_after"] = os.getloadavg()
-    res["convert_s"] = round(convert_s, 3)
-    res["convert_and_open_session_s"] = round(load_s, 3)
-    res["open_cached_session_s"] = round(reopen_s, 3)
-    res["max_abs_diff"] = max(float(np.abs(e.encode_chips(chips) - ref).max()) for e in encoders.values())
-    print(json.dumps(res) if args.json else "\n".join(f"{k}: {v}" for k, v in res.items()))
+    load_before = load_avg()
+    per_face = interleaved_ms_per_chip(methods, chips, repeats)
+    return {"faces": len(chips), "repeats": repeats, "ms_per_face": per_face, "convert_s": convert_s,
+            "open_cached_session_s": open_s, "load_before": load_before, "load_after": load_avg(),
+            "max_abs_diff": max(float(np.abs(e.encode_chips(chips) - ref).max()) for e in encoders.values())}
 
 
-if __name__ == "__main__":
-    main()
+def resnet_table(refs: Sequence[ImageRef], faces: int = 64, repeats: int = 3) -> tuple[Table, dict]:
+    """:func:`bench_resnet` as a table: ms per face and speed-up over dlib-bin's one chip per call."""
+    r = bench_resnet(refs, faces, repeats)
+    base = r["ms_per_face"]["dlib-bin, 1 chip per call"]
+    table = Table(f"The face ResNet alone, {r['faces']} face chips, one thread (ms per face, best of {repeats})",
+                  ["engine", "ms per face", "vs dlib-bin 1 chip per call"])
+    table.rows = [[name, f"{v:.2f}", f"{base / v:.1f}x"] for name, v in r["ms_per_face"].items()]
+    table.note = (f"Largest difference from dlib-bin's descriptors: {r['max_abs_diff']:.2g} per component. Converting "
+                  f"the installed .dat to ONNX takes {secs(r['convert_s'])} s once per machine (cached beside the "
+                  f"encoding cache); opening the cached model {secs(r['open_cached_session_s'])} s per process. "
+                  f"Load average before: {r['load_before']}, after: {r['load_after']}.")
+    return table, r
+
+
+def resnet_report(refs: Sequence[ImageRef], faces: int = 64, repeats: int = 3) -> Report:
+    """``python -m bench resnet``: the table above as its own report."""
+    table, data = resnet_table(refs, faces, repeats)
+    return Report("resnet", tables=[table], data=data)

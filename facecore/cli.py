@@ -1,4 +1,4 @@
-"""Command line: ``python -m facecore encode|similar|evaluate|cache|bench``.
+"""Command line: ``python -m facecore encode|similar|evaluate|cache``.
 
 Human-readable output by default (with a progress bar on stderr), one JSON
 object with ``--json``. Any facecore error ends the run with exit code 2 and
@@ -330,8 +330,6 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("cache", parents=[common], help="show, clear, or delete a dataset's encodings")
     c.add_argument("action", choices=["info", "clear", "delete"], nargs="?", default="info")
     c.add_argument("dir", nargs="?")
-    b = sub.add_parser("bench", help="benchmarks behind BENCHMARKS.md (see `bench --help`)")
-    b.add_argument("rest", nargs=argparse.REMAINDER)
     return p
 
 
@@ -339,10 +337,6 @@ def main(argv: list[str] | None = None) -> int:
     silence_bomb_warnings()  # huge images are reported in the result, not as Pillow warnings
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "bench":
-        from .bench import main as bench_main
-
-        return bench_main(args.rest)
     for name in ("dims", "k", "nprobe", "top", "workers", "detect_max_side", "jitters", "min_size"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
