@@ -15,7 +15,7 @@ person filed under two names (or twins), which caps any search's precision.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -129,18 +129,69 @@ def _confused_pairs(
     )
 
 
+@dataclass
+class _Tally:
+    """Sums over the query blocks of :func:`evaluate`."""
+
+    exact: float = 0.0
+    pca: float = 0.0
+    cluster: float = 0.0
+    norm_exact: float = 0.0
+    norm_cluster: float = 0.0
+    kept: float = 0.0
+    comparisons: float = 0.0
+    pair_codes: list = field(default_factory=list)
+
+
+def _searches(model: SimilarityModel, q: np.ndarray, top: int, nprobe: int, sq: tuple) -> tuple:
+    """For a block of query rows: exact top (128-d and PCA), group-search top with a validity mask, faces scanned."""
+    x, z, labels = model.encodings, model.reduced, model.index.labels
+    rows = np.arange(len(q))
+    d = pairwise_distances(x[q], x, sq[0])
+    d[rows, q] = np.inf
+    dp = pairwise_distances(z[q], z, sq[1])
+    dp[rows, q] = np.inf
+    probe = model.index.probe(z[q], nprobe)  # (b, nprobe); checks nprobe
+    inside = (labels[None, :, None] == probe[:, None, :]).any(axis=2)  # (b, n)
+    dc = np.where(inside, d, np.inf)
+    clus = top_k_rows(dc, top)
+    valid = np.isfinite(dc[rows[:, None], clus])
+    return top_k_rows(d, top), top_k_rows(dp, top), clus, valid, inside.sum(axis=1) - 1  # itself not compared
+
+
+def _tally_block(t: _Tally, pid: np.ndarray, q: np.ndarray, reach: np.ndarray, found: tuple, k: int, n_names: int):
+    exact, exact_pca, clus, valid, scanned = found
+    same = pid[q][:, None]
+    row_exact = (pid[exact] == same).sum(axis=1)
+    row_cluster = ((pid[clus] == same) & valid).sum(axis=1)
+    other = pid[exact]
+    cross = (other != same) & (other >= 0)
+    t.pair_codes.append(np.minimum(same, other)[cross].astype(np.int64) * n_names + np.maximum(same, other)[cross])
+    t.exact += row_exact.sum()
+    t.pca += (pid[exact_pca] == same).sum()
+    t.cluster += row_cluster.sum()
+    t.norm_exact += (row_exact / reach).sum()
+    t.norm_cluster += (row_cluster / reach).sum()
+    t.kept += (exact[:, :, None] == np.where(valid, clus, -1)[:, None, :]).any(axis=2).sum()
+    t.comparisons += float((scanned + k).sum())
+
+
 def evaluate(
     model: SimilarityModel,
     persons: Sequence[str | None],
     top: int = 5,
     nprobe: int = 1,
     confused: int = 5,
+    max_queries: int | None = None,
+    seed: int = 0,
 ) -> Evaluation:
     """Measure how often searches return the same person as the query.
 
     ``persons[i]`` names the person of face i (None: unknown, not used as a
     query). ``confused`` says how many of the most confused person pairs to
-    report. Raises :class:`NotEnoughFacesError` when no person has two faces.
+    report. ``max_queries``: above that many queries, a seeded random sample of
+    them is used (each still searched against every face). Raises
+    :class:`NotEnoughFacesError` when no person has two faces.
     """
     n = len(model.encodings)
     if len(persons) != n:
@@ -152,70 +203,32 @@ def evaluate(
         raise NotEnoughFacesError(
             "No person has two or more faces: evaluation needs folders named by person (DIR/<person>/*.jpg)."
         )
+    if max_queries is not None and len(queries) > max_queries:
+        queries = np.sort(np.random.default_rng(seed).choice(queries, max_queries, replace=False))
     top = max(1, min(top, n - 1))
-    x = model.encodings
-    z = model.reduced
-    x_sq = np.einsum("ij,ij->i", x, x)
-    z_sq = np.einsum("ij,ij->i", z, z)
-    labels = model.index.labels
-    k = model.index.k
-
-    hits_exact = hits_pca = hits_cluster = 0.0
-    norm_exact = norm_cluster = 0.0
+    sq = tuple(np.einsum("ij,ij->i", a, a) for a in (model.encodings, model.reduced))
     reachable = np.minimum(top, counts[pid[queries]] - 1).astype(np.float64)
-    kept = 0.0
-    comparisons = 0.0
-    pair_codes: list[np.ndarray] = []
-    n_names = len(names)
+    t = _Tally()
     for start in range(0, len(queries), _BLOCK):
         q = queries[start : start + _BLOCK]
-        rows = np.arange(len(q))
-        d = pairwise_distances(x[q], x, x_sq)
-        d[rows, q] = np.inf
-        exact = top_k_rows(d, top)
-        dp = pairwise_distances(z[q], z, z_sq)
-        dp[rows, q] = np.inf
-        exact_pca = top_k_rows(dp, top)
-        probe = model.index.probe(z[q], nprobe)  # (b, nprobe); checks nprobe
-        inside = (labels[None, :, None] == probe[:, None, :]).any(axis=2)  # (b, n)
-        dc = np.where(inside, d, np.inf)
-        scanned = inside.sum(axis=1) - 1  # the query itself is not compared
-        clus = top_k_rows(dc, top)
-        valid = np.isfinite(dc[rows[:, None], clus])
-        same = pid[q][:, None]
-        row_exact = (pid[exact] == same).sum(axis=1)
-        other = pid[exact]
-        cross = (other != same) & (other >= 0)
-        lo = np.minimum(same, other)[cross]
-        hi = np.maximum(same, other)[cross]
-        pair_codes.append(lo.astype(np.int64) * n_names + hi)
-        row_cluster = ((pid[clus] == same) & valid).sum(axis=1)
-        reach = reachable[start : start + _BLOCK]
-        hits_exact += row_exact.sum()
-        hits_pca += (pid[exact_pca] == same).sum()
-        hits_cluster += row_cluster.sum()
-        norm_exact += (row_exact / reach).sum()
-        norm_cluster += (row_cluster / reach).sum()
-        clus_valid = np.where(valid, clus, -1)
-        kept += (exact[:, :, None] == clus_valid[:, None, :]).any(axis=2).sum()
-        comparisons += float((scanned + k).sum())
-    m = len(queries)
-    purity = cluster_purity(labels, persons)
+        found = _searches(model, q, top, nprobe, sq)
+        _tally_block(t, pid, q, reachable[start : start + _BLOCK], found, model.index.k, len(names))
+    m, mt = len(queries), len(queries) * top
     return Evaluation(
         faces=n,
         queries=m,
         persons=len(names),
         top=top,
         nprobe=nprobe,
-        exact_precision_at_k=float(hits_exact / (m * top)),
-        exact_pca_precision_at_k=float(hits_pca / (m * top)),
-        cluster_precision_at_k=float(hits_cluster / (m * top)),
-        recall_of_exact=float(kept / (m * top)),
-        comparisons_per_query=comparisons / m,
+        exact_precision_at_k=float(t.exact / mt),
+        exact_pca_precision_at_k=float(t.pca / mt),
+        cluster_precision_at_k=float(t.cluster / mt),
+        recall_of_exact=float(t.kept / mt),
+        comparisons_per_query=t.comparisons / m,
         exact_comparisons_per_query=float(n - 1),
-        cluster_purity=purity,
-        exact_precision_normalized=float(norm_exact / m),
-        cluster_precision_normalized=float(norm_cluster / m),
-        precision_ceiling=float(reachable.sum() / (m * top)),
-        confused_pairs=_confused_pairs(pair_codes, pid, queries, names, top, confused),
+        cluster_purity=cluster_purity(model.index.labels, persons),
+        exact_precision_normalized=float(t.norm_exact / m),
+        cluster_precision_normalized=float(t.norm_cluster / m),
+        precision_ceiling=float(reachable.sum() / mt),
+        confused_pairs=_confused_pairs(t.pair_codes, pid, queries, names, top, confused),
     )

@@ -339,70 +339,78 @@ def read_zip(
             return _read_members(zf, label, prefix, max_members, max_total_bytes, max_ratio)
 
 
+def _refusal(info: zipfile.ZipInfo, clean: str, unpacked: int, packed: int, max_ratio: int,
+             max_total_bytes: int) -> tuple[str, str] | None:  # fmt: skip
+    """Why a member must not be unpacked, as ``(reason, detail)``; None when it may be.
+
+    ``unpacked``/``packed`` are the archive's bytes so far including this member.
+    """
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "not a file", "a symbolic link inside the archive"
+    if clean.lower().endswith(".zip"):
+        return "nested archive", "archives inside archives are not opened"
+    if not _has_image_extension(clean):
+        return "unsupported type", "not an image type"
+    if info.flag_bits & 0x1:
+        return "encrypted", "password-protected member: unzip it yourself first"
+    if info.file_size > S.MAX_FILE_BYTES:
+        return "too large", f"{info.file_size / 1e6:.0f} MB unpacked"
+    ratio = info.file_size / max(info.compress_size, 1)
+    if ratio > max_ratio and info.file_size > 1_000_000:
+        return "zip bomb", f"compressed {ratio:.0f}x (limit {max_ratio}x)"
+    # Many small members each under the per-member rule still add up:
+    # photos barely compress, so a whole archive that does is refused too.
+    if unpacked > 64 * 2**20 and unpacked / max(packed, 1) > max_ratio:
+        return "zip bomb", f"the archive unpacks more than {max_ratio}x its size"
+    if unpacked > max_total_bytes:
+        return "zip bomb", f"the archive unpacks to more than {max_total_bytes / 2**30:.1f} GiB"
+    return None
+
+
+def _unpack(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes; raises UnreadableImageError when it cannot be unpacked or is longer than declared."""
+    try:
+        # Read at most the declared size + 1: a header that lies about
+        # the size cannot make us inflate more than that.
+        with zf.open(info) as member:
+            data = member.read(info.file_size + 1)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, RuntimeError, EOFError,
+            NotImplementedError, zlib.error) as exc:  # fmt: skip
+        raise UnreadableImageError("corrupt", f"cannot unpack: {exc}") from exc
+    if len(data) > info.file_size:
+        raise UnreadableImageError("zip bomb", "member is larger than its header says")
+    return data
+
+
 def _read_members(
     zf: zipfile.ZipFile, label: str, prefix: str, max_members: int, max_total_bytes: int, max_ratio: int
 ) -> tuple[list[ImageRef], list[Skipped]]:
     images: list[ImageRef] = []
     skipped: list[Skipped] = []
     used: set[str] = set()
-    total = 0  # bytes unpacked so far
-    packed = 0  # their compressed size
+    total = packed = 0  # bytes unpacked so far, and their compressed size
     infos = zf.infolist()
     if len(infos) > max_members:
         raise ArchiveLimitError(
             f"{label} has {len(infos)} entries; the limit is {max_members}: split it into smaller archives."
         )
-    for info in infos:
-        if info.is_dir():
-            continue
-        shown = display_name(f"{prefix}{info.filename}")
+    for info in (i for i in infos if not i.is_dir()):
         clean = _safe_member_name(info.filename)
         if clean is None:
-            skipped.append(Skipped(shown, "unsafe path", "absolute or '..' path inside the archive"))
+            skipped.append(Skipped(display_name(f"{prefix}{info.filename}"), "unsafe path",
+                                   "absolute or '..' path inside the archive"))  # fmt: skip
             continue
         if PurePosixPath(clean).name.startswith(".") or clean.startswith("__MACOSX/"):
             continue
         shown = f"{prefix}{clean}"
-        if stat.S_ISLNK(info.external_attr >> 16):
-            skipped.append(Skipped(shown, "not a file", "a symbolic link inside the archive"))
-            continue
-        if clean.lower().endswith(".zip"):
-            skipped.append(Skipped(shown, "nested archive", "archives inside archives are not opened"))
-            continue
-        if not _has_image_extension(clean):
-            skipped.append(Skipped(shown, "unsupported type", "not an image type"))
-            continue
-        if info.flag_bits & 0x1:
-            skipped.append(Skipped(shown, "encrypted", "password-protected member: unzip it yourself first"))
-            continue
-        if info.file_size > S.MAX_FILE_BYTES:
-            skipped.append(Skipped(shown, "too large", f"{info.file_size / 1e6:.0f} MB unpacked"))
-            continue
-        ratio = info.file_size / max(info.compress_size, 1)
-        if ratio > max_ratio and info.file_size > 1_000_000:
-            skipped.append(Skipped(shown, "zip bomb", f"compressed {ratio:.0f}x (limit {max_ratio}x)"))
-            continue
-        # Many small members each under the per-member rule still add up:
-        # photos barely compress, so a whole archive that does is refused too.
-        unpacked = total + info.file_size
-        if unpacked > 64 * 2**20 and unpacked / max(packed + info.compress_size, 1) > max_ratio:
-            skipped.append(Skipped(shown, "zip bomb", f"the archive unpacks more than {max_ratio}x its size"))
-            continue
-        if unpacked > max_total_bytes:
-            limit = f"{max_total_bytes / 2**30:.1f} GiB"
-            skipped.append(Skipped(shown, "zip bomb", f"the archive unpacks to more than {limit}"))
-            continue
+        refused = _refusal(info, clean, total + info.file_size, packed + info.compress_size, max_ratio,
+                           max_total_bytes)  # fmt: skip
         try:
-            # Read at most the declared size + 1: a header that lies about
-            # the size cannot make us inflate more than that.
-            with zf.open(info) as member:
-                data = member.read(info.file_size + 1)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, RuntimeError, EOFError,
-                NotImplementedError, zlib.error) as exc:
-            skipped.append(Skipped(shown, "corrupt", f"cannot unpack: {exc}"))
-            continue
-        if len(data) > info.file_size:
-            skipped.append(Skipped(shown, "zip bomb", "member is larger than its header says"))
+            if refused:
+                raise UnreadableImageError(*refused)
+            data = _unpack(zf, info)
+        except UnreadableImageError as exc:
+            skipped.append(Skipped(shown, exc.reason, exc.detail))
             continue
         total += len(data)
         packed += info.compress_size
