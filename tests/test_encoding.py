@@ -1,8 +1,10 @@
-"""Encoding on real photos: same person nearer than others, rotation-invariant, models lazy."""
+"""Encoding on real photos: same person nearer than others, rotation-invariant, models lazy; the onnxruntime
+engine equal to face_recognition, and dlib when onnxruntime is missing."""
 
 from __future__ import annotations
 
 import io
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +14,11 @@ import pytest
 from PIL import Image
 
 from facecore import EncoderSettings, NoFaceFoundError, encode_bytes, encode_query
-from facecore.encoding import detect_faces, encode_faces
+from facecore import encoding as E
+from facecore import settings as S
+from facecore.encoding import detect_faces, encode_faces, encoder_engine
 from facecore.imaging import decode_image
+from facecore.workers import encode_batch
 
 
 def _photo_with_face(folder: Path) -> bytes:
@@ -109,3 +114,75 @@ def test_importing_facecore_does_not_load_models_or_flip_pillow_flags() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+# --------------------------------------------------------------------------- the onnxruntime engine
+
+
+def _shared_photos(dataset_dir: Path, people: int, per_person: int) -> list[Path]:
+    folders = sorted(p for p in dataset_dir.glob("person_*") if p.is_dir())[:people]
+    return [photo for folder in folders for photo in sorted(folder.glob("*.jpg"))[:per_person]]
+
+
+def _face_recognition_reference(path: Path, data: bytes, boxes: list) -> np.ndarray:
+    """face_recognition.face_encodings on the whole photo, given our boxes (float64 (n, 128)).
+
+    Photos above settings.WORK_MAX_SIDE are encoded from their downscaled copy by
+    both the old and the new path (decode_image's cap), so the reference uses that copy.
+    """
+    import face_recognition
+
+    rgb = face_recognition.load_image_file(path)
+    if max(rgb.shape[:2]) > S.WORK_MAX_SIDE:
+        rgb = decode_image(data)
+    return np.array(face_recognition.face_encodings(rgb, known_face_locations=boxes))
+
+
+@pytest.mark.slow
+def test_production_path_equals_face_recognition_on_200_shared_faces(
+    dataset_dir: Path, record_property: pytest.RecordProperty
+) -> None:
+    assert encoder_engine() == "onnxruntime"
+    photos = _shared_photos(dataset_dir, people=110, per_person=2)
+    items = [(p.name, None, p.read_bytes()) for p in photos]
+    results = [r for i in range(0, len(items), 4) for _, r in encode_batch(items[i : i + 4], EncoderSettings())]
+    diffs, faces = [], 0
+    for path, (_, _, data), result in zip(photos, items, results, strict=True):
+        if result.reason is None:
+            ref = _face_recognition_reference(path, data, result.boxes)
+            diffs.append(float(np.abs(result.encodings - ref).max()))
+            faces += len(result.boxes)
+    record_property("max_abs_diff", max(diffs))
+    print(f"\n{faces} faces of {len(photos)} photos through encode_batch: max abs difference {max(diffs):.3g}")
+    assert faces >= 200
+    assert max(diffs) < 1e-4
+
+
+def test_without_onnxruntime_dlib_encodes_and_one_line_says_why(
+    small_people, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    photos = [sorted(folder.glob("*.jpg"))[0].read_bytes() for folder in small_people[:2]]
+    with_onnx = [encode_bytes(p) for p in photos]
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` now raises ImportError
+    monkeypatch.setattr(E, "_onnx", None)
+    monkeypatch.setattr(E, "_onnx_chosen", False)  # as in a fresh process
+    with caplog.at_level(logging.INFO, logger="facecore.encoding"):
+        with_dlib = [encode_bytes(p) for p in photos]
+        assert encoder_engine() == "dlib"
+    lines = [r for r in caplog.records if r.name == "facecore.encoding"]
+    assert len(lines) == 1 and lines[0].levelno == logging.WARNING
+    assert "dlib" in lines[0].getMessage() and "onnxruntime is not installed" in lines[0].getMessage()
+    assert "\n" not in lines[0].getMessage()
+    for a, b in zip(with_onnx, with_dlib, strict=True):
+        assert a.boxes == b.boxes
+        assert np.abs(a.encodings - b.encodings).max() < 1e-4
+
+
+def test_converted_model_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(E.MODEL_DIR_ENV, str(tmp_path / "models"))
+    assert E.model_dir() == tmp_path / "models"
+    monkeypatch.delenv(E.MODEL_DIR_ENV)
+    monkeypatch.setenv("FACECORE_CACHE", str(tmp_path / "cache" / "c.sqlite"))
+    assert E.model_dir() is None  # no such folder: convert in memory, write nothing
+    (tmp_path / "cache").mkdir()
+    assert E.model_dir() == tmp_path / "cache"  # beside the encoding cache
