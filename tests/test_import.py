@@ -201,3 +201,22 @@ def test_unreadable_file_and_no_allowed_folder(exported, tmp_path, capsys) -> No
     assert "cannot be read" in capsys.readouterr().err
     with pytest.raises(ImportRefusedError, match="no allowed folder"):
         read_encodings(exported, [])
+
+
+def test_the_scale_generator_writes_an_importable_file(small_faceset, small_dataset, dataset_dir, tmp_path) -> None:
+    from bench.scale import scale_faceset
+
+    fs = scale_faceset(small_faceset, small_dataset, 500, seed=3)
+    store = EncodingStore(tmp_path / "c.sqlite")
+    imported = import_encodings(encodings_npz(fs), store, [dataset_dir])  # absolute paths, real photos
+    assert len(imported) == 500 and imported.images == len(small_faceset)
+    # each face is a real one plus a little noise, in the real face's photo and box
+    real = {(f.digest): i for i, f in enumerate(small_faceset.faces)}
+    src = np.array([real[f.digest] for f in imported.faces])
+    d = np.linalg.norm(imported.encodings - small_faceset.encodings[src], axis=1)
+    from bench.synthetic import within_person_std
+
+    spread = float(np.linalg.norm(within_person_std(small_faceset.encodings, small_faceset.persons)))
+    assert np.median(d) == pytest.approx(spread, rel=0.2) and spread < 0.6  # closer than "same person" (0.6)
+    assert [f.box for f in imported.faces] == [small_faceset.faces[i].box for i in src]
+    assert face_thumbnails(imported, [0], store, [dataset_dir])
