@@ -174,3 +174,127 @@ def photo_with_box(folder: str, name: str, box: tuple[int, int, int, int], side:
     buf = io.BytesIO()
     im.save(buf, format="JPEG", quality=85)
     return buf.getvalue()
+
+
+# ----------------------------------------------------------------- people (the People page, and others naming persons)
+
+
+def person_label(person: int, names: Sequence[str | None]) -> str:
+    """How a person is shown: its name, or "Person 7" (1-based) until named; "Unsorted" for ``-1``."""
+    if person < 0:
+        return "Unsorted"
+    return names[person] or f"Person {person + 1}"
+
+
+def typical_first(encodings: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Every face row with a person (``labels >= 0``), grouped by person and most typical first.
+
+    "Typical" is near the person's mean encoding: the first row of each person
+    is the face that shows it best. Persons come in label order (largest first).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    rows = np.flatnonzero(labels >= 0)
+    if not len(rows):
+        return rows
+    x = np.asarray(encodings, dtype=np.float64)[rows]
+    lab = labels[rows]
+    counts = np.bincount(lab)
+    means = np.zeros((len(counts), x.shape[1]))
+    np.add.at(means, lab, x)
+    means /= np.maximum(counts, 1)[:, None]
+    dist = np.linalg.norm(x - means[lab], axis=1)
+    return rows[np.lexsort((dist, lab))]
+
+
+def representatives(encodings: np.ndarray, labels: np.ndarray, n_persons: int) -> np.ndarray:
+    """``(n_persons,)`` the most typical face row of each person (nearest its mean encoding)."""
+    order = typical_first(encodings, labels)
+    lab = np.asarray(labels, dtype=np.int64)[order]
+    first = np.flatnonzero(np.concatenate([[True], lab[1:] != lab[:-1]])) if len(order) else np.zeros(0, np.int64)
+    reps = np.full(n_persons, -1, np.int64)
+    reps[lab[first]] = order[first]
+    return reps
+
+
+def people_frame(faceset: FaceSet, labels: np.ndarray, names: Sequence[str | None]) -> pd.DataFrame:
+    """One row per face, persons first (by number, most typical face first), then the unsorted faces.
+
+    Columns: ``person`` (the number shown on the page, empty when unsorted),
+    ``name``, ``photo`` (path as loaded), ``face`` (0 = the photo's largest
+    face), ``top``/``right``/``bottom``/``left`` (the face box in px of the photo).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    rows = np.concatenate([typical_first(faceset.encodings, labels), np.flatnonzero(labels < 0)])
+    faces = [faceset.faces[int(r)] for r in rows]
+    lab = labels[rows]
+    frame = pd.DataFrame(
+        {
+            "person": pd.array([int(p) + 1 if p >= 0 else None for p in lab], dtype="Int64"),
+            "name": [(names[p] or "") if p >= 0 else "" for p in lab],
+            "photo": [f.name for f in faces],
+            "face": [f.in_photo for f in faces],
+        }
+    )
+    boxes = np.asarray([f.box for f in faces], dtype=np.int64).reshape(-1, 4)
+    for i, col in enumerate(("top", "right", "bottom", "left")):
+        frame[col] = boxes[:, i]
+    return frame
+
+
+def _safe_entry(name: str) -> str:
+    """A zip entry name for a photo's display name: its parts without empty, ``.`` or ``..``."""
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    return "/".join(parts) or "photo"
+
+
+def photo_in_folder(folder: str, name: str, digest: str, allowed: Sequence[Path] = ()) -> bytes | None:
+    """The bytes of photo ``name`` of the server ``folder``, or None when it is not safely the same photo.
+
+    Refused: a name that leaves the folder (``..``, absolute), a file whose
+    real path (after links) lies neither inside the folder nor under one of
+    the ``allowed`` roots (the rule the folder was read with), and a file whose
+    content no longer has ``digest`` (replaced since it was encoded).
+    """
+    from facecore.sources import content_digest
+
+    root = Path(folder).resolve()
+    rel = Path(name)
+    if rel.is_absolute() or ".." in rel.parts:
+        return None
+    path = (root / rel).resolve()
+    inside = [root, *(Path(a).resolve() for a in allowed)]
+    if not any(path == r or r in path.parents for r in inside) or not path.is_file():
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return data if content_digest(data) == digest else None
+
+
+def person_zip(
+    faceset: FaceSet,
+    rows: Sequence[int] | np.ndarray,
+    crops: Sequence[bytes],
+    folder: str | None = None,
+    allowed: Sequence[Path] = (),
+) -> tuple[bytes, int]:
+    """A zip of one person: ``faces/NNN_<photo>.jpg`` (one crop per row, in order) and, for a server
+    ``folder``, ``photos/<path>`` (each photo once, see :func:`photo_in_folder`). Returns ``(zip, photos added)``."""
+    import zipfile
+
+    buf = io.BytesIO()
+    added: set[str] = set()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for n, (r, crop) in enumerate(zip(rows, crops, strict=True)):
+            face = faceset.faces[int(r)]
+            stem = _safe_entry(face.name).replace("/", "_").rsplit(".", 1)[0]
+            zf.writestr(f"faces/{n + 1:03d}_{stem}_{face.in_photo}.jpg", crop)
+            entry = f"photos/{_safe_entry(face.name)}"
+            if folder is None or entry in added:
+                continue
+            data = photo_in_folder(folder, face.name, face.digest, allowed)
+            if data is not None:
+                zf.writestr(entry, data)
+                added.add(entry)
+    return buf.getvalue(), len(added)
