@@ -22,6 +22,7 @@ import streamlit as st
 
 from facecore import EncoderSettings, FaceSet
 from facecore import settings as S
+from facecore.people import DEFAULT_THRESHOLD as PEOPLE_THRESHOLD
 from facecore.reduce import max_dims
 from pages._views import face_label
 
@@ -82,12 +83,14 @@ SETTINGS = {
         Setting("nprobe", S.DEFAULT_NPROBE, _positive_int),
         Setting("top", S.DEFAULT_TOP, _positive_int),
         Setting("threshold", S.SAME_PERSON_THRESHOLD, _threshold),
+        Setting("people_threshold", PEOPLE_THRESHOLD, _threshold),  # the People page clamps it to 0.3-0.7
     )
 }
 
 #: Widgets whose value should survive a visit to another page (file uploaders cannot be set, so not them).
 KEPT_WIDGETS = (
     *SETTINGS, "detector", "all_faces", "folder_path", "scatter_3d", "gallery_cluster", "query_source", "query_face",
+    "people_person", "people_show_all",
 )
 
 #: Address keys naming the loaded server folder and how it was encoded, and the query face.

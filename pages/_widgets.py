@@ -27,8 +27,9 @@ class PageInfo:
 DATASET = PageInfo("pages/dataset.py", "Photos", ":material/photo_library:", "dataset")
 CLUSTERS = PageInfo("pages/clusters.py", "Clusters", ":material/bubble_chart:", "clusters")
 SIMILAR = PageInfo("pages/similar.py", "Similar faces", ":material/person_search:", "similar")
+PEOPLE = PageInfo("pages/people.py", "People", ":material/groups:", "people")
 #: The app's pages in menu order; the first is the home page.
-PAGES = (DATASET, CLUSTERS, SIMILAR)
+PAGES = (DATASET, CLUSTERS, SIMILAR, PEOPLE)
 
 
 def _favicon() -> Image.Image:

@@ -1,0 +1,162 @@
+"""People: the faces grouped into persons without choosing K; name, merge, split and move them; export."""
+
+import streamlit as st
+
+from facecore import FaceCoreError, score_labels
+from facecore.people import THRESHOLD_RANGE, photo_ids, suggest_merges
+from pages._cached import kmeans_scores_for, people_state, people_sweep_for
+from pages._frame import frame
+from pages._people_parts import (
+    FOLLOW,
+    history,
+    merge_form,
+    move_form,
+    notices_and_undo,
+    person_downloads,
+    quality,
+    rename_form,
+    split_form,
+    suggestions,
+)
+from pages._state import MIN_FACES, model_params, setting
+from pages._views import people_frame, person_label, representatives, typical_first
+from pages._widgets import CLUSTERS, gallery, require_loaded
+
+#: Persons in the gallery before "Show all"; faces shown of one person and of the unsorted ones.
+GALLERY_PERSONS, PERSON_FACES, UNSORTED_FACES = 48, 200, 120
+SUGGESTIONS = 5
+
+frame("People")
+st.title("People")
+ds = require_loaded(MIN_FACES)
+fs = ds.faceset
+state = st.session_state
+st.caption(
+    "A **person** here is a group of faces the app believes show the same human: faces that are very close "
+    "join first, then groups join when their faces are close on average, and two faces of one photo never "
+    "join. Nobody chooses how many people there are; that comes out of the photos. Faces that fit nobody "
+    "stay *unsorted*. Nobody has a name until you give one; your names and fixes are saved and come back "
+    "after a reload and at any strictness."
+)
+
+# ----------------------------------------------------------------- strictness and the persons
+lo, hi = THRESHOLD_RANGE
+setting("people_threshold", lo, hi)
+threshold = st.slider(
+    "How strict: faces must be this close to join a person",
+    lo,
+    hi,
+    step=0.01,
+    format="%.2f",
+    key="people_threshold",
+    help="Lower is stricter: more, smaller persons, and fewer strangers put together. Higher is looser: fewer, "
+    "larger persons, and look-alikes merged. Technically: the largest average (root mean square) Euclidean "
+    "distance between the 128-number encodings of two groups that still joins them; Chinese whispers first "
+    "links faces closer than this minus 0.1. The chart at the bottom shows where it works best on these photos.",
+)
+try:
+    grouping, names, constraints = people_state(fs, threshold)
+except FaceCoreError as exc:  # e.g. corrections that contradict each other: undo one
+    st.error(str(exc))
+    notices_and_undo(fs)
+    st.stop()
+n_persons = grouping.n_persons
+order = typical_first(fs.encodings, grouping.labels)
+reps = representatives(fs.encodings, grouping.labels, n_persons)
+if (follow := state.pop(FOLLOW, None)) is not None and 0 <= follow < len(fs) and grouping.labels[follow] >= 0:
+    state["people_person"] = int(grouping.labels[follow])  # stay with the person just corrected
+notices_and_undo(fs)
+
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Persons", f"{n_persons:,}", help="Groups of two faces or more (or named).")
+m2.metric("Faces in a person", f"{len(fs) - len(grouping.unsorted):,}")
+m3.metric("Unsorted faces", f"{len(grouping.unsorted):,}", help="Faces that matched nobody closely enough.")
+m4.metric("Named", f"{sum(n is not None for n in names):,}")
+
+st.subheader("Persons, largest first", divider="gray")
+if n_persons == 0:
+    st.info("No two faces are close enough at this strictness: move the slider to the right.", icon=":material/tune:")
+else:
+    show_all = n_persons > GALLERY_PERSONS and st.toggle(f"Show all {n_persons:,} persons", key="people_show_all")
+    shown = range(n_persons if show_all else min(n_persons, GALLERY_PERSONS))
+    sizes = grouping.sizes
+    st.caption("Each picture is the person's most typical face (the one nearest the middle of their faces).")
+    gallery(fs, reps[list(shown)], [f"{person_label(p, names)} · {sizes[p]}" for p in shown], width=96)
+
+# ----------------------------------------------------------------- one person
+if n_persons:
+    st.subheader("One person", divider="gray")
+    if not (isinstance(state.get("people_person"), int) and 0 <= state["people_person"] < n_persons):
+        state["people_person"] = 0
+    person = st.selectbox(
+        "Person", range(n_persons), key="people_person", format_func=lambda p: f"{person_label(p, names)} · "
+        f"{sizes[p]} faces",
+    )  # fmt: skip
+    rows = order[grouping.labels[order] == person]  # most typical first
+    label = person_label(person, names)
+    faces_col, act_col = st.columns([3, 2], gap="large")
+    with faces_col:
+        st.caption(f"{label}: {len(rows)} faces, most typical first"
+                   + (f" ({PERSON_FACES} shown)" if len(rows) > PERSON_FACES else "") + ".")  # fmt: skip
+        gallery(fs, rows[:PERSON_FACES], [f"{i + 1} · {fs.faces[r].name.rsplit('/', 1)[-1]}"
+                                          for i, r in enumerate(rows[:PERSON_FACES])], width=88)  # fmt: skip
+        photos = people_frame(fs, grouping.labels, names).query("person == @person + 1")
+        with st.expander(f"The photos they come from ({photos['photo'].nunique()})", key="people_photos"):
+            st.dataframe(photos[["photo", "face", "top", "right", "bottom", "left"]], hide_index=True)
+            st.caption("face: 0 is the largest face of its photo; the box is in pixels of the photo.")
+        person_downloads(ds, rows, label)
+    with act_col:
+        tab_name, tab_merge, tab_split, tab_move = st.tabs(["Name", "Merge", "Split", "Move faces"], key="people_tab")
+        with tab_name:
+            rename_form(fs, grouping, names, person, int(rows[0]))
+        with tab_merge:
+            merge_form(fs, grouping, names, person, int(rows[0]))
+        with tab_split:
+            split_form(fs, grouping, person)
+        with tab_move:
+            st.caption("Faces that are someone else: move them to another person, to a new person, or out.")
+            move_form(fs, grouping, names, rows, "people", person)
+
+    st.subheader("These may be the same person", divider="gray")
+    st.caption("The closest pairs of persons that did not join, closest first (measured over all their faces).")
+    pairs = suggest_merges(fs.encodings, grouping, photo_ids(fs), constraints.cannot_link, top=SUGGESTIONS)
+    suggestions(fs, grouping, names, reps, pairs)
+
+# ----------------------------------------------------------------- unsorted
+st.subheader(f"Unsorted faces ({len(grouping.unsorted):,})", divider="gray")
+unsorted = grouping.unsorted
+if len(unsorted):
+    st.caption("Faces that matched nobody closely enough: people seen once, or faces the grouping was unsure of.")
+    gallery(fs, unsorted[:UNSORTED_FACES], [f"{i + 1} · {fs.faces[r].name.rsplit('/', 1)[-1]}"
+                                            for i, r in enumerate(unsorted[:UNSORTED_FACES])], width=72)  # fmt: skip
+    if n_persons:
+        with st.expander("Put unsorted faces in a person", key="people_unsorted_box"):
+            move_form(fs, grouping, names, unsorted[:UNSORTED_FACES], "people_unsorted", -1)
+else:
+    st.caption("Every face is in a person.")
+
+# ----------------------------------------------------------------- quality and export
+st.subheader("How good is this grouping?", divider="gray")
+dims, k = model_params(len(fs))
+known = people_sweep_for(fs.key, fs)
+quality(
+    score_labels(fs.persons, grouping.labels) if known else None,
+    known,
+    kmeans_scores_for(fs.key, dims, k, fs) if known else None,
+    k,
+    threshold,
+)
+st.page_link(CLUSTERS.path, label="The Clusters page groups by look, not by person", icon=":material/bubble_chart:")
+history(fs)
+
+st.subheader("Export", divider="gray")
+st.download_button(
+    "All persons (CSV)",
+    lambda: people_frame(fs, grouping.labels, names).to_csv(index=False),
+    f"persons_{threshold:.2f}.csv",
+    "text/csv",
+    key="dl_people_csv",
+    icon=":material/table:",
+    help="One row per face: person number (empty when unsorted), name, photo, face number, face box "
+    "(top, right, bottom, left in pixels).",
+)
