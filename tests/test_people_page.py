@@ -9,6 +9,7 @@ copy of the test session's cache, re-read through ``encode_images`` (all hits).
 from __future__ import annotations
 
 import io
+import json
 import os
 import sqlite3
 import zipfile
@@ -110,7 +111,10 @@ def test_the_slider_regroups(fresh) -> None:
     # the folders name people: the page measures the grouping against them and K-means
     assert {"People in the folders", "Pairs right", "Faces right"} <= {m.label for m in at.metric}
     assert next(m.value for m in at.metric if m.label == "People in the folders") == "6"
-    assert "people_sweep" in [c.key for c in at.get("plotly_chart")] or at.get("plotly_chart")
+    (chart,) = at.get("plotly_chart")  # F against strictness, the current value marked
+    spec = json.loads(chart.proto.spec)
+    assert [t["name"] for t in spec["data"]] == ["pairs right (pairwise F)", "faces right (BCubed F)"]
+    assert [a["text"] for a in spec["layout"]["annotations"]][-1].strip() == "now 0.40"
 
 
 def test_a_name_shows_and_survives_a_new_session_and_another_strictness(fresh) -> None:
