@@ -301,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--nprobe", type=int, default=S.DEFAULT_NPROBE,
                        help=f"clusters to scan (default {S.DEFAULT_NPROBE})")
     sub = p.add_subparsers(dest="command", required=True)
+    sub.metavar = "COMMAND"  # the list of commands no longer fits the 80-column usage line (its errors stay 2 lines)
     e = sub.add_parser("encode", parents=[common], help="encode every face of a folder or zip")
     e.add_argument("dir")
     e.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786|local:N",
