@@ -158,7 +158,7 @@ def bench_dask(dataset: str, photos: int, workers: int, *, blocks: int = 3, seed
     encodings: dict[str, np.ndarray] = {}
     for b in range(blocks):
         part = sorted(order[b::blocks], key=lambda r: r.name)
-        for run, backend, pids in configs:
+        for run, backend, pids in configs[b % 3:] + configs[: b % 3]:  # each goes first in turn
             run.loads.append(os.getloadavg()[0])
             dt, cpu, fs = _encode(part, backend, pids)
             run.seconds, run.cpu, run.photos, run.faces = run.seconds + dt, run.cpu + cpu, run.photos + len(part), \
@@ -186,7 +186,8 @@ def bench_dask(dataset: str, photos: int, workers: int, *, blocks: int = 3, seed
         ["run", "wall s", "photos/s", "CPU s/photo (client + workers)", f"photos/s if CPU-bound on {workers} cores",
          "faces", "load avg"],
         [run.row(workers) for run, _, _ in configs],
-        note=(f"Turns over {blocks} blocks of photos, each into a fresh cache. Cold: the first {workers * 4} photos "
+        note=(f"Turns over {blocks} blocks of photos (each run first in turn), each into a fresh cache. "
+              f"Cold: the first {workers * 4} photos "
               f"with the pool started inside the timing took {secs(cold_pool)} s; starting the LocalCluster took "
               f"{secs(start_cluster)} s, then its first {workers * 4} photos {secs(dt_cold_dask)} s (models loaded "
               f"on first use). Encodings of the three runs bit-identical: {same}. "

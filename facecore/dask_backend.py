@@ -28,6 +28,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import ModuleType
 from typing import Any
@@ -47,6 +48,8 @@ SHIP_BYTES_ENV = "FACECORE_DASK_SHIP_BYTES"
 CONNECT_TIMEOUT_S = 5.0
 #: Times Dask runs a batch again when it raised (a dead worker's batches are rescheduled anyway).
 RETRIES = 2
+#: Seconds between two questions to the scheduler about how many worker threads there are.
+THREADS_REFRESH_S = 2.0
 #: Most worker processes ``local:N`` may start.
 MAX_LOCAL_WORKERS = 256
 #: Reasons a worker gives for a photo it could not read at its path; such photos are sent again with their bytes.
@@ -208,6 +211,7 @@ class DaskBackend:
         self.paths = dict(paths or {})
         self.retries = retries
         self.resent = 0  # photos sent again with their bytes because a worker could not read their path
+        self._threads, self._threads_at, self._warned = 1, float("-inf"), False
 
     @classmethod
     def for_refs(cls, scheduler: Any, refs: Iterable[ImageRef], **kwargs: Any) -> DaskBackend:
@@ -215,9 +219,17 @@ class DaskBackend:
         return cls(scheduler, paths={r.name: r.path for r in refs if r.path is not None}, **kwargs)
 
     def threads(self) -> int:
-        """Threads of all the workers connected now (at least 1)."""
-        workers = self.client.scheduler_info().get("workers", {})
-        return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+        """Threads of all the workers connected now (at least 1); asks the scheduler at most every few seconds."""
+        now = time.monotonic()
+        if now - self._threads_at > THREADS_REFRESH_S:
+            workers = self.client.scheduler_info().get("workers", {})
+            self._threads = max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+            self._threads_at = now
+            if any(int(w.get("nthreads", 1)) > 1 for w in workers.values()) and not self._warned:
+                self._warned = True
+                log.warning("Some Dask workers run several threads: start them with `--nthreads 1` "
+                            "(one encoding per process; more threads only compete for the same core)")
+        return self._threads
 
     def _outgoing(self, item: WorkItem) -> WorkItem:
         name, path, data = item
