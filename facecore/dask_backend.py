@@ -115,6 +115,7 @@ def connect(scheduler: str, timeout: float = CONNECT_TIMEOUT_S) -> Any:
                     cluster = d.LocalCluster(
                         n_workers=int(value), threads_per_worker=1, processes=True, host="127.0.0.1",
                         scheduler_port=0, dashboard_address=None, silence_logs=logging.ERROR,
+                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # its HTTP server: a free port
                     )
                 except (RuntimeError, OSError, TimeoutError) as exc:
                     raise ClusterError(

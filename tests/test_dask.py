@@ -173,3 +173,17 @@ def test_missing_distributed_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     with pytest.raises(ClusterError, match="requirements-cluster.txt"):
         DaskBackend("local:1")
+
+
+def test_local_n_listens_on_loopback_only(distributed) -> None:
+    psutil = pytest.importorskip("psutil")  # a dependency of distributed
+    from facecore.dask_backend import connect
+
+    client = connect("local:1")
+    try:
+        pids = [os.getpid(), *client.run(os.getpid).values()]
+        listening = [c.laddr for pid in pids for c in psutil.Process(pid).net_connections(kind="inet")
+                     if c.status == psutil.CONN_LISTEN]  # fmt: skip
+        assert listening and {a.ip for a in listening} == {"127.0.0.1"}
+    finally:
+        close_clusters()
