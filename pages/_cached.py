@@ -33,8 +33,10 @@ from facecore import (
 )
 from facecore import settings as S
 from facecore.errors import NotEnoughFacesError
+from facecore.exchange import face_thumbnails, imported_key
+from facecore.sources import allowed_roots_from_env
 from facecore.verdict import calibrate, default_threshold, distance_distributions, recommended_threshold
-from pages._views import PLACEHOLDER, cluster_table, face_names, face_uris
+from pages._views import PLACEHOLDER, cluster_table, face_label, face_names, face_uris
 
 #: The getters whose results are derived from a face set (encodings, crops): forgotten together.
 _DERIVED: list = []
@@ -82,13 +84,17 @@ def k_hint_for(key: str, dims: int, k_max: int, _reduced: np.ndarray) -> list[tu
     return suggest_k(_reduced, range(2, min(S.K_HINT_MAX, k_max) + 1))
 
 
+#: Above this many faces, the quality over every face is measured on a sample of this many queries.
+QUALITY_QUERIES = 5000
+
+
 @_derived
 @st.cache_data(max_entries=32, show_spinner="Searching with every face as the query…")
 def quality_for(
     key: str, dims: int, k: int, nprobe: int, top: int, _fs: FaceSet, _model: SimilarityModel
 ) -> Evaluation:
     """Leave-one-out retrieval quality of the model ``(key, dims, k)``, folders taken as identities."""
-    return evaluate(_model, _fs.persons, top=top, nprobe=nprobe)
+    return evaluate(_model, _fs.persons, top=top, nprobe=nprobe, max_queries=QUALITY_QUERIES)
 
 
 @_derived
@@ -120,24 +126,44 @@ def crops(fs: FaceSet, rows: Sequence[int] | np.ndarray, keep: bool = True) -> l
     (for callers that keep something derived from them instead).
     """
     keys = fs.thumb_keys(rows)
-    if keep:
+    if imported_key(fs) is not None:  # imported encodings: crops cut from their photos where those are readable
+        found = imported_crops_for(fs.key, tuple(int(r) for r in rows), fs) if keep else _imported_crops(fs, rows)
+    elif keep:
         found = thumbs_for(str(store().path), fs.settings_key, tuple(keys))
     else:
         found = store().thumbnails(keys, fs.settings_key)
     return [found.get(key, PLACEHOLDER) for key in keys]
 
 
-#: Above this many faces the scatter's hover shows text only (the pictures would be ~2 KB per face).
-HOVER_FACES_MAX = 6000
+def _imported_crops(fs: FaceSet, rows: Sequence[int] | np.ndarray) -> dict[tuple[str, int], bytes]:
+    return face_thumbnails(fs, rows, store(), allowed_roots_from_env())
+
+
+@_derived
+@st.cache_data(max_entries=512, show_spinner=False)
+def imported_crops_for(key: str, rows: tuple[int, ...], _fs: FaceSet) -> dict[tuple[str, int], bytes]:
+    """Face crops of imported faces at ``rows`` of the set ``key``, cut from their photos."""
+    return _imported_crops(_fs, rows)
+
+
+#: Up to this many faces, the scatter's hover pictures are all sent with the first drawing (~2 KB a face);
+#: above, they are sent on demand (see pages/_hover_faces.py).
+HOVER_ALL_UP_TO = 6000
+
+
+def hover_entries(fs: FaceSet, rows: Sequence[int] | np.ndarray) -> dict[str, list[str]]:
+    """``{row: [small picture data URI, "file\\nfolder: …"]}`` for the faces at ``rows``, read from the cache
+    file without keeping the crops (the small pictures are what is kept)."""
+    uris = face_uris(crops(fs, rows, keep=False))
+    return {str(int(r)): [u, f"{face_label(fs.faces[int(r)])}\nfolder: {fs.faces[int(r)].person or '-'}"]
+            for r, u in zip(rows, uris, strict=True)}  # fmt: skip
 
 
 @_derived
 @st.cache_data(max_entries=4, show_spinner=False)
-def hover_images_for(key: str, _fs: FaceSet) -> list[str]:
-    """Small face pictures (data URIs) of every face of the set ``key``, for the scatter hover."""
-    if len(_fs) > HOVER_FACES_MAX:
-        return []
-    return face_uris(crops(_fs, range(len(_fs)), keep=False))  # the small copies are what is kept
+def hover_entries_for(key: str, _fs: FaceSet) -> dict[str, list[str]]:
+    """Every face's hover entry for the set ``key`` when it has at most HOVER_ALL_UP_TO faces, else none."""
+    return hover_entries(_fs, np.arange(len(_fs))) if len(_fs) <= HOVER_ALL_UP_TO else {}
 
 
 @_derived

@@ -53,122 +53,82 @@ def variance_figure(ratio: np.ndarray, cumulative: np.ndarray, dims: int) -> go.
     return fig
 
 
+def _points(xyz: np.ndarray, three_d: bool, webgl: bool, **kw) -> go.Scatter | go.Scattergl | go.Scatter3d:
+    """A trace of points at the rows of ``xyz`` (columns PC1, PC2[, PC3])."""
+    if three_d:
+        return go.Scatter3d(x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2], **kw)
+    return (go.Scattergl if webgl else go.Scatter)(x=xyz[:, 0], y=xyz[:, 1], **kw)
+
+
+def _centres(fig: go.Figure, centroids: np.ndarray, three_d: bool) -> None:
+    """The K-means centres as hollow rings in their group's colour, numbered (2-D: on a white halo)."""
+    k = len(centroids)
+    ring = dict(symbol="circle-open", color=[cluster_color(c) for c in range(k)], line=dict(width=3.5))
+    label = dict(name="centroids", hovertext=[f"centre of group {c}" for c in range(k)],
+                 hovertemplate="%{hovertext}<extra></extra>")  # fmt: skip
+    if three_d:
+        fig.add_trace(_points(centroids, True, False, mode="markers", marker=dict(size=9, **ring), **label))
+        return
+    # A white halo under each ring keeps it visible on top of its own group's points.
+    halo = dict(symbol="circle-open", color="white", line=dict(width=7))
+    fig.add_trace(_points(centroids, False, False, mode="markers", marker=dict(size=22, **halo), showlegend=False,
+                          hoverinfo="skip", name="halo"))  # fmt: skip
+    fig.add_trace(_points(centroids, False, False, mode="markers+text", marker=dict(size=22, **ring),
+                          text=[str(c) for c in range(k)], textposition="top right",
+                          textfont=dict(size=12, color="#111827", weight="bold"), **label))  # fmt: skip
+
+
 def scatter_figure(
     reduced: np.ndarray,
     labels: np.ndarray,
     centroids: np.ndarray,
-    hover: Sequence[str],
+    hover: Sequence[str] | None,
     three_d: bool = False,
     selected: int | None = None,
     hover_pictures: bool = False,
+    colors: np.ndarray | None = None,
+    color_names: Sequence[str] = (),
 ) -> go.Figure:
-    """Faces on PC1/PC2 (or PC1–PC3), one trace per cluster; centroids as hollow circles.
+    """Faces on PC1/PC2 (or PC1–PC3), one trace per group; centroids as hollow circles.
 
-    ``customdata`` of each face point is its index in the face set, so a
-    selection event names the face. The ``selected`` face is drawn as a star.
-    With ``hover_pictures`` the 2-D face points keep their hover text but
-    Plotly does not draw it: the page's face card shows it with the picture.
+    Points are coloured by K-means group (``labels``), or by ``colors`` (a group
+    number per face, -1 for none) named ``color_names`` (folders, people).
+    ``customdata`` of each face point is its row in the face set (with
+    ``hover_pictures``: ``[row, group]``, and no Plotly label: the page's face
+    card shows the face, see pages/_hover_faces.py), so a selection event
+    names the face. ``hover`` is the label text per face (unused with the card).
+    The ``selected`` face is drawn as a star.
     """
+    xyz = reduced[:, :3] if three_d else reduced[:, :2]
     labels = np.asarray(labels)
-    hover_arr = np.asarray(hover, dtype=object)
-    k = len(centroids)
-    big = len(labels) > WEBGL_ABOVE
-    own_label = dict(hovertemplate="%{hovertext}<extra></extra>")
-    card = dict(hoverinfo="none")  # hover events still fire, with the point's hovertext
+    webgl = len(labels) > WEBGL_ABOVE
+    groups = labels if colors is None else np.asarray(colors)
+    names = [f"group {c}" for c in range(len(centroids))] if colors is None else list(color_names)
+
+    def about(idx: np.ndarray) -> dict:
+        """What the points at ``idx`` carry: their row (and group, for the face card) and, without the card,
+        Plotly's own label text (none with it: less to send at every redraw)."""
+        if hover_pictures:
+            return dict(customdata=np.column_stack([idx, labels[idx]]).astype(np.int32), hoverinfo="none")
+        return dict(customdata=idx, hovertext=np.asarray(hover, dtype=object)[idx],
+                    hovertemplate="%{hovertext}<extra></extra>")  # fmt: skip
+
     fig = go.Figure()
-    for c in range(k):
-        idx = np.flatnonzero(labels == c)
-        common = dict(
-            mode="markers",
-            name=f"cluster {c} ({len(idx)})",
-            customdata=idx,
-            hovertext=hover_arr[idx],
-            legendgroup=str(c),
-        )
-        common |= own_label if three_d or not hover_pictures else card
-        color = cluster_color(c)
-        if three_d:
-            fig.add_trace(
-                go.Scatter3d(
-                    x=reduced[idx, 0],
-                    y=reduced[idx, 1],
-                    z=reduced[idx, 2],
-                    marker=dict(size=3, color=color, opacity=0.8),
-                    **common,
-                )
-            )
-        else:
-            trace = go.Scattergl if big else go.Scatter
-            fig.add_trace(
-                trace(
-                    x=reduced[idx, 0],
-                    y=reduced[idx, 1],
-                    marker=dict(size=6, color=color, opacity=0.75),
-                    **common,
-                )
-            )
-    cent = dict(
-        mode="markers",
-        name="centroids",
-        hovertext=[f"centroid of cluster {c}" for c in range(k)],
-        hovertemplate="%{hovertext}<extra></extra>",
-    )
-    ring = dict(symbol="circle-open", color=[cluster_color(c) for c in range(k)], line=dict(width=3.5))
-    if three_d:
-        fig.add_trace(
-            go.Scatter3d(
-                x=centroids[:, 0],
-                y=centroids[:, 1],
-                z=centroids[:, 2],
-                marker=dict(size=9, **ring),
-                **cent,
-            )
-        )
-    else:
-        # A white halo under each ring keeps it visible on top of its own cluster's points.
-        halo = dict(symbol="circle-open", color="white", line=dict(width=7))
-        fig.add_trace(
-            go.Scatter(
-                x=centroids[:, 0], y=centroids[:, 1], mode="markers", marker=dict(size=22, **halo),
-                showlegend=False, hoverinfo="skip", name="halo",
-            )
-        )  # fmt: skip
-        fig.add_trace(
-            go.Scatter(
-                x=centroids[:, 0], y=centroids[:, 1], marker=dict(size=22, **ring), **cent | dict(mode="markers+text"),
-                text=[str(c) for c in range(k)], textposition="top right",
-                textfont=dict(size=12, color="#111827", weight="bold"),
-            )
-        )  # fmt: skip
+    for c in sorted(set(groups.tolist())):
+        idx = np.flatnonzero(groups == c)
+        color = cluster_color(c) if c >= 0 else "#9ca3af"
+        marker = dict(size=3, color=color, opacity=0.8) if three_d else dict(size=6, color=color, opacity=0.75)
+        fig.add_trace(_points(xyz[idx], three_d, webgl, mode="markers", marker=marker, legendgroup=str(c),
+                              name=f"{names[c] if c >= 0 else 'no name'} ({len(idx)})", **about(idx)))  # fmt: skip
+    _centres(fig, centroids[:, : xyz.shape[1]], three_d)
     if selected is not None and 0 <= selected < len(labels):
-        star = dict(
-            mode="markers",
-            name="query",
-            hovertext=[hover_arr[selected]],
-            **(own_label if three_d or not hover_pictures else card),
-            marker=dict(
-                symbol="star", size=16 if not three_d else 8, color="#111827", line=dict(color="white", width=1)
-            ),
-            customdata=[selected],
-        )
-        if three_d:
-            fig.add_trace(
-                go.Scatter3d(
-                    x=[reduced[selected, 0]],
-                    y=[reduced[selected, 1]],
-                    z=[reduced[selected, 2]],
-                    **star,
-                )
-            )
-        else:
-            fig.add_trace(go.Scatter(x=[reduced[selected, 0]], y=[reduced[selected, 1]], **star))
-    fig.update_layout(
-        height=560,
-        margin=_MARGIN,
-        legend=dict(itemsizing="constant", font=dict(size=11)),
-        dragmode="pan" if three_d else "zoom",
-        clickmode="event+select",
-    )
+        star = dict(symbol="diamond" if three_d else "star", size=8 if three_d else 16, color="#111827",
+                    line=dict(color="white", width=1))  # Plotly has no star in 3-D
+        fig.add_trace(_points(xyz[[selected]], three_d, False, mode="markers", name="query", marker=star,
+                              **about(np.array([selected]))))  # fmt: skip
+    fig.update_layout(height=560, margin=_MARGIN, legend=dict(itemsizing="constant", font=dict(size=11)),
+                      showlegend=len(names) <= 60, dragmode="pan" if three_d else "zoom",
+                      clickmode="event+select")  # fmt: skip
     if three_d:
         fig.update_layout(scene=dict(xaxis_title="PC1", yaxis_title="PC2", zaxis_title="PC3"))
     else:
@@ -178,20 +138,20 @@ def scatter_figure(
 
 
 def sizes_figure(sizes: np.ndarray) -> go.Figure:
-    """Faces per cluster, bars in the cluster colours."""
+    """Faces per group, bars in the group colours."""
     clusters = np.arange(len(sizes))
     fig = go.Figure(
         go.Bar(
             x=clusters,
             y=sizes,
             marker_color=[cluster_color(c) for c in clusters],
-            hovertemplate="cluster %{x}: %{y} faces<extra></extra>",
+            hovertemplate="group %{x}: %{y} faces<extra></extra>",
         )
     )
     fig.update_layout(
         height=320,
         margin=_MARGIN,
-        xaxis=dict(title="cluster", tickmode="linear" if len(sizes) <= 30 else "auto"),
+        xaxis=dict(title="group", tickmode="linear" if len(sizes) <= 30 else "auto"),
         yaxis=dict(title="faces"),
         bargap=0.15,
     )

@@ -19,6 +19,9 @@ from collections.abc import Callable
 import streamlit as st
 
 from facecore import EncoderSettings, EncodingStore, FaceCoreError, ImageRef, Progress, Skipped, encode_images
+from facecore.dask_backend import backend_from_env
+from facecore.exchange import load_imported
+from facecore.saved_sets import open_saved_set, save_set
 from facecore.sources import allowed_roots_from_env, check_folder, scan_folder
 from pages import _state
 from pages._cached import store
@@ -42,10 +45,17 @@ class EncodeJob:
     """
 
     def __init__(
-        self, label: str, settings: EncoderSettings, store: EncodingStore, collect: Collect, folder: str | None = None
+        self,
+        label: str,
+        settings: EncoderSettings,
+        store: EncodingStore,
+        collect: Collect,
+        folder: str | None = None,
+        remember: bool = False,
     ) -> None:
         self.label = label
         self.folder = folder
+        self.remember = remember  # uploads: record the set in the cache so a reload reopens it
         self.settings = settings
         self.phase = "Looking for photos…"
         self.progress: Progress | None = None
@@ -91,10 +101,13 @@ class EncodeJob:
                 self.error = f"No photos found in {self.label}: {_nothing_found(skipped)}"
                 return
             self.phase = f"Encoding {len(refs):,} photos…"
-            fs = encode_images(refs, self.settings, self._store, skipped=skipped,
+            backend = backend_from_env(refs)  # a Dask cluster when FACECORE_DASK_SCHEDULER names one
+            fs = encode_images(refs, self.settings, self._store, skipped=skipped, backend=backend,
                                on_progress=self._on_progress, should_stop=self._stop.is_set)  # fmt: skip
-            self.result = _state.LoadedSet(fs, self.label, self.settings, self.folder, time.monotonic() - self.started)
-        except FaceCoreError as exc:
+            token = save_set(self._store, fs, self.label) if self.remember and len(fs) else None
+            waited = time.monotonic() - self.started
+            self.result = _state.LoadedSet(fs, self.label, self.settings, self.folder, waited, token)
+        except (FaceCoreError, ValueError) as exc:  # ValueError: a malformed FACECORE_DASK_SCHEDULER
             self.error = str(exc)
         except Exception as exc:  # a thread that dies silently would leave the page waiting forever
             log.exception("encoding %s failed", self.label)
@@ -120,14 +133,17 @@ _running: dict[tuple[str, str], EncodeJob] = {}  # (folder, settings key) -> the
 _running_lock = threading.Lock()
 
 
-def start_job(label: str, settings: EncoderSettings, collect: Collect, folder: str | None = None) -> EncodeJob:
-    """Encode a set for this session (one job at a time); a folder already being encoded is followed, not redone."""
+def start_job(
+    label: str, settings: EncoderSettings, collect: Collect, folder: str | None = None, remember: bool = False
+) -> EncodeJob:
+    """Encode a set for this session (one job at a time); a folder already being encoded is followed, not redone.
+    ``remember``: record the set in the cache so that a reload of the page opens it again (uploads)."""
     st.session_state.pop(_state.ERROR, None)
     with _running_lock:
         key = (folder, settings.key) if folder else None
         job = _running.get(key) if key else None
         if job is None or not job.running:
-            job = EncodeJob(label, settings, store(), collect, folder).start()
+            job = EncodeJob(label, settings, store(), collect, folder, remember).start()
             if key:
                 _running[key] = job
     st.session_state[_state.JOB] = job
@@ -171,6 +187,9 @@ def restore_from_url() -> None:
     request = _state.read_url()
     if request is None:
         return
+    if request.token or request.imported:
+        _reopen_from_cache(request)
+        return
     try:
         job = start_folder_job(request.folder, request.settings)
     except FaceCoreError as exc:  # shown on every page (a link may point to any of them)
@@ -180,6 +199,28 @@ def restore_from_url() -> None:
     st.session_state.update(folder_path=job.folder, detector=job.settings.detector, all_faces=job.settings.all_faces)
     job.wait(RESTORE_WAIT_S)
     adopt_finished_job()
+
+
+def _reopen_from_cache(request: _state.UrlRequest) -> None:
+    """Uploaded photos (a token) or imported encodings (a key) named by the address, from the cache alone."""
+    try:
+        if request.imported:
+            fs = load_imported(store(), request.imported)
+            loaded = _state.LoadedSet(fs, imported_label(fs), EncoderSettings(), imported=request.imported)
+        else:
+            label, fs = open_saved_set(store(), request.token, request.settings)
+            loaded = _state.LoadedSet(fs, label, request.settings, token=request.token)
+    except FaceCoreError as exc:
+        st.session_state[_state.NOTICE] = f"The photos in the page address were not loaded. {exc}"
+        _state.clear_url()
+        return
+    st.session_state[_state.LOADED] = loaded
+    st.session_state.update(detector=loaded.settings.detector, all_faces=loaded.settings.all_faces)
+
+
+def imported_label(fs) -> str:
+    """How an imported set is named on screen."""
+    return f"{len(fs):,} imported encodings"
 
 
 def progress_text(job: EncodeJob) -> tuple[float, str]:

@@ -45,6 +45,10 @@ class LoadedSet:
     folder: str | None = None
     #: seconds the user waited for it: finding the photos, starting the workers, encoding
     waited: float = 0.0
+    #: uploaded photos: the token under which the cache remembers them, so a reload reopens them
+    token: str | None = None
+    #: imported encodings: the key (the file's sha256) that reopens them from the cache
+    imported: str | None = None
 
     @property
     def digests(self) -> tuple[str, ...]:
@@ -94,8 +98,9 @@ KEPT_WIDGETS = (
 )
 
 #: Address keys naming the loaded server folder and how it was encoded, and the query face.
-URL_FOLDER, URL_DETECTOR, URL_FACES, URL_FACE = "folder", "detector", "faces", "face"
-URL_KEYS = (URL_FOLDER, URL_DETECTOR, URL_FACES, URL_FACE, *SETTINGS)
+URL_FOLDER, URL_UPLOAD, URL_IMPORTED = "folder", "upload", "imported"
+URL_DETECTOR, URL_FACES, URL_FACE = "detector", "faces", "face"
+URL_KEYS = (URL_FOLDER, URL_UPLOAD, URL_IMPORTED, URL_DETECTOR, URL_FACES, URL_FACE, *SETTINGS)
 
 
 def loaded() -> LoadedSet | None:
@@ -152,14 +157,16 @@ def write_url() -> None:
     ds = loaded()
     job = st.session_state.get(JOB)
     folder = ds.folder if ds is not None else getattr(job, "folder", None)
+    token = ds.token if ds is not None else None
+    imported = ds.imported if ds is not None else None
     settings = ds.settings if ds is not None else getattr(job, "settings", None)
     want: dict[str, str] = {}
-    if folder and settings is not None:
-        want = {
-            URL_FOLDER: folder,
-            URL_DETECTOR: settings.detector,
-            URL_FACES: "all" if settings.all_faces else "largest",
-        }
+    if imported:
+        want = {URL_IMPORTED: imported}
+    elif (folder or token) and settings is not None:
+        want = {URL_FOLDER: folder} if folder else {URL_UPLOAD: token}
+        want |= {URL_DETECTOR: settings.detector, URL_FACES: "all" if settings.all_faces else "largest"}
+    if want:
         want |= {key: str(st.session_state[key]) for key in SETTINGS if key in st.session_state}
         row = st.session_state.get("query_face")
         if ds is not None and isinstance(row, int) and 0 <= row < len(ds.faceset):
@@ -174,10 +181,13 @@ def write_url() -> None:
 
 @dataclass(frozen=True)
 class UrlRequest:
-    """A folder to load named by the page address, with its encoder settings."""
+    """What the page address asks to load: a server folder, or uploaded photos the cache remembers (a token),
+    with the encoder settings."""
 
-    folder: str
+    folder: str | None
+    token: str | None
     settings: EncoderSettings
+    imported: str | None = None
 
 
 def read_url() -> UrlRequest | None:
@@ -187,8 +197,9 @@ def read_url() -> UrlRequest | None:
     the folder itself is checked by the caller (allowed roots).
     """
     params = st.query_params
-    folder = params.get(URL_FOLDER)
-    if not folder or loaded() is not None or st.session_state.get(JOB) or st.session_state.get("url_read"):
+    folder, token, imported = params.get(URL_FOLDER), params.get(URL_UPLOAD), params.get(URL_IMPORTED)
+    asked = folder or token or imported
+    if not asked or loaded() is not None or st.session_state.get(JOB) or st.session_state.get("url_read"):
         return None
     st.session_state["url_read"] = True  # once per session: a failure is not retried on every rerun
     bad = []
@@ -207,7 +218,8 @@ def read_url() -> UrlRequest | None:
         detector = EncoderSettings.detector
     if bad:
         st.session_state[NOTICE] = f"The page address had values that cannot be used ({', '.join(bad)}): ignored."
-    return UrlRequest(folder, EncoderSettings(detector=detector, all_faces=params.get(URL_FACES) == "all"))
+    settings = EncoderSettings(detector=detector, all_faces=params.get(URL_FACES) == "all")
+    return UrlRequest(folder, token, settings, imported)
 
 
 def resolve_query_name() -> None:

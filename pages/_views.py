@@ -8,10 +8,12 @@ loops that decide anything: the numbers come from facecore.
 
 from __future__ import annotations
 
+import base64
 import io
+import zipfile
 from base64 import b64encode
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -120,6 +122,45 @@ def result_frame(
         "person": [faceset.faces[i].person or "" for i in idx],
     }
     return pd.DataFrame(columns)
+
+
+def point_row(customdata: object) -> int | None:
+    """The face row a selected scatter point carries: its ``customdata`` is the row, or ``[row, group]``
+    (a list, or the typed array the browser sends back as ``{"0": row, "1": group}`` or base64 ``bdata``)."""
+    value = customdata
+    if isinstance(value, dict) and "bdata" in value:
+        value = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value.get("dtype", "i4"))
+    elif isinstance(value, dict):
+        value = [value[k] for k in sorted(value, key=lambda k: int(k) if str(k).isdigit() else 0)]
+    if isinstance(value, (list, tuple, np.ndarray)):
+        value = value[0] if len(value) else None
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def selection_frame(faceset: FaceSet, rows: Sequence[int], labels: np.ndarray) -> pd.DataFrame:
+    """Picked faces as a table: file, folder, group and box (top, right, bottom, left px)."""
+    idx = np.asarray(rows, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "file": [face_label(faceset.faces[i]) for i in idx],
+            "folder": [faceset.faces[i].person or "" for i in idx],
+            "group": np.asarray(labels, dtype=np.int64)[idx],
+            "box": [" ".join(map(str, faceset.faces[i].box)) for i in idx],
+        }
+    )
+
+
+def faces_zip(names: Sequence[str], jpegs: Sequence[bytes]) -> bytes:
+    """A zip of face crops, one ``NNNN_<file name>.jpg`` per face (numbered: two faces may share a photo)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:  # JPEGs do not compress further
+        for i, (name, data) in enumerate(zip(names, jpegs, strict=True)):
+            stem = PurePosixPath(name).stem.replace("#", "face") or "face"
+            zf.writestr(f"{i + 1:04d}_{stem}.jpg", data)
+    return buf.getvalue()
 
 
 def skipped_frame(skipped: Sequence[Skipped]) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from facecore import FaceCoreError
 from pages import _state
 from pages._cached import crops, store
 from pages._jobs import EncodeJob, progress_panel
+from pages._views import faces_zip
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,15 @@ def gallery(fs, rows: Sequence[int] | np.ndarray, captions: list[str], width: in
         st.caption("No faces here.")
         return
     st.image(crops(fs, rows), caption=captions, width=width)
+
+
+def download_faces(fs, rows: Sequence[int], table, name: str, key: str) -> None:
+    """Two download buttons for picked faces: their crops as a zip, and ``table`` (a DataFrame) as CSV."""
+    left, right = st.columns(2)
+    left.download_button(f"Face crops ({len(rows):,}, zip)", lambda: faces_zip(list(table["file"]), crops(fs, rows)),
+                         f"{name}.zip", "application/zip", key=f"{key}_zip", icon=":material/folder_zip:")  # fmt: skip
+    right.download_button("List (CSV)", table.to_csv(index=False), f"{name}.csv", "text/csv", key=f"{key}_csv",
+                          icon=":material/table:")  # fmt: skip
 
 
 def require_loaded(min_faces: int = 0) -> _state.LoadedSet:

@@ -3,13 +3,15 @@
 import streamlit as st
 
 from facecore import EncoderSettings, FaceCoreError, from_uploads
-from facecore.exchange import encodings_npz
+from facecore.corrections import delete_corrections
+from facecore.exchange import delete_imported, encodings_npz, imported_key, read_encodings, write_imported
+from facecore.saved_sets import delete_sets_with
 from facecore.settings import IMAGE_EXTENSIONS, THUMB_SIDE, default_dataset_path
 from facecore.sources import allowed_roots_from_env, lfw_sample
 from pages import _state
 from pages._cached import forget_all, store
 from pages._frame import frame
-from pages._jobs import duration, forget_query, progress_panel, start_folder_job, start_job
+from pages._jobs import duration, forget_query, imported_label, progress_panel, start_folder_job, start_job
 from pages._views import captions, skipped_frame
 from pages._widgets import gallery
 
@@ -56,10 +58,11 @@ if "folder_path" not in st.session_state:
     shared = default_dataset_path()
     st.session_state["folder_path"] = str(shared) if shared.is_dir() else ""
 
-tab_folder, tab_upload, tab_sample = st.tabs(
+tab_folder, tab_upload, tab_import, tab_sample = st.tabs(
     [
         ":material/folder: Folder on this server",
         ":material/upload: Upload photos or a zip",
+        ":material/data_array: Import encodings",
         ":material/science: Sample (LFW)",
     ]
 )
@@ -91,7 +94,30 @@ with tab_upload:
                  icon=":material/play_arrow:"):  # fmt: skip
         uploaded = [(f.name, f.getvalue()) for f in files]
         label = uploaded[0][0] if len(uploaded) == 1 else f"{len(uploaded):,} uploaded files"
-        start_job(label, settings, lambda stop: from_uploads(uploaded))
+        start_job(label, settings, lambda stop: from_uploads(uploaded), remember=True)
+        st.rerun()
+
+with tab_import:
+    st.write(
+        "Already have the 128 numbers of every face (from this app's download, or another tool)? Import them "
+        "instead of encoding: a `.npz` or `.parquet` file with `encodings` (one row of 128 per face) and `path` "
+        "(each face's photo, inside the allowed folders); `person`, `box`, `digest` and `face` are optional."
+    )
+    encodings_file = st.file_uploader("Encodings file", type=["npz", "parquet"], key="import_file")
+    if st.button("Import", key="import_encodings", type="primary", disabled=busy or encodings_file is None,
+                 icon=":material/input:"):  # fmt: skip
+        try:
+            with st.spinner("Checking and importing the encodings…"):
+                found = read_encodings(encodings_file.getvalue(), roots, name=encodings_file.name)
+                imported = write_imported(found, cache)
+        except FaceCoreError as exc:
+            st.session_state[_state.ERROR] = f"{encodings_file.name} was not imported: {exc}"
+        else:
+            st.session_state.pop(_state.ERROR, None)
+            forget_query()
+            st.session_state[_state.LOADED] = _state.LoadedSet(
+                imported, imported_label(imported), EncoderSettings(), imported=imported_key(imported)
+            )
         st.rerun()
 
 with tab_sample:
@@ -187,7 +213,9 @@ st.write(
     f"even renamed or moved, is instant. These photos account for {len(ds.digests):,} of its entries."
 )
 if st.button("Delete these photos' cached encodings and face crops", key="delete_cache", icon=":material/delete:"):
-    removed = cache.delete(ds.digests)
+    removed = delete_imported(cache, ds.imported) if ds.imported else cache.delete(ds.digests)
+    delete_corrections(cache, list(ds.digests))
+    delete_sets_with(cache, list(ds.digests))
     st.session_state.pop(_state.LOADED, None)
     forget_query()
     _state.clear_url()  # a reload must not load it again

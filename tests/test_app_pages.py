@@ -77,7 +77,7 @@ def test_every_page_has_a_friendly_empty_state(page: str) -> None:
     if page != DATASET:
         assert "Photos page" in at.info[0].value
         assert [link.proto.label for link in at.main.get("page_link")] == ["Go to the Photos page"]
-    assert [link.proto.label for link in at.sidebar.get("page_link")] == ["Photos", "Clusters", "Similar faces"]
+    assert [link.proto.label for link in at.sidebar.get("page_link")] == ["Photos", "Clusters", "Similar faces", "People"]
     sidebar = sidebar_text(at)
     assert "No photos loaded yet" in sidebar and "Processing is local" in sidebar
 
@@ -226,15 +226,16 @@ def test_clusters_page_renders_and_follows_the_sliders(small_faceset, monkeypatc
     at.selectbox(key="gallery_cluster").set_value(2).run()
     assert not at.exception
     sizes = at.dataframe[0].value["faces"].tolist()
-    assert len(at.image[-1].value) == min(sizes[2], 60)
+    shown = [len(im.value) for im in at.image]  # most typical (up to 40), then the least typical (up to 10)
+    assert shown[-2:] == [40, min(10, sizes[2] - 40)] if sizes[2] > 40 else shown[-1] == sizes[2]
 
     # the K hint, then following it
     at.button(key="k_hint").click().run()
     assert not at.exception
     hint = at.button(key="use_k_hint")
-    assert hint.label.startswith("Use K = ")
+    assert hint.label.startswith("Use ") and " groups (silhouette " in hint.label
     if not hint.disabled:
-        best = int(hint.label.split("=")[1].split()[0])
+        best = int(hint.label.split()[1])
         hint.click().run()
         assert at.slider(key="k").value == best
 
@@ -400,23 +401,40 @@ def test_hover_pictures_are_small_jpegs_of_the_cached_faces(small_faceset, sessi
     assert sum(sizes) / len(sizes) < 4000  # about 2 KB per face: a few thousand fit in one page
 
 
-def test_the_scatter_leaves_the_hover_text_to_the_face_card_in_2d_only(small_faceset) -> None:
-    from pages._views import hover_texts
+def test_the_scatter_leaves_the_hover_text_to_the_face_card(small_faceset) -> None:
     from pages._charts import scatter_figure
+    from pages._views import hover_texts
 
     model = fit_model(small_faceset.encodings, dims=5, k=3)
     hover = hover_texts(small_faceset, model.labels)
-    args = (model.reduced, model.labels, model.centroids, hover)
-    faces = lambda fig: [t for t in fig.data if (t.name or "").startswith(("cluster", "query"))]  # noqa: E731
-    card = scatter_figure(*args, selected=0, hover_pictures=True)
-    assert all(t.hoverinfo == "none" and t.hovertemplate is None for t in faces(card))
-    assert sum(len(t.customdata) for t in faces(card)) == len(small_faceset) + 1  # every face and the star
-    plain = scatter_figure(*args, selected=0)
+    args = (model.reduced, model.labels, model.centroids)
+    faces = lambda fig: [t for t in fig.data if (t.name or "").startswith(("group", "query", "person_"))]  # noqa: E731
+    for three_d in (False, True):  # the card shows in the 3-D view too
+        card = scatter_figure(*args, None, three_d=three_d, selected=0, hover_pictures=True)
+        assert all(t.hoverinfo == "none" and t.hovertext is None for t in faces(card))  # nothing more to send
+        rows = np.concatenate([np.asarray(t.customdata)[:, 0] for t in faces(card)])
+        assert sorted(rows.tolist()) == sorted([*range(len(small_faceset)), 0])  # every face and the star
+        for t in faces(card):
+            row, group = np.asarray(t.customdata).T
+            assert (model.labels[row] == group).all()  # the card says the right group
+    plain = scatter_figure(*args, hover, selected=0)  # the downloaded HTML: Plotly's own label
     assert all(t.hovertemplate and t.hoverinfo is None for t in faces(plain))
-    three_d = scatter_figure(*args, three_d=True, hover_pictures=True)
-    assert all(t.hovertemplate for t in faces(three_d))  # no card in 3-D: Plotly's own label
-    for t in faces(card):
+    for t in faces(plain):
         assert list(t.hovertext) == [hover[i] for i in t.customdata]
+    by_folder = scatter_figure(*args, hover, colors=np.array([0] * 50 + [1] * (len(small_faceset) - 50)),
+                               color_names=["person_a", "person_b"])  # fmt: skip
+    assert [t.name for t in by_folder.data][:2] == ["person_a (50)", f"person_b ({len(small_faceset) - 50})"]
+
+
+def test_hover_entries_carry_each_face_with_its_file_and_folder(small_faceset) -> None:
+    from pages._cached import hover_entries
+
+    entries = hover_entries(small_faceset, [0, 5])
+    assert set(entries) == {"0", "5"}
+    uri, text = entries["5"]
+    assert uri.startswith("data:image/jpeg;base64,") and len(uri) < 4000
+    face = small_faceset.faces[5]
+    assert text == f"{face.name}\nfolder: {face.person}"
 
 
 # ----------------------------------------------------------------- reload keeps the folder
@@ -540,3 +558,75 @@ def test_bad_values_in_the_address_are_dropped_with_a_message(allow_small_datase
     assert not at.exception, at.exception
     assert any("cannot be used (k, threshold)" in w.value for w in at.warning)
     assert "k" not in at.query_params and at.session_state["loaded"] is not None
+
+
+def test_a_reload_brings_uploaded_photos_back_from_the_cache(small_people) -> None:
+    photos = sorted(small_people[4].glob("*.jpg"))[:5]
+    at = new_app().run()
+    at.file_uploader(key="uploads").set_value([(p.name, p.read_bytes(), "image/jpeg") for p in photos])
+    at.run()
+    finish_job(at.button(key="encode_uploads").click().run())
+    fs = at.session_state["loaded"].faceset
+    token = at.query_params["upload"]
+    assert len(fs) >= 4 and token
+
+    reload = new_app()  # the same address in a new session: the uploader is empty, the cache is not
+    reload.query_params.update(dict(at.query_params))
+    reload.run()
+    assert not reload.exception, reload.exception
+    again = reload.session_state["loaded"].faceset
+    assert again.key == fs.key and again.encoded == 0
+    assert {m.label: m.value for m in reload.metric}["Faces"] == f"{len(fs):,}"
+
+    wrong = new_app()
+    wrong.query_params["upload"] = "not-a-token"
+    wrong.run()
+    assert not wrong.exception
+    assert any("no longer known" in w.value for w in wrong.warning) and "upload" not in wrong.query_params
+
+
+def test_a_selected_point_names_its_face_however_the_browser_sends_it() -> None:
+    import base64
+
+    from pages._views import point_row
+
+    typed = {"dtype": "i4", "bdata": base64.b64encode(np.array([41, 3], np.int32).tobytes()).decode()}
+    assert [point_row(v) for v in ([41, 3], {"0": 41, "1": 3}, typed, 41, None)] == [41, 41, 41, 41, None]
+
+
+def test_imported_encodings_load_show_faces_and_come_back_on_reload(
+    allow_small_dataset: Path, small_faceset, tmp_path: Path, monkeypatch
+) -> None:
+    from facecore import encodings_npz
+
+    monkeypatch.setenv("FACECORE_CACHE", os.fspath(tmp_path / "import-cache.sqlite"))  # nothing encoded here
+    data = encodings_npz(small_faceset)
+    at = new_app().run()
+    at.file_uploader(key="import_file").set_value(("six.npz", data, "application/octet-stream")).run()
+    at.button(key="import_encodings").click().run()
+    assert not at.exception, at.exception
+    fs = at.session_state["loaded"].faceset
+    assert len(fs) == len(small_faceset) and np.array_equal(fs.encodings, small_faceset.encodings)
+    assert [f.person for f in fs.faces] == small_faceset.persons
+    from pages._cached import crops
+    from pages._views import PLACEHOLDER
+
+    for jpeg in crops(fs, [0, 1]):  # faces cut from their photos: the cache had no crops of them
+        assert jpeg != PLACEHOLDER
+        assert np.asarray(Image.open(io.BytesIO(jpeg))).std() > 10
+    link = dict(at.query_params)
+    assert "imported" in link
+
+    again = new_app()
+    again.query_params.update(link)
+    again.run()
+    assert not again.exception, again.exception
+    assert again.session_state["loaded"].faceset.key == fs.key
+
+    bad = io.BytesIO()
+    np.savez(bad, encodings=np.full((3, 128), np.nan, np.float32), path=np.array(["a.jpg", "b.jpg", "c.jpg"]))
+    refused = new_app().run()
+    refused.file_uploader(key="import_file").set_value(("bad.npz", bad.getvalue(), "application/octet-stream")).run()
+    refused.button(key="import_encodings").click().run()
+    assert not refused.exception
+    assert "bad.npz was not imported" in refused.error[0].value and "loaded" not in refused.session_state
