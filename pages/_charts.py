@@ -88,11 +88,12 @@ def scatter_figure(
     hover_pictures: bool = False,
     colors: np.ndarray | None = None,
     color_names: Sequence[str] = (),
+    no_color_name: str = "no name",
 ) -> go.Figure:
     """Faces on PC1/PC2 (or PC1–PC3), one trace per group; centroids as hollow circles.
 
     Points are coloured by K-means group (``labels``), or by ``colors`` (a group
-    number per face, -1 for none) named ``color_names`` (folders, people).
+    number per face, -1 for none, shown as ``no_color_name``) named ``color_names`` (folders, people).
     ``customdata`` of each face point is its row in the face set (with
     ``hover_pictures``: ``[row, group]``, and no Plotly label: the page's face
     card shows the face, see pages/_hover_faces.py), so a selection event
@@ -119,7 +120,7 @@ def scatter_figure(
         color = cluster_color(c) if c >= 0 else "#9ca3af"
         marker = dict(size=3, color=color, opacity=0.8) if three_d else dict(size=6, color=color, opacity=0.75)
         fig.add_trace(_points(xyz[idx], three_d, webgl, mode="markers", marker=marker, legendgroup=str(c),
-                              name=f"{names[c] if c >= 0 else 'no name'} ({len(idx)})", **about(idx)))  # fmt: skip
+                              name=f"{names[c] if c >= 0 else no_color_name} ({len(idx)})", **about(idx)))  # fmt: skip
     _centres(fig, centroids[:, : xyz.shape[1]], three_d)
     if selected is not None and 0 <= selected < len(labels):
         star = dict(symbol="diamond" if three_d else "star", size=8 if three_d else 16, color="#111827",

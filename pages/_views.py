@@ -108,9 +108,11 @@ def result_frame(
     threshold: float,
     names: Sequence[str],
     pictures: Sequence[str] | None = None,
+    people: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Ranked results as a table: face picture (data URI, when given), rank, distance, same-person tick
-    (strictly below the threshold), file (``names`` of every face) and person."""
+    (strictly below the threshold), file (``names`` of every face), folder, and the People page's person of
+    each result (``people``, one per row, when given)."""
     idx = np.asarray(rows, dtype=np.int64)
     dist = np.asarray(distances, dtype=np.float64)
     columns = {} if pictures is None else {"face": list(pictures)}
@@ -119,8 +121,10 @@ def result_frame(
         "distance": np.round(dist, 3),
         "same person?": np.where(dist < threshold, "✓", ""),
         "file": [names[i] for i in idx],
-        "person": [faceset.faces[i].person or "" for i in idx],
+        "folder": [faceset.faces[i].person or "" for i in idx],
     }
+    if people is not None:
+        columns["person"] = list(people)
     return pd.DataFrame(columns)
 
 

@@ -7,17 +7,17 @@ from facecore import settings as S
 from facecore.evaluation import person_ids
 from facecore.reduce import dims_for_variance, explained_variance
 from facecore.similarity import members_by_centroid
-from pages._cached import HOVER_ALL_UP_TO, cluster_table_for, crops, k_hint_for, model_for
+from pages._cached import HOVER_ALL_UP_TO, cluster_table_for, crops, k_hint_for, model_for, people_for
 from pages._charts import scatter_figure, silhouette_figure, sizes_figure, variance_figure
 from pages._explain import how_it_works
 from pages._frame import frame
 from pages._hover_faces import hover_faces
 from pages._state import MIN_FACES, dims_range, k_range, setting
-from pages._views import captions, clusters_frame, hover_texts, point_row, selection_frame
+from pages._views import captions, clusters_frame, hover_texts, person_label, point_row, selection_frame
 from pages._widgets import SIMILAR, download_faces, gallery, require_loaded
 
 TYPICAL, LEAST_TYPICAL = 40, 10
-BY_GROUP, BY_FOLDER = "group", "folder"
+BY_GROUP, BY_FOLDER, BY_PERSON = "group", "folder", "person"
 
 frame("Clusters")
 st.title("Groups of look-alike faces")
@@ -61,13 +61,20 @@ plot_col, face_col = st.columns([4, 1])
 with plot_col:
     opt1, opt2 = st.columns(2)
     three_d = opt1.toggle("3-D view", key="scatter_3d", disabled=dims < 3, help="The first three main directions.")
-    color_by = opt2.radio("Colour by", [BY_GROUP, BY_FOLDER], key="color_by", horizontal=True,
-                          format_func={BY_GROUP: "group", BY_FOLDER: "folder (person)"}.get)  # fmt: skip
-    colors, color_names = person_ids(fs.persons) if color_by == BY_FOLDER else (None, ())
+    color_by = opt2.radio("Colour by", [BY_GROUP, BY_PERSON, BY_FOLDER], key="color_by", horizontal=True,
+                          format_func={BY_GROUP: "group", BY_PERSON: "person (People page)",
+                                       BY_FOLDER: "folder"}.get)  # fmt: skip
+    colors, color_names, no_color = None, (), "no folder"
+    if color_by == BY_FOLDER:
+        colors, color_names = person_ids(fs.persons)
+    elif color_by == BY_PERSON:
+        grouping, person_names = people_for(fs, setting("people_threshold", 0.3, 0.7))
+        colors, no_color = grouping.labels, "Unsorted"
+        color_names = [person_label(p, person_names) for p in range(grouping.n_persons)]
     query = state.get("query_face")
     query = query if isinstance(query, int) and 0 <= query < n else None
     args = (model.reduced, model.labels, model.centroids, None, three_d and dims >= 3, query)
-    fig = scatter_figure(*args, hover_pictures=True, colors=colors, color_names=color_names)
+    fig = scatter_figure(*args, hover_pictures=True, colors=colors, color_names=color_names, no_color_name=no_color)
     event = st.plotly_chart(fig, key="scatter", on_select="rerun", selection_mode=("points", "box", "lasso"),
                             config={"displaylogo": False})  # fmt: skip
     hover_faces("scatter", fs, model.reduced[:, :2])
@@ -161,7 +168,7 @@ def scatter_html() -> str:
     """The scatter as a page of its own: Plotly's own hover text (no face card outside the app), room for axes."""
     texts = hover_texts(fs, model.labels)
     fig = scatter_figure(model.reduced, model.labels, model.centroids, texts, three_d and dims >= 3, query,
-                         colors=colors, color_names=color_names)  # fmt: skip
+                         colors=colors, color_names=color_names, no_color_name=no_color)  # fmt: skip
     return fig.update_layout(margin=dict(l=70, r=30, t=40, b=70), height=700).to_html(include_plotlyjs=True)
 
 

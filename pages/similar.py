@@ -15,6 +15,7 @@ from pages._cached import (
     distributions_for,
     model_for,
     names_for,
+    people_for,
     query_for,
     verdict_threshold,
 )
@@ -22,8 +23,8 @@ from pages._charts import distance_figure
 from pages._frame import frame
 from pages._quality import quality_section
 from pages._state import MIN_FACES, model_params, setting
-from pages._views import face_uris, photo_with_box, result_frame
-from pages._widgets import CLUSTERS, require_loaded
+from pages._views import face_uris, person_label, photo_with_box, result_frame
+from pages._widgets import CLUSTERS, PEOPLE, require_loaded
 
 UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in S.IMAGE_EXTENSIONS)
 DATASET_FACE, NEW_PHOTO = "A face of these photos", "A new photo"
@@ -119,9 +120,16 @@ except FaceCoreError as exc:
 mates, exact = result.mates, result.exact
 
 # ----------------------------------------------------------------- the answer
-persons = [fs.faces[i].person for i in exact.indices]
-answer = match_verdict(exact.distances, threshold, persons if any(persons) else None, calibration)
+grouping, person_names = people_for(fs, setting("people_threshold", 0.3, 0.7))
+hit_persons = [int(p) if p >= 0 else None for p in grouping.labels[exact.indices]]  # the People page's persons
+answer = match_verdict(exact.distances, threshold, hit_persons, calibration)
 st.subheader("Same person?", divider="gray")
+if "row" in query:
+    own = int(grouping.labels[query["row"]])
+    who = (f"This face belongs to **{person_label(own, person_names)}** ({grouping.sizes[own]:,} faces)"
+           if own >= 0 else "This face is not sorted into any person")  # fmt: skip
+    st.markdown(who + " on the People page.")
+    st.page_link(PEOPLE.path, label="See and correct the people", icon=":material/groups:")
 shout = st.warning if answer.mixed else st.success if answer.matched else st.info
 shout(answer.headline + ".", icon=":material/warning:" if answer.mixed else None)
 if answer.warning:
@@ -169,7 +177,8 @@ def result_block(title: str, note: str, rows: np.ndarray, distances: np.ndarray,
     st.markdown(f"**{title}**")
     st.caption(f"{note} ✓ = below {threshold:.3g}. Click a row to search with that face.")
     table_key = f"{key}_table_{state.get('query_face')}_{source}"  # a new query starts with no row selected
-    table = result_frame(fs, rows, distances, threshold, names, face_uris(crops(fs, rows)))
+    people = [person_label(int(grouping.labels[r]), person_names) for r in rows]
+    table = result_frame(fs, rows, distances, threshold, names, face_uris(crops(fs, rows)), people)
     st.dataframe(
         table, hide_index=True, key=table_key, on_select=partial(_pick, table_key, rows),
         selection_mode="single-row", row_height=64,

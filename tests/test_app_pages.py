@@ -8,6 +8,7 @@ the session; one goes through the Dataset page by typing the folder path.
 from __future__ import annotations
 
 import io
+import json
 import os
 import urllib.error
 import zipfile
@@ -77,7 +78,8 @@ def test_every_page_has_a_friendly_empty_state(page: str) -> None:
     if page != DATASET:
         assert "Photos page" in at.info[0].value
         assert [link.proto.label for link in at.main.get("page_link")] == ["Go to the Photos page"]
-    assert [link.proto.label for link in at.sidebar.get("page_link")] == ["Photos", "Clusters", "Similar faces", "People"]
+    menu = [link.proto.label for link in at.sidebar.get("page_link")]
+    assert menu == ["Photos", "Clusters", "Similar faces", "People"]
     sidebar = sidebar_text(at)
     assert "No photos loaded yet" in sidebar and "Processing is local" in sidebar
 
@@ -288,7 +290,7 @@ def test_similar_page_lists_the_cluster_mates_facecore_finds(small_faceset) -> N
     mates = at.dataframe[MATES].value
     assert mates["file"].tolist() == [fs.faces[i].name for i in expected.mates.indices]
     assert np.allclose(mates["distance"], np.round(expected.mates.distances, 3))
-    assert (mates["person"].head(5) == "person_7203").mean() >= 0.8  # mostly the same person
+    assert (mates["folder"].head(5) == "person_7203").mean() >= 0.8  # mostly the same person
     exact = at.dataframe[EXACT].value
     assert exact["file"].tolist() == [fs.faces[i].name for i in expected.exact.indices]
     assert mates["same person?"].tolist() == ["✓" if d < threshold else "" for d in expected.mates.distances]
@@ -363,7 +365,7 @@ def test_an_uploaded_query_photo_finds_its_person(small_faceset, small_people) -
     assert not at.exception and not at.error
     exact = at.dataframe[EXACT].value
     assert exact["distance"].iloc[0] < 1e-3  # the photo itself is in the dataset
-    assert (exact["person"].head(5) == small_people[2].name).mean() >= 0.8
+    assert (exact["folder"].head(5) == small_people[2].name).mean() >= 0.8
 
 
 def test_an_uploaded_photo_without_a_face_is_explained(small_faceset) -> None:
@@ -630,3 +632,26 @@ def test_imported_encodings_load_show_faces_and_come_back_on_reload(
     refused.button(key="import_encodings").click().run()
     assert not refused.exception
     assert "bad.npz was not imported" in refused.error[0].value and "loaded" not in refused.session_state
+
+
+def test_similar_names_the_querys_person_and_clusters_colour_by_person(small_faceset) -> None:
+    from pages._cached import people_for
+
+    fs = small_faceset
+    at = loaded_app(fs, SIMILAR, query_face=3)
+    grouping, names = people_for(fs)
+    own = int(grouping.labels[3])
+    text = " ".join(m.value for m in at.markdown)
+    assert (f"Person {own + 1}" if own >= 0 else "not sorted into any person") in text
+    exact = at.dataframe[EXACT].value
+    _, expected = _expected(fs, 3, 20, 10)
+    assert exact["person"].tolist() == [f"Person {grouping.labels[i] + 1}" if grouping.labels[i] >= 0
+                                        else "Unsorted" for i in expected.exact.indices]  # fmt: skip
+
+    at.switch_page(CLUSTERS).run()
+    at.radio(key="color_by").set_value("person").run()
+    assert not at.exception, at.exception
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)  # the scatter, as Plotly JSON
+    legend = [t["name"] for t in fig["data"] if t.get("name", "").startswith(("Person", "Unsorted"))]
+    assert len(legend) == grouping.n_persons + (1 if (grouping.labels < 0).any() else 0)
+    assert f"Person 1 ({grouping.sizes[0]})" in legend
