@@ -30,6 +30,7 @@ from .settings import EncoderSettings
 from .similarity import find_similar, fit_model
 from .sources import ImageRef, allowed_roots_from_env, content_digest, display_name, open_dataset
 from .store import EncodingStore
+from .tuning import DEFAULT_RECALL, tune_search
 
 
 def _progress_bar(quiet: bool):
@@ -135,6 +136,24 @@ def _hits(fs: FaceSet, indices: np.ndarray, dists: np.ndarray) -> list[dict]:
     return [{"path": fs.faces[i].name, "distance": round(float(d), 4)} for i, d in zip(indices, dists, strict=True)]
 
 
+def _fit(fs: FaceSet, args: argparse.Namespace):
+    """The model of ``--dims``/``--k``; with ``--nprobe auto``, K and nprobe chosen for ``--recall`` first
+    (args.k and args.nprobe are set to the choice). Returns ``(model, tuning or None)``."""
+    tuning = None
+    if args.nprobe == "auto":
+        tuning = tune_search(fs.encodings, target=args.recall, top=args.top, dims=args.dims)
+        args.k, args.nprobe = tuning.k, tuning.nprobe
+    return fit_model(fs.encodings, dims=args.dims, k=args.k), tuning
+
+
+def _tuning_out(tuning) -> dict | None:
+    if tuning is None:
+        return None
+    return {"k": tuning.k, "nprobe": tuning.nprobe, "recall": round(tuning.recall, 4), "target": tuning.target,
+            "reached": tuning.reached, "comparisons": round(tuning.comparisons, 1),
+            "exact_comparisons": tuning.exact_comparisons, "queries": tuning.queries}  # fmt: skip
+
+
 def cmd_similar(args: argparse.Namespace) -> dict:
     _check_dataset_arg(args.dataset)
     query = Path(args.query)
@@ -142,7 +161,7 @@ def cmd_similar(args: argparse.Namespace) -> dict:
         raise FaceCoreError(f"Query {args.query!r} is not a file: give the path of a photo.")
     fs = load_faceset(args.dataset, args)
     _need_faces(fs, args.dataset)
-    model = fit_model(fs.encodings, dims=args.dims, k=args.k)
+    model, tuning = _fit(fs, args)
     try:
         data = ImageRef(args.query, path=str(query)).read_bytes()
     except UnreadableImageError as exc:
@@ -171,6 +190,9 @@ def cmd_similar(args: argparse.Namespace) -> dict:
             "size": int(model.index.sizes()[res.farthest_cluster]),
             "paths": [fs.faces[i].name for i in far],
         },
+        "k": model.k,
+        "nprobe": args.nprobe,
+        "tuning": _tuning_out(tuning),
         "comparisons": res.mates.comparisons,
         "exact_comparisons": res.exact.comparisons,
         "recall_of_exact": round(res.recall, 4),
@@ -183,11 +205,12 @@ def cmd_evaluate(args: argparse.Namespace) -> dict:
     _check_dataset_arg(args.dataset)
     fs = load_faceset(args.dataset, args)
     _need_faces(fs, args.dataset)
-    model = fit_model(fs.encodings, dims=args.dims, k=args.k)
+    model, tuning = _fit(fs, args)
     ev = evaluate(model, fs.persons, top=args.top, nprobe=args.nprobe)
     out = {"images": fs.images, "faces": len(fs), "photos_with_face": fs.photos_with_face}
     out.update({k: (round(v, 4) if isinstance(v, float) else v) for k, v in ev.as_dict().items() if k != "faces"})
     out["dims"], out["k"] = args.dims, args.k
+    out["tuning"] = _tuning_out(tuning)
     out["people"] = _people_scores(fs, model)
     return out
 
@@ -283,6 +306,16 @@ def _print_human(command: str, out: dict) -> None:
                 print(f"  {c['share']:6.1%}  {c['a']} ~ {c['b']}  ({c['results']} results)")
 
 
+def _nprobe(text: str) -> int | str:
+    """``--nprobe``: a number of groups, or ``auto`` (K and nprobe tuned for ``--recall``)."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number or 'auto', got {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m facecore", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
@@ -298,7 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument("--dims", type=int, default=S.DEFAULT_DIMS, help=f"PCA dimensions (default {S.DEFAULT_DIMS})")
     model.add_argument("--k", type=int, default=S.DEFAULT_K, help=f"K-means clusters (default {S.DEFAULT_K})")
-    model.add_argument("--nprobe", type=int, default=S.DEFAULT_NPROBE,
+    model.add_argument("--recall", type=float, default=DEFAULT_RECALL,
+                       help=f"with --nprobe auto: the share of the exact top to keep (default {DEFAULT_RECALL})")
+    model.add_argument("--nprobe", type=_nprobe, default=S.DEFAULT_NPROBE,
                        help=f"clusters to scan (default {S.DEFAULT_NPROBE})")
     sub = p.add_subparsers(dest="command", required=True)
     sub.metavar = "COMMAND"  # the list of commands no longer fits the 80-column usage line (its errors stay 2 lines)
@@ -341,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for name in ("dims", "k", "nprobe", "top", "workers", "detect_max_side", "jitters", "min_size"):
         value = getattr(args, name, None)
-        if value is not None and value < 1:
+        if isinstance(value, int) and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
     handlers = {"encode": cmd_encode, "similar": cmd_similar, "evaluate": cmd_evaluate, "people": cmd_people,
                 "cache": cmd_cache}  # fmt: skip

@@ -35,6 +35,7 @@ from facecore import settings as S
 from facecore.errors import NotEnoughFacesError
 from facecore.exchange import face_thumbnails, imported_key
 from facecore.sources import allowed_roots_from_env
+from facecore.tuning import SearchTuning, tune_search
 from facecore.verdict import calibrate, default_threshold, distance_distributions, recommended_threshold
 from pages._views import PLACEHOLDER, cluster_table, face_label, face_names, face_uris
 
@@ -202,6 +203,13 @@ def verdict_threshold(fs: FaceSet) -> float:
     except FaceCoreError:  # even the strictest threshold lets too many strangers through: use the size rule
         measured = None
     return round(min(measured if measured is not None else default_threshold(len(fs)), S.SAME_PERSON_THRESHOLD), 3)
+
+
+@_derived
+@st.cache_resource(max_entries=8, show_spinner="Trying numbers of groups and groups searched…")
+def tuning_for(key: str, top: int, _fs: FaceSet) -> SearchTuning:
+    """K and nprobe keeping 95 % of the exact top-``top`` at the fewest comparisons on the set ``key``."""
+    return tune_search(_fs.encodings, top=top)
 
 
 def forget_all() -> None:

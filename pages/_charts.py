@@ -236,3 +236,32 @@ def sweep_figure(points, threshold: float, kmeans_f: float | None = None, kmeans
         yaxis=dict(title="match with the folders (1 = perfect)", range=[0, 1.12]),
     )  # fmt: skip
     return fig
+
+
+def tuning_figure(tuning, article: tuple[int, int] = (10, 1)) -> go.Figure:
+    """Share of the exact nearest faces kept against comparisons per search, one line per number of groups
+    (a ``SearchTuning``); the chosen point and the article's (K = 10, one group searched) marked."""
+    fig = go.Figure()
+    ks = sorted({p.k for p in tuning.points})
+    for i, k in enumerate(ks):
+        pts = [p for p in tuning.points if p.k == k]
+        fig.add_scatter(
+            x=[p.comparisons for p in pts], y=[p.recall for p in pts], mode="lines+markers", name=f"{k} groups",
+            line=dict(color=cluster_color(i), width=1.5), marker=dict(size=5),
+            customdata=[p.nprobe for p in pts],
+            hovertemplate=f"{k} groups, %{{customdata}} searched: %{{y:.1%}} kept, "
+            "%{x:,.0f} comparisons<extra></extra>",
+        )  # fmt: skip
+    for (k, nprobe), name, symbol in (((tuning.k, tuning.nprobe), "chosen", "star"), (article, "article", "x")):
+        hit = [p for p in tuning.points if (p.k, p.nprobe) == (k, nprobe)]
+        if hit:
+            fig.add_scatter(x=[hit[0].comparisons], y=[hit[0].recall], mode="markers+text", name=name,
+                            text=[name], textposition="bottom right", hoverinfo="skip",
+                            marker=dict(symbol=symbol, size=14, color="#111827"))  # fmt: skip
+    fig.add_hline(y=tuning.target, line=dict(color="#6b7280", dash="dot", width=1))
+    fig.update_layout(
+        height=320, margin=_MARGIN, legend=dict(font=dict(size=10)),
+        xaxis=dict(title="comparisons per search", type="log"),
+        yaxis=dict(title="exact nearest faces kept", tickformat=".0%"),
+    )  # fmt: skip
+    return fig

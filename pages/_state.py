@@ -28,7 +28,8 @@ from pages._views import face_label
 
 LOADED, JOB, NOTICE, ERROR = "loaded", "encode_job", "notice", "encode_error"
 
-#: Upper end of the K slider (the article uses about 10).
+#: Upper end of the K slider at least (the article uses about 10); larger sets go up to 16 sqrt(n), the
+#: largest K the automatic tuning tries.
 K_MAX = 50
 #: Faces the Clusters and Similar pages need: two to cluster, one more to compare.
 MIN_FACES = 3
@@ -128,7 +129,7 @@ def dims_range(n_faces: int) -> tuple[int, int]:
 
 
 def k_range(n_faces: int) -> tuple[int, int]:
-    return 2, max(2, min(n_faces, K_MAX))
+    return 2, max(2, min(n_faces, max(K_MAX, min(n_faces // 2, int(16 * n_faces**0.5)))))
 
 
 def setting(key: str, lo: float | None = None, hi: float | None = None) -> Any:

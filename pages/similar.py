@@ -17,9 +17,10 @@ from pages._cached import (
     names_for,
     people_for,
     query_for,
+    tuning_for,
     verdict_threshold,
 )
-from pages._charts import distance_figure
+from pages._charts import distance_figure, tuning_figure
 from pages._frame import frame
 from pages._quality import quality_section
 from pages._state import MIN_FACES, model_params, setting
@@ -28,6 +29,12 @@ from pages._widgets import CLUSTERS, PEOPLE, require_loaded
 
 UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in S.IMAGE_EXTENSIONS)
 DATASET_FACE, NEW_PHOTO = "A face of these photos", "A new photo"
+
+def _tune(fs, top: int) -> None:
+    """The button's action: K and nprobe for 95 % of the exact top, applied before the page is drawn again."""
+    tuning = tuning_for(fs.key, top, fs)
+    st.session_state.update(k=tuning.k, nprobe=tuning.nprobe, tuned=(fs.key, top))
+
 
 frame("Similar faces")
 st.title("Similar faces")
@@ -81,6 +88,11 @@ with param_col:
     )
     st.caption(f"Searching with PCA to {dims} dimensions and K = {k} groups over {n:,} faces.")
     st.page_link(CLUSTERS.path, label="Change the detail kept and the number of groups", icon=":material/tune:")
+    if n >= 20:
+        st.button("Pick the number of groups and groups to search for me", key="tune_search",
+                  icon=":material/auto_fix_high:", on_click=_tune, args=(fs, top),
+                  help="Tries several numbers of groups and of groups searched on these photos (every face as a "
+                  "query) and keeps the cheapest that finds 95 % of the exact nearest faces.")  # fmt: skip
 
 with query_col:
     source = st.radio("Query", [DATASET_FACE, NEW_PHOTO], key="query_source", horizontal=True)
@@ -118,6 +130,17 @@ except FaceCoreError as exc:
     st.error(str(exc))
     st.stop()
 mates, exact = result.mates, result.exact
+
+if state.get("tuned") == (fs.key, top):
+    tuning = tuning_for(fs.key, top, fs)
+    with st.expander(f"Chosen: {tuning.k} groups, {tuning.nprobe} searched: {tuning.recall:.1%} of the exact "
+                     f"top {tuning.top} kept at {tuning.comparisons:,.0f} comparisons (exact: "
+                     f"{tuning.exact_comparisons:,})", expanded=True):  # fmt: skip
+        st.plotly_chart(tuning_figure(tuning), key="tuning", config={"displaylogo": False})
+        st.caption(
+            f"Measured with {tuning.queries:,} of these faces as queries. The article's default (10 groups, one "
+            "searched) is marked ×; move the sliders to go back to it."
+        )
 
 # ----------------------------------------------------------------- the answer
 grouping, person_names = people_for(fs, setting("people_threshold", 0.3, 0.7))

@@ -655,3 +655,17 @@ def test_similar_names_the_querys_person_and_clusters_colour_by_person(small_fac
     legend = [t["name"] for t in fig["data"] if t.get("name", "").startswith(("Person", "Unsorted"))]
     assert len(legend) == grouping.n_persons + (1 if (grouping.labels < 0).any() else 0)
     assert f"Person 1 ({grouping.sizes[0]})" in legend
+
+
+def test_one_click_tunes_the_groups_for_95_percent_recall(small_faceset) -> None:
+    from facecore.tuning import tune_search
+
+    at = loaded_app(small_faceset, SIMILAR)
+    at.button(key="tune_search").click().run()
+    assert not at.exception, at.exception
+    expected = tune_search(small_faceset.encodings, top=10)
+    assert (at.session_state["k"], at.slider(key="nprobe").value) == (expected.k, expected.nprobe)
+    assert f"K = {expected.k} groups" in " ".join(c.value for c in at.caption)
+    assert any(f"{expected.recall:.1%} of the exact top 10 kept" in e.label for e in at.expander)
+    at.switch_page(CLUSTERS).run()
+    assert at.slider(key="k").value == expected.k  # the Clusters page shows the tuned K too

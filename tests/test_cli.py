@@ -176,3 +176,16 @@ def test_evaluate_reports_people_against_kmeans(small_dataset: Path, session_cac
     assert people["kmeans_chosen_k"] == 4 and people["kmeans_k"] == 6
     assert people["pairwise_f"] > people["kmeans_chosen_pairwise_f"]  # K = 4 for six people must mix them
     assert [p["threshold"] for p in people["sweep"]] == sorted(p["threshold"] for p in people["sweep"])
+
+
+def test_nprobe_auto_picks_k_and_nprobe_for_the_recall_target(small_dataset: Path, session_cache: Path) -> None:
+    out = run_cli("evaluate", "--dataset", str(small_dataset), "--nprobe", "auto", "--recall", "0.9", "--json",
+                  cache=session_cache)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    tuning = data["tuning"]
+    assert tuning["reached"] and tuning["recall"] >= 0.9 and tuning["target"] == 0.9
+    assert (data["k"], data["nprobe"]) == (tuning["k"], tuning["nprobe"])  # the search ran with the choice
+    assert tuning["comparisons"] < tuning["exact_comparisons"]
+    bad = run_cli("evaluate", "--dataset", str(small_dataset), "--nprobe", "many", cache=session_cache)
+    assert bad.returncode == 2 and "must be a number or 'auto'" in bad.stderr
