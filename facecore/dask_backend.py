@@ -30,6 +30,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -156,10 +157,39 @@ def _probe(d: ModuleType, address: str, timeout: float) -> None:
         raise ClusterError(f"{address} answered, but not as a Dask scheduler: check the address and port.")
 
 
+def _not_cancelled(record: logging.LogRecord) -> bool:
+    """False for a log record whose exception is a cancelled asyncio task (nothing went wrong)."""
+    return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
+
+
+@contextmanager
+def _quiet_distributed() -> Iterator[None]:
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _drop(client: Any) -> None:
+    """Close ``client`` (its scheduler is lost) and forget it, so the next :func:`connect` makes a new one."""
+    # Closing it cancels its attempts to reconnect, which distributed logs as an
+    # error with a 35-line traceback, from its own thread: noise after facecore's one line.
+    logger = logging.getLogger("distributed.client")
+    if _not_cancelled not in logger.filters:
+        logger.addFilter(_not_cancelled)
+    with _quiet_distributed(), _lock:
+        for key in [k for k, c in _clients.items() if c is client]:
+            del _clients[key]
+        client.close()
+
+
 @atexit.register
 def close_clusters() -> None:
     """Close the clients this process opened and stop the local clusters it started."""
-    with _lock:
+    with _quiet_distributed(), _lock:
         for client in _clients.values():
             client.close()
         for cluster in _clusters.values():
@@ -247,7 +277,8 @@ class DaskBackend:
         finished are still yielded, the others cancelled). Raises
         :class:`WorkerCrashedError` when a batch killed its workers
         ``distributed.scheduler.allowed-failures`` times, :class:`ClusterError`
-        when the scheduler is lost or the workers cannot run facecore.
+        when the workers cannot run facecore; losing the scheduler is a
+        :class:`WorkerCrashedError` too (what finished is cached).
         """
         d = _distributed()
         source = iter(batches)
@@ -256,7 +287,10 @@ class DaskBackend:
 
         def submit(batch: list[WorkItem], by_path: bool = True) -> None:
             items = [self._outgoing(i) for i in batch] if by_path else batch
-            fut = self.client.submit(_encode_on_worker, items, settings, pure=False, retries=self.retries)
+            try:
+                fut = self.client.submit(_encode_on_worker, items, settings, pure=False, retries=self.retries)
+            except (d.client.ClosedClientError, OSError) as exc:  # the scheduler went away and took the client
+                raise self._lost(exc) from exc
             sent[fut] = (batch, by_path)
             pending.add(fut)
 
@@ -281,7 +315,7 @@ class DaskBackend:
                     return
                 fill()
         finally:
-            if sent:
+            if sent and self.client.status == "running":  # not after _drop closed it
                 self.client.cancel(list(sent))
 
     def _result(self, fut: Any) -> Results:
@@ -293,15 +327,24 @@ class DaskBackend:
                 "A batch of photos stopped its Dask worker several times (out of memory, or a file that crashes "
                 "a decoder). Finished photos are cached: run again to continue, with fewer or smaller photos."
             ) from exc
-        except (OSError, TimeoutError, d.client.FutureCancelledError) as exc:
-            raise ClusterError(
-                f"Lost the Dask scheduler mid-run ({type(exc).__name__}). Finished photos are cached: run again."
-            ) from exc
+        except (OSError, TimeoutError, d.client.FutureCancelledError, d.client.ClosedClientError) as exc:
+            raise self._lost(exc) from exc
         except Exception as exc:  # noqa: BLE001 - whatever a worker raised arrives here; one line, with its type
+            first = " ".join(str(exc).split())[:160]
             raise ClusterError(
-                f"The Dask workers could not encode ({type(exc).__name__}: {exc}): every worker needs facecore "
-                "and its requirements installed (requirements.txt, requirements-nodeps.txt)."
+                f"The Dask cluster could not run facecore's encoder ({type(exc).__name__}: {first}): start "
+                "`dask scheduler` and every `dask worker` with this project on PYTHONPATH and its requirements "
+                "installed (requirements.txt, requirements-nodeps.txt, requirements-cluster.txt)."
             ) from exc
+
+    def _lost(self, exc: BaseException) -> WorkerCrashedError:
+        """The error for a scheduler lost mid-run; the client is closed and forgotten."""
+        _drop(self.client)
+        # a WorkerCrashedError: encode_images then writes what finished before re-raising
+        return WorkerCrashedError(
+            f"Lost the Dask scheduler mid-run ({type(exc).__name__}). Finished photos are cached: run again "
+            "once the scheduler is back."
+        )
 
     def _finish(self, fut: Any, batch: list[WorkItem], by_path: bool) -> tuple[Results, list[WorkItem]]:
         """A finished batch's results, less the photos a worker could not read at their path; those, with bytes.

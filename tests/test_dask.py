@@ -39,12 +39,17 @@ def refs(small_dataset: Path):
     return found[:N_PHOTOS]
 
 
+def _local_cluster(distributed, workers: int, session_cache: Path):
+    """A LocalCluster on 127.0.0.1 whose workers keep the face model where the session's encodes do (not ~/.cache)."""
+    env = {"FACECORE_MODEL_DIR": str(session_cache.parent), "FACECORE_CACHE": str(session_cache)}
+    return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                    scheduler_port=0, dashboard_address=None, env=env,
+                                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def client(distributed, session_cache: Path):
-    # The workers convert/load the face model where this session's encodes do (never ~/.cache).
-    env = {"FACECORE_MODEL_DIR": str(session_cache.parent), "FACECORE_CACHE": str(session_cache)}
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       scheduler_port=0, dashboard_address=None, env=env)  # fmt: skip
+    cluster = _local_cluster(distributed, 2, session_cache)
     client = distributed.Client(cluster, set_as_default=False)
     yield client
     close_clusters()  # clients that backend_from_env opened to this scheduler
@@ -121,6 +126,28 @@ def test_a_killed_worker_loses_no_photo_and_caches_none_twice(client, refs, tmp_
     assert set(store.writes.values()) == {1}  # each photo written to the cache exactly once
     assert len(store.writes) == len(refs) == store.stats()["images"]
     assert store.integrity_ok()
+
+
+def test_a_lost_scheduler_keeps_what_finished(distributed, refs, session_cache, tmp_path: Path) -> None:
+    from facecore.errors import WorkerCrashedError
+
+    cluster = _local_cluster(distributed, 1, session_cache)
+    client = distributed.Client(cluster, set_as_default=False)
+    store = CountingStore(tmp_path / "lost.sqlite")
+
+    def lose_the_scheduler(p) -> None:
+        if p.done >= 8 and cluster.status.name == "running":
+            cluster.close()
+
+    try:
+        with pytest.raises(WorkerCrashedError, match="Lost the Dask scheduler mid-run") as err:
+            encode_images(refs, EncoderSettings(), store, backend=DaskBackend(client), on_progress=lose_the_scheduler)
+        assert "\n" not in str(err.value)
+        assert 8 <= store.stats()["images"] < len(refs)  # what finished was written, once each
+        assert set(store.writes.values()) == {1}
+    finally:
+        client.close()
+        cluster.close()
 
 
 def test_an_unreachable_scheduler_is_one_clear_error(distributed) -> None:
