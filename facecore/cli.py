@@ -21,7 +21,7 @@ from .corrections import load_corrections
 from .encoding import encode_query
 from .errors import FaceCoreError, NotEnoughFacesError, UnreadableImageError
 from .evaluation import evaluate
-from .exchange import imported_key, read_encodings, write_imported
+from .exchange import read_encodings, write_imported
 from .faceset import FaceSet, Progress, encode_images
 from .grouping_quality import score_labels, threshold_sweep
 from .imaging import silence_bomb_warnings
@@ -128,7 +128,7 @@ def cmd_import(args: argparse.Namespace) -> dict:
     roots = args.root or allowed_roots_from_env()
     found = read_encodings(args.file, roots, name=args.name)  # all checks first: a refused file writes nothing
     fs = write_imported(found, EncodingStore(args.cache))
-    return {"key": imported_key(fs), "faces": len(fs), "photos": fs.images, "name": found.name,
+    return {"key": found.key, "faces": len(fs), "photos": fs.images, "name": found.name,
             "allowed_roots": [str(r) for r in roots], "cache": str(args.cache)}  # fmt: skip
 
 

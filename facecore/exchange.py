@@ -373,14 +373,8 @@ def _faceset(f: EncodingsFile) -> FaceSet:
         for d, p, k, box, person in zip(f.digests, f.paths, f.faces, f.boxes.tolist(), f.persons, strict=True)
     )
     photos = dict(zip(f.digests, f.paths, strict=True))  # digest -> path, first row's order
-    # FaceSet names the photos it read as `read` ((name, digest) pairs) since the
-    # faceset.py refactor, `digests` before it: fill whichever this version has.
-    if "read" in FaceSet.__dataclass_fields__:
-        read: dict = {"read": tuple((p, d) for d, p in photos.items())}
-    else:  # pragma: no cover - until that refactor is committed
-        read = {"digests": tuple(photos)}
     return FaceSet(faces=faces, encodings=f.encodings, images=len(photos), skipped=(), settings_key=f.settings_key,
-                   key=faceset_key(faces, f.settings_key), **read)  # fmt: skip
+                   key=faceset_key(faces, f.settings_key), read=tuple((p, d) for d, p in photos.items()))  # fmt: skip
 
 
 def _manifest(f: EncodingsFile) -> bytes:
