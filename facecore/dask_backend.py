@@ -370,12 +370,16 @@ def backend_from_env(refs: Iterable[ImageRef] = (), environ: Mapping[str, str] |
     """The Dask backend the app encodes ``refs`` on when ``$FACECORE_DASK_SCHEDULER`` is set, else None.
 
     ``$FACECORE_DASK_SHIP_BYTES=1`` sends the photos' bytes instead of their
-    paths. Raises :class:`ClusterError` (scheduler unreachable, ``distributed``
-    missing) or ``ValueError`` (malformed value), each one line for the page.
+    paths. Raises :class:`ClusterError` (malformed value, scheduler unreachable,
+    ``distributed`` missing), one line for the page.
     """
     env = os.environ if environ is None else environ
     scheduler = env.get(SCHEDULER_ENV, "").strip()
     if not scheduler:
         return None
     ship = env.get(SHIP_BYTES_ENV, "").strip().lower() in {"1", "true", "yes"}
+    try:
+        parse_scheduler(scheduler)
+    except ValueError as exc:  # a FaceCoreError, so the app shows it like any other
+        raise ClusterError(f"{SCHEDULER_ENV}: {exc}") from exc
     return DaskBackend.for_refs(scheduler, refs, ship_bytes=ship)

@@ -186,7 +186,7 @@ def test_backend_from_env(client, refs, monkeypatch: pytest.MonkeyPatch) -> None
                                               "FACECORE_DASK_SHIP_BYTES": "1"})  # fmt: skip
     assert isinstance(backend, DaskBackend) and backend.ship_bytes and backend.threads() >= 1
     assert backend.paths == {r.name: r.path for r in refs}
-    with pytest.raises(ValueError, match="local:N"):
+    with pytest.raises(ClusterError, match="FACECORE_DASK_SCHEDULER: scheduler 'local:N' needs"):
         backend_from_env(refs, environ={"FACECORE_DASK_SCHEDULER": "local:0"})
 
 
