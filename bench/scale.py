@@ -131,80 +131,92 @@ def _batch_overhead(client, refs: Sequence[ImageRef], tasks: int = 60) -> dict:
     return out
 
 
+def _take_turns(configs: list, refs: Sequence[ImageRef], blocks: int, seed: int) -> bool:
+    """Run every configuration on each block of photos, each first in turn; True if all encodings are bit-identical."""
+    order = list(refs)
+    np.random.default_rng(seed + 1).shuffle(order)
+    encodings: dict[str, list[np.ndarray]] = {}
+    for b in range(blocks):
+        part = sorted(order[b::blocks], key=lambda r: r.name)
+        for run, backend, pids in configs[b % 3:] + configs[: b % 3]:
+            run.loads.append(os.getloadavg()[0])
+            dt, cpu, fs = _encode(part, backend, pids)
+            run.seconds, run.cpu, run.photos, run.faces = (run.seconds + dt, run.cpu + cpu, run.photos + len(part),
+                                                           run.faces + len(fs))  # fmt: skip
+            encodings.setdefault(run.label, []).append(fs.encodings)
+    first = np.concatenate(encodings[configs[0][0].label])
+    return all(np.array_equal(np.concatenate(e), first) for e in encodings.values())
+
+
+def _per_photo(refs: Sequence[ImageRef], backend, pids: list[int]) -> dict:
+    """Wall, client CPU (reading, hashing, cache, unpickling, SQLite writes; here also the scheduler) and worker CPU
+    seconds per photo of one fresh run."""
+    with tempfile.TemporaryDirectory(prefix="facecore-scale-") as tmp:
+        store = EncodingStore(Path(tmp) / "cache.sqlite")
+        c0, w0, t = time.process_time(), cpu_seconds(pids), time.perf_counter()
+        encode_images(refs, EncoderSettings(), store, backend=backend)
+        n = len(refs)
+        return {"wall_per_photo": (time.perf_counter() - t) / n, "client_cpu_per_photo": (time.process_time() - c0) / n,
+                "worker_cpu_per_photo": (cpu_seconds(pids) - w0) / n}  # fmt: skip
+
+
 def bench_dask(dataset: str, photos: int, workers: int, *, blocks: int = 3, seed: int = 0) -> Report:
     """Local pool vs a LocalCluster of ``workers`` processes (paths, then bytes) on the same ``photos`` photos."""
     from facecore.dask_backend import DaskBackend, close_clusters, connect
 
     refs = sample_refs(dataset, photos, seed)
-    before = load_avg()
+    data: dict = {"photos": photos, "workers": workers, "blocks": blocks, "load_before": load_avg()}
     shutdown_pools()
     t = time.perf_counter()
     pool = LocalPool(workers)
-    dt_cold_pool, _, _ = _encode(refs[:workers * 4], pool, worker_pids)
-    cold_pool = time.perf_counter() - t
+    data["cold_pool_first_s"] = _encode(refs[:workers * 4], pool, worker_pids)[0]
+    data["cold_pool_s"] = time.perf_counter() - t
     t = time.perf_counter()
     scheduler = f"local:{workers}"
     client = connect(scheduler)
     dask_pids = list(client.run(os.getpid).values())
-    start_cluster = time.perf_counter() - t
+    data["start_cluster_s"] = time.perf_counter() - t
     paths = DaskBackend.for_refs(client, refs)
+    data["cold_cluster_first_s"] = _encode(refs[:workers * 4], paths, lambda: dask_pids)[0]
     shipped = DaskBackend.for_refs(client, refs, ship_bytes=True)
-    dt_cold_dask, _, _ = _encode(refs[:workers * 4], paths, lambda: dask_pids)
     configs = [(Run(f"local pool, {workers} processes (warm)"), pool, worker_pids),
                (Run(f"LocalCluster {scheduler}, workers read paths (warm)"), paths, lambda: dask_pids),
                (Run(f"LocalCluster {scheduler}, --ship-bytes (warm)"), shipped, lambda: dask_pids)]  # fmt: skip
-    order = list(refs)
-    np.random.default_rng(seed + 1).shuffle(order)
-    encodings: dict[str, np.ndarray] = {}
-    for b in range(blocks):
-        part = sorted(order[b::blocks], key=lambda r: r.name)
-        for run, backend, pids in configs[b % 3:] + configs[: b % 3]:  # each goes first in turn
-            run.loads.append(os.getloadavg()[0])
-            dt, cpu, fs = _encode(part, backend, pids)
-            run.seconds, run.cpu, run.photos, run.faces = run.seconds + dt, run.cpu + cpu, run.photos + len(part), \
-                run.faces + len(fs)  # fmt: skip
-            encodings[run.label] = np.concatenate([encodings.get(run.label, np.empty((0, 128), np.float32)),
-                                                   fs.encodings])  # fmt: skip
-    ref_enc = encodings[configs[0][0].label]
-    same = all(np.array_equal(e, ref_enc) for e in encodings.values())
-    overhead = _batch_overhead(client, refs)
-    # the client's share: reading + hashing + cache lookups + writes + unpickling, measured on a cached re-run
-    worker_cpu = {}
-    with tempfile.TemporaryDirectory(prefix="facecore-scale-") as tmp:
-        store = EncodingStore(Path(tmp) / "cache.sqlite")
-        c0, w0 = time.process_time(), cpu_seconds(dask_pids)
-        t = time.perf_counter()
-        encode_images(refs, EncoderSettings(), store, backend=paths)
-        client_run = (time.perf_counter() - t, time.process_time() - c0, cpu_seconds(dask_pids) - w0)
-        n = len(refs)
-        worker_cpu = {"client_cpu_per_photo": client_run[1] / n, "worker_cpu_per_photo": client_run[2] / n,
-                      "wall_per_photo": client_run[0] / n}  # fmt: skip
+    data["bit_identical"] = _take_turns(configs, refs, blocks, seed)
+    data["overhead"] = _batch_overhead(client, refs)
+    data["per_photo"] = _per_photo(refs, paths, dask_pids)
     close_clusters()
     shutdown_pools()
+    data["load_after"] = load_avg()
+    data["runs"] = [{"label": r.label, "seconds": r.seconds, "cpu": r.cpu, "photos": r.photos, "faces": r.faces,
+                     "load": float(np.mean(r.loads))} for r, _, _ in configs]  # fmt: skip
+    return Report("scale-dask", _dask_tables(data, [run for run, _, _ in configs]), data)
+
+
+def _dask_tables(d: dict, runs: list[Run]) -> list[Table]:
+    workers, first = d["workers"], d["workers"] * 4
     table = Table(
-        f"Encoding {photos} photos: local pool vs Dask LocalCluster, {workers} worker processes of one thread",
+        f"Encoding {d['photos']} photos: local pool vs Dask LocalCluster, {workers} worker processes of one thread",
         ["run", "wall s", "photos/s", "CPU s/photo (client + workers)", f"photos/s if CPU-bound on {workers} cores",
          "faces", "load avg"],
-        [run.row(workers) for run, _, _ in configs],
-        note=(f"Turns over {blocks} blocks of photos (each run first in turn), each into a fresh cache. "
-              f"Cold: the first {workers * 4} photos "
-              f"with the pool started inside the timing took {secs(cold_pool)} s; starting the LocalCluster took "
-              f"{secs(start_cluster)} s, then its first {workers * 4} photos {secs(dt_cold_dask)} s (models loaded "
-              f"on first use). Encodings of the three runs bit-identical: {same}. "
-              f"Load average (1, 5, 15 min) before: {before}, after: {load_avg()}."),
+        [run.row(workers) for run in runs],
+        note=(f"Turns over {d['blocks']} blocks of photos (each run first in turn), each into a fresh cache. "
+              f"Cold: the first {first} photos with the pool started inside the timing took "
+              f"{secs(d['cold_pool_s'])} s; starting the LocalCluster took {secs(d['start_cluster_s'])} s, then its "
+              f"first {first} photos {secs(d['cold_cluster_first_s'])} s (models loaded on first use). Encodings of "
+              f"the three runs bit-identical: {d['bit_identical']}. Load average (1, 5, 15 min) before: "
+              f"{d['load_before']}, after: {d['load_after']}."),
     )
-    o_path, o_bytes, kb = overhead["s_per_task_path"], overhead["s_per_task_bytes"], overhead["bytes_per_photo"] / 1e3
+    o = d["overhead"]
+    o_path, o_bytes, kb = o["s_per_task_path"], o["s_per_task_bytes"], o["bytes_per_photo"] / 1e3
     per = Table("The engine's cost per batch of 4 photos (no-op task, submit to result, 60 tasks)",
                 ["what the task carries", "ms per task", "ms per photo"],
                 [["4 paths", f"{o_path * 1e3:.2f}", f"{o_path * 250:.2f}"],
                  [f"4 photos' bytes ({kb:.0f} kB each on average)", f"{o_bytes * 1e3:.2f}", f"{o_bytes * 250:.2f}"]])
-    data = {"photos": photos, "workers": workers, "blocks": blocks, "bit_identical": same,
-            "cold_pool_s": cold_pool, "cold_pool_first_s": dt_cold_pool, "start_cluster_s": start_cluster,
-            "cold_cluster_first_s": dt_cold_dask, "overhead": overhead, "per_photo": worker_cpu,
-            "runs": [{"label": r.label, "seconds": r.seconds, "cpu": r.cpu, "photos": r.photos, "faces": r.faces,
-                      "load": float(np.mean(r.loads))} for r, _, _ in configs],
-            "load_before": before, "load_after": load_avg()}  # fmt: skip
-    return Report("scale-dask", [table, per], data)
+    p = d["per_photo"]
+    cost = Table("Per photo, one fresh run on the LocalCluster (paths)", ["wall s", "client CPU s", "worker CPU s"],
+                 [[f"{p[k]:.4f}" for k in ("wall_per_photo", "client_cpu_per_photo", "worker_cpu_per_photo")]])
+    return [table, per, cost]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
