@@ -14,9 +14,13 @@ from typing import TYPE_CHECKING, Any
 # encoding worker imports only what it needs, not scikit-learn (~1.5 s per worker).
 _LAZY = {
     "Action": "corrections",
+    "ArchiveLimitError": "errors",
+    "CacheError": "errors",
     "Calibration": "verdict",
+    "ClusterError": "errors",
     "ClusterIndex": "search",
     "Constraints": "people",
+    "DaskBackend": "dask_backend",
     "DatasetError": "errors",
     "DistanceDistributions": "verdict",
     "EncodedImage": "encoding",
@@ -28,6 +32,7 @@ _LAZY = {
     "FaceSet": "faceset",
     "Grouping": "people",
     "ImageRef": "sources",
+    "ImportRefusedError": "errors",
     "InvalidParameterError": "errors",
     "MergeSuggestion": "people",
     "ModelMissingError": "errors",
@@ -46,7 +51,9 @@ _LAZY = {
     "UnreadableImageError": "errors",
     "UnsafeInputError": "errors",
     "Verdict": "verdict",
+    "WorkerCrashedError": "errors",
     "auto_k": "cluster",
+    "backend_from_env": "dask_backend",
     "calibrate": "verdict",
     "cluster_search": "search",
     "decode_image": "imaging",
@@ -64,6 +71,7 @@ _LAZY = {
     "evaluate": "evaluation",
     "exact_search": "search",
     "explained_variance": "reduce",
+    "face_thumbnails": "exchange",
     "find_similar": "similarity",
     "fit_kmeans": "cluster",
     "fit_model": "similarity",
@@ -71,8 +79,11 @@ _LAZY = {
     "from_uploads": "sources",
     "group_faces": "people",
     "group_faceset": "people",
+    "import_encodings": "exchange",
+    "imported_sets": "exchange",
     "list_corrections": "corrections",
     "load_corrections": "corrections",
+    "load_imported": "exchange",
     "load_models": "encoding",
     "match_verdict": "verdict",
     "merge_persons": "corrections",
@@ -86,6 +97,7 @@ _LAZY = {
     "people_report": "people",
     "project": "reduce",
     "propose_split": "people",
+    "read_encodings": "exchange",
     "read_zip": "sources",
     "recommended_threshold": "verdict",
     "scan_folder": "sources",
@@ -96,13 +108,18 @@ _LAZY = {
     "threshold_sweep": "grouping_quality",
     "tune_search": "tuning",
     "undo_correction": "corrections",
+    "write_imported": "exchange",
 }
 
 __all__ = [
     "Action",
+    "ArchiveLimitError",
+    "CacheError",
     "Calibration",
+    "ClusterError",
     "ClusterIndex",
     "Constraints",
+    "DaskBackend",
     "DatasetError",
     "DistanceDistributions",
     "EncodedImage",
@@ -114,6 +131,7 @@ __all__ = [
     "FaceSet",
     "Grouping",
     "ImageRef",
+    "ImportRefusedError",
     "InvalidParameterError",
     "MergeSuggestion",
     "ModelMissingError",
@@ -132,7 +150,9 @@ __all__ = [
     "UnreadableImageError",
     "UnsafeInputError",
     "Verdict",
+    "WorkerCrashedError",
     "auto_k",
+    "backend_from_env",
     "calibrate",
     "cluster_search",
     "decode_image",
@@ -150,6 +170,7 @@ __all__ = [
     "evaluate",
     "exact_search",
     "explained_variance",
+    "face_thumbnails",
     "find_similar",
     "fit_kmeans",
     "fit_model",
@@ -157,8 +178,11 @@ __all__ = [
     "from_uploads",
     "group_faces",
     "group_faceset",
+    "import_encodings",
+    "imported_sets",
     "list_corrections",
     "load_corrections",
+    "load_imported",
     "load_models",
     "match_verdict",
     "merge_persons",
@@ -172,6 +196,7 @@ __all__ = [
     "people_report",
     "project",
     "propose_split",
+    "read_encodings",
     "read_zip",
     "recommended_threshold",
     "scan_folder",
@@ -182,6 +207,7 @@ __all__ = [
     "threshold_sweep",
     "tune_search",
     "undo_correction",
+    "write_imported",
 ]
 
 
@@ -214,19 +240,33 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
         split_person,
         undo_correction,
     )
+    from .dask_backend import DaskBackend, backend_from_env
     from .encoding import EncodedImage, detect_faces, encode_bytes, encode_faces, encode_query, load_models
     from .errors import (
+        ArchiveLimitError,
+        CacheError,
+        ClusterError,
         DatasetError,
         FaceCoreError,
+        ImportRefusedError,
         InvalidParameterError,
         ModelMissingError,
         NoFaceFoundError,
         NotEnoughFacesError,
         UnreadableImageError,
         UnsafeInputError,
+        WorkerCrashedError,
     )
     from .evaluation import Evaluation, evaluate
-    from .exchange import encodings_npz
+    from .exchange import (
+        encodings_npz,
+        face_thumbnails,
+        import_encodings,
+        imported_sets,
+        load_imported,
+        read_encodings,
+        write_imported,
+    )
     from .faceset import Face, FaceSet, Progress, encode_images
     from .grouping_quality import Scores, SweepPoint, score_labels, threshold_sweep
     from .imaging import decode_image

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
-from .errors import FaceCoreError, WorkerCrashedError
+from .errors import ClusterError, WorkerCrashedError
 from .settings import EncoderSettings
 from .sources import ImageRef
 from .workers import Results, WorkItem, encode_batch
@@ -56,10 +56,6 @@ MAX_LOCAL_WORKERS = 256
 #: Reasons a worker gives for a photo it could not read at its path; such photos are sent again with their bytes.
 _NOT_READ = frozenset({"unreadable", "not a file"})
 _INSTALL = "pip install -r requirements-cluster.txt"
-
-
-class ClusterError(FaceCoreError):
-    """The Dask cluster cannot be used: ``distributed`` is missing, the scheduler is unreachable or lost."""
 
 
 def _distributed() -> ModuleType:

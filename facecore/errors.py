@@ -61,3 +61,11 @@ class WorkerCrashedError(FaceCoreError):
 
 class ModelMissingError(FaceCoreError):
     """The dlib model files (package ``face_recognition_models``) cannot be loaded."""
+
+
+class ImportRefusedError(FaceCoreError, ValueError):
+    """A file of encodings that cannot be imported; nothing was written."""
+
+
+class ClusterError(FaceCoreError):
+    """The Dask cluster cannot be used: ``distributed`` is missing, the scheduler is unreachable or lost."""

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .encoding import EncodedImage
-from .errors import FaceCoreError, UnreadableImageError
+from .errors import FaceCoreError, ImportRefusedError, UnreadableImageError
 from .faceset import Face, FaceSet, faceset_key
 from .imaging import Box, decode_image, face_thumbnail
 from .sources import ImageRef, content_digest, display_name, person_of
@@ -56,10 +56,6 @@ CREATE TABLE IF NOT EXISTS imported_sets (
     manifest BLOB NOT NULL
 ) WITHOUT ROWID;
 """
-
-
-class ImportRefusedError(FaceCoreError, ValueError):
-    """A file of encodings that cannot be imported; nothing was written."""
 
 
 def encodings_npz(faceset: FaceSet) -> bytes:
