@@ -35,4 +35,4 @@ audit: install-dev
 	$(PY) tools/audit.py
 
 lint: install-dev
-	$(VENV)/bin/ruff check facecore pages app.py tests
+	$(VENV)/bin/ruff check facecore pages bench app.py tests
