@@ -1,9 +1,13 @@
 """Every ``st.cache_*`` getter of the app, and the one place that forgets them.
 
-``st.cache_data`` is shared by every session, so its functions are keyed only
+Both caches are shared by every session, so their functions are keyed only
 by content digests (``FaceSet.key``, photo sha256) and take bulky data as
 ``_underscored`` arguments that are not hashed. A second user gets a cached
-result only for exactly the same photos, which they already have.
+result only for exactly the same photos, which they already have. Large
+results (the fitted model with its encodings, names, hover pictures, the
+persons) use ``st.cache_resource``: one object shared by every session, never
+changed, instead of ``st.cache_data``'s copy per call (51 MB of encodings at
+100,000 faces, copied on every rerun of every session).
 """
 
 from __future__ import annotations
@@ -65,14 +69,14 @@ def face_models() -> object:
 
 
 @_derived
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def pca_for(key: str, _encodings: np.ndarray) -> PCA:
     """The full PCA of a face set; ``key`` is its ``FaceSet.key``."""
     return fit_pca(_encodings)
 
 
 @_derived
-@st.cache_data(max_entries=64, show_spinner="Grouping the faces…")
+@st.cache_resource(max_entries=64, show_spinner="Grouping the faces…")
 def model_for(key: str, dims: int, k: int, _encodings: np.ndarray) -> SimilarityModel:
     """PCA to ``dims`` + K-means with ``k`` clusters; the PCA is fitted once per set and sliced."""
     return fit_model(_encodings, dims, k, seed=S.DEFAULT_SEED, pca=pca_for(key, _encodings))
@@ -161,14 +165,14 @@ def hover_entries(fs: FaceSet, rows: Sequence[int] | np.ndarray) -> dict[str, li
 
 
 @_derived
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def hover_entries_for(key: str, _fs: FaceSet) -> dict[str, list[str]]:
     """Every face's hover entry for the set ``key`` when it has at most HOVER_ALL_UP_TO faces, else none."""
     return hover_entries(_fs, np.arange(len(_fs))) if len(_fs) <= HOVER_ALL_UP_TO else {}
 
 
 @_derived
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def names_for(key: str, _fs: FaceSet) -> list[str]:
     """One label per face of the set ``key``: its file name, with ``#n`` for later faces of a photo."""
     return face_names(_fs)
@@ -256,7 +260,7 @@ def graph_for(key: str, _encodings: np.ndarray) -> NeighbourGraph:
 
 
 @_derived
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def _people(
     key: str, threshold: float, cache_path: str, version: tuple, _fs: FaceSet
 ) -> tuple[Grouping, tuple[str | None, ...], Constraints]:

@@ -11,7 +11,15 @@ from facecore.sources import allowed_roots_from_env, lfw_sample
 from pages import _state
 from pages._cached import forget_all, store
 from pages._frame import frame
-from pages._jobs import duration, forget_query, imported_label, progress_panel, start_folder_job, start_job
+from pages._jobs import (
+    duration,
+    forget_query,
+    imported_label,
+    progress_panel,
+    shared,
+    start_folder_job,
+    start_job,
+)
 from pages._views import captions, skipped_frame
 from pages._widgets import gallery
 
@@ -109,7 +117,7 @@ with tab_import:
         try:
             with st.spinner("Checking and importing the encodings…"):
                 found = read_encodings(encodings_file.getvalue(), roots, name=encodings_file.name)
-                imported = write_imported(found, cache)
+                imported = shared(write_imported(found, cache))
         except FaceCoreError as exc:
             st.session_state[_state.ERROR] = f"{encodings_file.name} was not imported: {exc}"
         else:
