@@ -115,6 +115,8 @@ def _on_real_faces(command: str, args: argparse.Namespace, out: Path | None, rep
 def run(command: str, args: argparse.Namespace) -> list[Report]:
     """Run one benchmark (or all of them) with parsed ``args``; show and return the reports."""
     out = Path(args.out) if args.out else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
     reports = Reports(args)
     if command == "plot":
         if not out:
