@@ -178,12 +178,16 @@ def names_for(key: str, _fs: FaceSet) -> list[str]:
     return face_names(_fs)
 
 
+#: Samples for measuring what a distance means on a large set (seconds instead of tens of seconds at 10^5 faces).
+_SAMPLES = {"max_queries": 2000, "max_pairs": 1_000_000}
+
+
 @_derived
 @st.cache_data(max_entries=8, show_spinner="Measuring what a distance means in these photos…")
 def calibration_for(key: str, _fs: FaceSet) -> Calibration | None:
     """What each threshold means on the set ``key``, its folders taken as people; None without named people."""
     try:
-        return calibrate(_fs.encodings, _fs.persons)
+        return calibrate(_fs.encodings, _fs.persons, **_SAMPLES if len(_fs) > PEOPLE_AUTO_UP_TO else {})
     except NotEnoughFacesError:
         return None
 
@@ -193,7 +197,8 @@ def calibration_for(key: str, _fs: FaceSet) -> Calibration | None:
 def distributions_for(key: str, _fs: FaceSet) -> DistanceDistributions | None:
     """Same-person and different-person distance histograms of the set ``key``; None without named people."""
     try:
-        return distance_distributions(_fs.encodings, _fs.persons)
+        sample = {"max_pairs": _SAMPLES["max_pairs"]} if len(_fs) > PEOPLE_AUTO_UP_TO else {}
+        return distance_distributions(_fs.encodings, _fs.persons, **sample)
     except NotEnoughFacesError:
         return None
 
@@ -269,9 +274,22 @@ def _people(
     return grouping, name_persons(grouping, constraints.names), constraints
 
 
+#: Up to this many faces, pages that only mention persons (Similar faces) group the faces themselves;
+#: above, they do once the People page (or a click) has grouped them: it takes a while at 10^5 faces.
+PEOPLE_AUTO_UP_TO = 20_000
+_grouped: set[str] = set()  # the sets whose persons have been computed in this server process
+
+
 def people_state(fs: FaceSet, threshold: float) -> tuple[Grouping, tuple[str | None, ...], Constraints]:
     """:func:`people_for` plus the stored corrections as face-row constraints (for suggestions)."""
-    return _people(fs.key, round(float(threshold), 3), str(store().path), corrections_version(fs), fs)
+    found = _people(fs.key, round(float(threshold), 3), str(store().path), corrections_version(fs), fs)
+    _grouped.add(fs.key)
+    return found
+
+
+def people_ready(fs: FaceSet) -> bool:
+    """True when asking for the persons of ``fs`` is quick: a small set, or one already grouped once."""
+    return len(fs) <= PEOPLE_AUTO_UP_TO or fs.key in _grouped
 
 
 def people_for(fs: FaceSet, threshold: float = DEFAULT_THRESHOLD) -> tuple[Grouping, tuple[str | None, ...]]:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from facecore import FaceCoreError, score_labels
 from facecore.people import THRESHOLD_RANGE, photo_ids, suggest_merges
-from pages._cached import kmeans_scores_for, people_state, people_sweep_for
+from pages._cached import PEOPLE_AUTO_UP_TO, kmeans_scores_for, people_state, people_sweep_for
 from pages._frame import frame
 from pages._people_parts import (
     FOLLOW,
@@ -138,14 +138,19 @@ else:
 # ----------------------------------------------------------------- quality and export
 st.subheader("How good is this grouping?", divider="gray")
 dims, k = model_params(len(fs))
-known = people_sweep_for(fs.key, fs)
-quality(
-    score_labels(fs.persons, grouping.labels) if known else None,
-    known,
-    kmeans_scores_for(fs.key, dims, k, fs) if known else None,
-    k,
-    threshold,
-)
+if len(fs) <= PEOPLE_AUTO_UP_TO or state.get("people_sweep_for") == fs.key:
+    known = people_sweep_for(fs.key, fs)
+    quality(
+        score_labels(fs.persons, grouping.labels) if known else None,
+        known,
+        kmeans_scores_for(fs.key, dims, k, fs) if known else None,
+        k,
+        threshold,
+    )
+else:  # every strictness regroups every face: minutes at 10^5 faces, so on request
+    st.button(f"Measure it against the folders at every strictness ({len(fs):,} faces: a few minutes)",
+              key="people_measure", on_click=state.update, kwargs={"people_sweep_for": fs.key},
+              icon=":material/query_stats:")  # fmt: skip
 st.page_link(CLUSTERS.path, label="The Clusters page groups by look, not by person", icon=":material/bubble_chart:")
 history(fs)
 

@@ -10,12 +10,15 @@ from facecore import settings as S
 from facecore.similarity import distances_to
 from facecore.sources import content_digest
 from pages._cached import (
+    PEOPLE_AUTO_UP_TO,
+    QUALITY_QUERIES,
     calibration_for,
     crops,
     distributions_for,
     model_for,
     names_for,
     people_for,
+    people_ready,
     query_for,
     tuning_for,
     verdict_threshold,
@@ -143,11 +146,14 @@ if state.get("tuned") == (fs.key, top):
         )
 
 # ----------------------------------------------------------------- the answer
-grouping, person_names = people_for(fs, setting("people_threshold", 0.3, 0.7))
-hit_persons = [int(p) if p >= 0 else None for p in grouping.labels[exact.indices]]  # the People page's persons
+grouping, person_names = people_for(fs, setting("people_threshold", 0.3, 0.7)) if people_ready(fs) else (None, ())
+if grouping is not None:  # the People page's persons, corrections included
+    hit_persons = [int(p) if p >= 0 else None for p in grouping.labels[exact.indices]]
+else:  # a large set not grouped into persons yet: the folders
+    hit_persons = [fs.faces[i].person for i in exact.indices] if any(f.person for f in fs.faces[:1000]) else None
 answer = match_verdict(exact.distances, threshold, hit_persons, calibration)
 st.subheader("Same person?", divider="gray")
-if "row" in query:
+if "row" in query and grouping is not None:
     own = int(grouping.labels[query["row"]])
     who = (f"This face belongs to **{person_label(own, person_names)}** ({grouping.sizes[own]:,} faces)"
            if own >= 0 else "This face is not sorted into any person")  # fmt: skip
@@ -200,7 +206,7 @@ def result_block(title: str, note: str, rows: np.ndarray, distances: np.ndarray,
     st.markdown(f"**{title}**")
     st.caption(f"{note} ✓ = below {threshold:.3g}. Click a row to search with that face.")
     table_key = f"{key}_table_{state.get('query_face')}_{source}"  # a new query starts with no row selected
-    people = [person_label(int(grouping.labels[r]), person_names) for r in rows]
+    people = None if grouping is None else [person_label(int(grouping.labels[r]), person_names) for r in rows]
     table = result_frame(fs, rows, distances, threshold, names, face_uris(crops(fs, rows)), people)
     st.dataframe(
         table, hide_index=True, key=table_key, on_select=partial(_pick, table_key, rows),
@@ -228,4 +234,9 @@ result_block(
     "farthest",
 )
 
-quality_section(fs, model, nprobe)
+if n <= PEOPLE_AUTO_UP_TO or state.get("quality_for") == fs.key:
+    quality_section(fs, model, nprobe)
+else:  # tens of seconds at 10^5 faces: on request
+    st.subheader("Over every face: how often the nearest are the same person", divider="gray")
+    st.button(f"Measure it on {QUALITY_QUERIES:,} of the {n:,} faces", key="measure_quality",
+              on_click=state.update, kwargs={"quality_for": fs.key}, icon=":material/query_stats:")  # fmt: skip
