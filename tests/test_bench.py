@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from bench import memory, search, synthetic
+from bench import encode, memory, search, stages, synthetic
 from facecore.cluster import auto_k
 
 
@@ -64,3 +69,48 @@ def test_memory_benchmark_counts_bytes_and_peaks(small_faceset, session_cache) -
     assert s["n"] == 5000 and s["k"] == auto_k(5000)
     assert s["faces_mib"] == pytest.approx(5000 * 512 / 2**20)
     assert s["peak_mib"] >= s["rss_start_mib"] > 0
+
+
+def test_stage_times_cover_both_pipelines(small_people) -> None:
+    from facecore import EncoderSettings, ImageRef
+
+    refs = [ImageRef(p.name, path=str(p)) for p in sorted(small_people[0].glob("*.jpg"))[:3]]
+    table, st = stages.stage_table(refs, EncoderSettings())
+    assert st["photos"] == 3
+    assert set(st["ours"]) == set(stages.OUR_STAGES) and set(st["baseline"]) == set(stages.BASELINE_STAGES)
+    assert all(v >= 0 for v in [*st["ours"].values(), *st["baseline"].values()])
+    assert st["ours_photos_with_face"] >= 1 and st["ours_faces"] >= st["ours_photos_with_face"]
+    assert "encode (face ResNet)" in table.markdown()
+
+
+def test_throughput_table_ratios_and_cpu_projection() -> None:
+    runs = [encode.EncodeRun(encode.ARTICLE, 100.0, 200, 180, 100.0, 1),
+            encode.EncodeRun("facecore, 2 processes, warm pool", 10.0, 200, 185, 10.0, 2)]
+    table = encode.throughput_table(runs, {r.label: [1.0] for r in runs}, 2, "note")
+    article, ours = table.rows
+    assert article[3] == "1.00x" and ours[3] == "10.00x"  # 20 vs 2 photos/s
+    assert ours[5] == "40.00 (20.00x)"  # 2 processes / 0.05 CPU s per photo, against 1 / 0.5
+    assert ours[6] == "185/200"
+
+
+def test_bench_uses_only_public_facecore_names() -> None:
+    root = Path(__file__).resolve().parent.parent / "bench"
+    for path in sorted(root.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        facecore_modules = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("facecore"):
+                assert not any(a.name.startswith("_") for a in node.names), (path.name, node.module)
+                assert not node.module.split(".")[-1].startswith("_"), (path.name, node.module)
+                facecore_modules |= {a.asname or a.name for a in node.names}
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                if node.value.id in facecore_modules:
+                    assert not node.attr.startswith("_"), (path.name, node.value.id, node.attr)
+
+
+def test_bench_command_line_rejects_bad_counts() -> None:
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-m", "bench", "encode", "--photos", "0"], capture_output=True, text=True,
+                         cwd=root, check=False)
+    assert out.returncode == 2
+    assert out.stderr.strip() == "error: --photos must be >= 1, got 0"
