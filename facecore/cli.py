@@ -15,22 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import people
 from . import settings as S
-from .corrections import load_corrections
-from .encoding import encode_query
 from .errors import FaceCoreError, NotEnoughFacesError, UnreadableImageError
-from .evaluation import evaluate
-from .exchange import read_encodings, write_imported
 from .faceset import FaceSet, Progress, encode_images
-from .grouping_quality import score_labels, threshold_sweep
 from .imaging import silence_bomb_warnings
-from .people import people_report, photo_ids
 from .settings import EncoderSettings
-from .similarity import find_similar, fit_model
 from .sources import ImageRef, allowed_roots_from_env, content_digest, display_name, open_dataset
 from .store import EncodingStore
-from .tuning import DEFAULT_RECALL, tune_search
+
+# PCA, K-means, grouping and their scikit-learn/scipy imports (~2 CPU s) load inside the commands that use
+# them: `encode` starts its workers without them.
 
 
 def _progress_bar(quiet: bool):
@@ -125,6 +119,7 @@ def cmd_encode(args: argparse.Namespace) -> dict:
 
 
 def cmd_import(args: argparse.Namespace) -> dict:
+    from .exchange import read_encodings, write_imported
     roots = args.root or allowed_roots_from_env()
     found = read_encodings(args.file, roots, name=args.name)  # all checks first: a refused file writes nothing
     fs = write_imported(found, EncodingStore(args.cache))
@@ -139,6 +134,8 @@ def _hits(fs: FaceSet, indices: np.ndarray, dists: np.ndarray) -> list[dict]:
 def _fit(fs: FaceSet, args: argparse.Namespace):
     """The model of ``--dims``/``--k``; with ``--nprobe auto``, K and nprobe chosen for ``--recall`` first
     (args.k and args.nprobe are set to the choice). Returns ``(model, tuning or None)``."""
+    from .similarity import fit_model
+    from .tuning import tune_search
     tuning = None
     if args.nprobe == "auto":
         tuning = tune_search(fs.encodings, target=args.recall, top=args.top, dims=args.dims)
@@ -155,6 +152,8 @@ def _tuning_out(tuning) -> dict | None:
 
 
 def cmd_similar(args: argparse.Namespace) -> dict:
+    from .encoding import encode_query
+    from .similarity import find_similar
     _check_dataset_arg(args.dataset)
     query = Path(args.query)
     if not query.is_file():
@@ -202,6 +201,7 @@ def cmd_similar(args: argparse.Namespace) -> dict:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> dict:
+    from .evaluation import evaluate
     _check_dataset_arg(args.dataset)
     fs = load_faceset(args.dataset, args)
     _need_faces(fs, args.dataset)
@@ -218,6 +218,8 @@ def cmd_evaluate(args: argparse.Namespace) -> dict:
 def _people_scores(fs: FaceSet, model) -> dict:
     """Persons found without K vs K-means at the chosen K (and at the true number of people), folders as
     people, and pairwise F at a sweep of thresholds: where to set the People page's slider."""
+    from .grouping_quality import score_labels, threshold_sweep
+    from .people import people_report, photo_ids
     report = people_report(fs)
     scores = {k: round(v, 4) if isinstance(v, float) else v for k, v in (report["scores"] or {}).items()}
     chosen = score_labels(fs.persons, model.labels)
@@ -237,6 +239,8 @@ def _people_scores(fs: FaceSet, model) -> dict:
 
 
 def cmd_people(args: argparse.Namespace) -> dict:
+    from .corrections import load_corrections
+    from .people import people_report
     _check_dataset_arg(args.dir)
     fs = load_faceset(args.dir, args)
     _need_faces(fs, args.dir)
@@ -331,8 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument("--dims", type=int, default=S.DEFAULT_DIMS, help=f"PCA dimensions (default {S.DEFAULT_DIMS})")
     model.add_argument("--k", type=int, default=S.DEFAULT_K, help=f"K-means clusters (default {S.DEFAULT_K})")
-    model.add_argument("--recall", type=float, default=DEFAULT_RECALL,
-                       help=f"with --nprobe auto: the share of the exact top to keep (default {DEFAULT_RECALL})")
+    model.add_argument("--recall", type=float, default=S.SEARCH_RECALL,
+                       help=f"with --nprobe auto: the share of the exact top to keep (default {S.SEARCH_RECALL})")
     model.add_argument("--nprobe", type=_nprobe, default=S.DEFAULT_NPROBE,
                        help=f"clusters to scan (default {S.DEFAULT_NPROBE})")
     sub = p.add_subparsers(dest="command", required=True)
@@ -360,10 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--top", type=int, default=S.DEFAULT_EVAL_TOP)
     g = sub.add_parser("people", parents=[common], help="group faces into persons (no K needed)")
     g.add_argument("dir")
-    g.add_argument("--threshold", type=float, default=people.DEFAULT_THRESHOLD,
-                   help=f"how close a person's faces are on average (default {people.DEFAULT_THRESHOLD})")
-    g.add_argument("--min-size", type=int, default=people.DEFAULT_MIN_SIZE,
-                   help=f"faces a person needs; smaller groups are unsorted (default {people.DEFAULT_MIN_SIZE})")
+    g.add_argument("--threshold", type=float, default=S.PEOPLE_THRESHOLD,
+                   help=f"how close a person's faces are on average (default {S.PEOPLE_THRESHOLD})")
+    g.add_argument("--min-size", type=int, default=S.PEOPLE_MIN_SIZE,
+                   help=f"faces a person needs; smaller groups are unsorted (default {S.PEOPLE_MIN_SIZE})")
     c = sub.add_parser("cache", parents=[common], help="show, clear, or delete a dataset's encodings")
     c.add_argument("action", choices=["info", "clear", "delete"], nargs="?", default="info")
     c.add_argument("dir", nargs="?")

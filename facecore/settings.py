@@ -36,6 +36,15 @@ MAX_STRANGER_RATE = 0.10
 #: Other sizes: facecore.verdict.default_threshold(n_faces).
 VERDICT_THRESHOLD = 0.495
 
+#: Grouping faces into persons (facecore.people): faces join a person while their
+#: groups stay this close on average (RMS distance over all face pairs), and
+#: groups smaller than PEOPLE_MIN_SIZE are "unsorted". Chosen on half the shared
+#: people, checked on the other half (README, "Persons").
+PEOPLE_THRESHOLD = 0.6
+PEOPLE_MIN_SIZE = 2
+#: The self-tuning search (facecore.tuning) keeps this share of the exact top-k.
+SEARCH_RECALL = 0.95
+
 #: Longest side of the copy the detector looks at. Larger photos are
 #: downscaled for detection only; encodings come from full resolution.
 DEFAULT_DETECT_MAX_SIDE = 800

@@ -24,8 +24,6 @@ from .reduce import fit_pca
 from .search import pairwise_distances, top_k_rows
 from .similarity import SimilarityModel, fit_model
 
-#: Recall of the exact top-k that "auto" aims for.
-DEFAULT_RECALL = 0.95
 #: Above this many faces, a random sample of this many serves as queries.
 MAX_QUERIES = 2000
 #: Distances computed at once (a block of queries against every face): 64 MB of float32.
@@ -101,7 +99,7 @@ def _curve(model: SimilarityModel, queries: np.ndarray, top: int) -> list[Tuning
 
 def tune_search(
     encodings: np.ndarray,
-    target: float = DEFAULT_RECALL,
+    target: float = S.SEARCH_RECALL,
     top: int = S.DEFAULT_TOP,
     dims: int = S.DEFAULT_DIMS,
     ks: list[int] | None = None,
