@@ -35,6 +35,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -133,6 +135,7 @@ class Session:
         self.people = sorted(p.name for p in dataset.iterdir() if p.is_dir())
         self.moves: list[float] = []
         self.queries: list[float] = []
+        self.failed = 0  # actions that timed out
         self.right = True
 
     async def open(self) -> None:
@@ -145,23 +148,32 @@ class Session:
         await self.page.get_by_role("link", name=title, exact=True).first.click()
         await ready.wait_for(timeout=ACTION_TIMEOUT_MS)
 
-    async def move_k(self) -> float:
+    async def move_k(self) -> float | None:
         slider = self.page.get_by_role("slider", name="Number of groups")
         await slider.focus()
         key = "ArrowRight" if self.right else "ArrowLeft"
         self.right = not self.right
-        seconds = await timed(self.page, lambda: slider.press(key))
-        self.moves.append(seconds)
-        return seconds
+        return await self._measure(self.moves, lambda: timed(self.page, lambda: slider.press(key)))
 
-    async def query(self) -> float:
-        box = self.page.get_by_role("combobox", name="Face")
-        await box.click()
-        await box.fill(self.rng.choice(self.people) + "/")
-        option = self.page.get_by_role("option").first
-        await option.wait_for(timeout=ACTION_TIMEOUT_MS)
-        seconds = await timed(self.page, option.click)
-        self.queries.append(seconds)
+    async def query(self) -> float | None:
+        async def pick() -> float:
+            box = self.page.get_by_role("combobox", name="Face")
+            await box.click()
+            await box.fill(self.rng.choice(self.people) + "/")
+            option = self.page.get_by_role("option").first
+            await option.wait_for(timeout=ACTION_TIMEOUT_MS)
+            return await timed(self.page, option.click)
+
+        return await self._measure(self.queries, pick)
+
+    async def _measure(self, into: list[float], action) -> float | None:
+        """Run one timed action; a timed-out one is counted in ``failed`` instead of ending the whole run."""
+        try:
+            seconds = await action()
+        except PlaywrightTimeout:
+            self.failed += 1
+            return None
+        into.append(seconds)
         return seconds
 
     async def close(self) -> None:
@@ -183,7 +195,8 @@ async def phase(browser, url: str, dataset: Path, n: int, moves: int, queries: i
 
     await asyncio.gather(*(work(s) for s in sessions))
     out = {"sessions": n, "open_s": round(opened, 2), "k_move": summary([x for s in sessions for x in s.moves]),
-           "query": summary([x for s in sessions for x in s.queries])}  # fmt: skip
+           "query": summary([x for s in sessions for x in s.queries]),
+           "timed_out": sum(s.failed for s in sessions)}  # fmt: skip
     await asyncio.gather(*(s.close() for s in sessions))
     return out
 
@@ -213,7 +226,8 @@ async def soak(browser, url: str, dataset: Path, n: int, seconds: float, server_
             "rss_end_mb": round(ys[-1], 1), "rss_max_mb": round(max(ys), 1),
             "rss_growth_mb_per_100_actions": round(slope * 100, 2),
             "k_move": summary([x for s in sessions for x in s.moves]),
-            "query": summary([x for s in sessions for x in s.queries])}  # fmt: skip
+            "query": summary([x for s in sessions for x in s.queries]),
+            "timed_out": sum(s.failed for s in sessions)}  # fmt: skip
 
 
 def summary(xs: list[float]) -> dict:
