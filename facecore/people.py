@@ -298,7 +298,9 @@ def _chinese_whispers(m: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, seed:
     Each node takes the label with the largest summed edge weight among its
     neighbours. Nodes are updated in a random order (from ``seed``) in
     several batches per round, each batch at once (vectorised); ties go to
-    the smaller label. Stops when a round changes nothing.
+    the smaller label. Stops when a round changes nothing. A node votes again
+    only once a neighbour's label has changed since its last vote (else the
+    vote would give the label it already has), so late rounds cost little.
     """
     labels = np.arange(m, dtype=np.int64)
     if len(a) == 0:
@@ -312,23 +314,35 @@ def _chinese_whispers(m: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, seed:
     active = np.flatnonzero(np.diff(indptr) > 0)
     rng = np.random.default_rng(seed)
     batches = 8
+    stale = np.ones(m, bool)  # a neighbour's label changed since this node last voted
     for _ in range(max_iter):
         changed = 0
         perm = rng.permutation(active)
         for batch in np.array_split(perm, min(batches, len(perm))):
+            batch = batch[stale[batch]]
+            stale[batch] = False
             best = _vote(batch, indptr, dst, wt, labels, m)
-            changed += int((best != labels[batch]).sum())
+            moved = best != labels[batch]
             labels[batch] = best
+            changed += int(moved.sum())
+            stale[dst[_edges_of(batch[moved], indptr)[1]]] = True
         if changed == 0:
             break
     return labels
 
 
-def _vote(nodes: np.ndarray, indptr: np.ndarray, dst: np.ndarray, wt: np.ndarray, labels: np.ndarray, m: int):
-    """For each of ``nodes``, the neighbours' label of largest total edge weight (ties: smaller label)."""
+def _edges_of(nodes: np.ndarray, indptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(position in nodes, edge index)`` of every edge of ``nodes`` in a CSR graph."""
     starts, lens = indptr[nodes], indptr[nodes + 1] - indptr[nodes]
     local = np.repeat(np.arange(len(nodes)), lens)
-    edge = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(starts, lens)
+    return local, np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(starts, lens)
+
+
+def _vote(nodes: np.ndarray, indptr: np.ndarray, dst: np.ndarray, wt: np.ndarray, labels: np.ndarray, m: int):
+    """For each of ``nodes``, the neighbours' label of largest total edge weight (ties: smaller label)."""
+    if not len(nodes):
+        return np.zeros(0, np.int64)
+    local, edge = _edges_of(nodes, indptr)
     # A sparse (node, label) matrix sums the votes per label (and sorts labels within a row) in C.
     votes = sparse.csr_matrix((wt[edge], (local, labels[dst[edge]])), shape=(len(nodes), m))
     votes.sum_duplicates()
