@@ -11,8 +11,11 @@ the agglomerative method, and K-means with K=10 and the true K (128-d and PCA-20
 Scale (real encodings repeated with Gaussian noise, as facecore.bench's synthetic faces):
   nice -n 10 .venv/bin/python bench/people.py scale --dataset ... --cache ... --faces 100000 [--noise 1.0]
 --noise scales the per-dimension within-person standard deviation added to each copy (1.0 is what
-facecore.bench uses; smaller noise makes a denser graph). Prints graph and grouping seconds and
-the peak resident memory of this process.
+facecore.bench uses; smaller noise makes a denser graph). Or an imported set, with its photos:
+  nice -n 10 .venv/bin/python bench/people.py scale --imported KEY --cache COPY.sqlite --radius 0.7
+(opening a cache may write to it: give a copy of a shared one). Prints graph and grouping seconds
+(wall, and CPU seconds of this process), the load averages around the run (the machine is shared:
+read wall times with them), and the peak resident memory of this process.
 
 Only public facecore names are used.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -30,9 +34,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from facecore import EncoderSettings, EncodingStore, encode_images, scan_folder  # noqa: E402
+from facecore import EncoderSettings, EncodingStore, encode_images, load_imported, scan_folder  # noqa: E402
 from facecore.grouping_quality import kmeans_labels, score_labels, threshold_sweep  # noqa: E402
-from facecore.people import group_faces, neighbour_graph  # noqa: E402
+from facecore.people import group_faces, neighbour_graph, photo_ids  # noqa: E402
 
 
 def load(dataset: str, cache: str):
@@ -128,24 +132,39 @@ def synthetic(x: np.ndarray, persons: np.ndarray, n: int, noise: float, seed: in
     return x[rng.integers(0, len(x), n)] + rng.standard_normal((n, x.shape[1]), dtype=np.float32) * std * noise
 
 
-def scale(args: argparse.Namespace) -> dict:
+def scale_faces(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, str]:
+    """``(encodings, photo ids, source)``: an imported set (``--imported``) or synthetic copies (one photo each)."""
+    if args.imported:
+        fs = load_imported(EncodingStore(args.cache), args.imported)
+        return fs.encodings, photo_ids(fs), f"imported {args.imported}"
     x, persons, _ = load(args.dataset, args.cache)
-    y = synthetic(x, persons, args.faces, args.noise)
+    return synthetic(x, persons, args.faces, args.noise), np.arange(args.faces), f"synthetic noise {args.noise}"
+
+
+def scale(args: argparse.Namespace) -> dict:
+    y, photos, source = scale_faces(args)
+    radius = args.radius or args.threshold
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t = time.perf_counter()
-    graph = neighbour_graph(y, args.threshold)
-    t_graph = time.perf_counter() - t
-    g = group_faces(y, np.arange(len(y)), args.threshold, graph=graph)
-    total = time.perf_counter() - t
+    load_before = os.getloadavg()
+    t, cpu = time.perf_counter(), time.process_time()
+    graph = neighbour_graph(y, radius)
+    t_graph, cpu_graph = time.perf_counter() - t, time.process_time() - cpu
+    g = group_faces(y, photos, args.threshold, graph=graph)
+    total, cpu_total = time.perf_counter() - t, time.process_time() - cpu
     return {
         "faces": len(y),
-        "noise": args.noise,
+        "source": source,
+        "radius": radius,
         "threshold": args.threshold,
         "graph_exact": graph.exact,
         "graph_pairs": len(graph.rows),
         "graph_seconds": round(t_graph, 2),
         "group_seconds": round(total - t_graph, 2),
         "total_seconds": round(total, 2),
+        "graph_cpu_seconds": round(cpu_graph, 2),
+        "group_cpu_seconds": round(cpu_total - cpu_graph, 2),
+        "load_average_before": [round(v, 2) for v in load_before],
+        "load_average_after": [round(v, 2) for v in os.getloadavg()],
         "persons": g.n_persons,
         "unsorted": len(g.unsorted),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -156,7 +175,7 @@ def scale(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("what", choices=("quality", "scale"))
-    p.add_argument("--dataset", required=True)
+    p.add_argument("--dataset", help="a folder of photos, one subfolder per person (all but scale --imported)")
     p.add_argument("--cache", required=True)
     p.add_argument("--split-seed", type=int, default=0)
     p.add_argument("--subset-seed", type=int, default=1)
@@ -164,8 +183,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--faces", type=int, default=100_000)
     p.add_argument("--noise", type=float, default=1.0)
     p.add_argument("--threshold", type=float, default=0.6)
+    p.add_argument("--radius", type=float, default=None, help="scale: the graph's radius (default: --threshold)")
+    p.add_argument("--imported", default=None, help="scale: the key of an imported set in --cache, instead of copies")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
+    if args.dataset is None and not (args.what == "scale" and args.imported):
+        p.error("--dataset is required (except for scale --imported KEY)")
     report = quality(args) if args.what == "quality" else scale(args)
     if args.json:
         print(json.dumps(report, indent=1))
