@@ -51,9 +51,20 @@ def _progress_bar(quiet: bool):
         )
         if finished:
             sys.stderr.write("\n")
+        _bar_open[0] = not finished
         sys.stderr.flush()
 
     return show
+
+
+_bar_open = [False]  # a progress bar line is on stderr without its newline yet
+
+
+def _end_bar() -> None:
+    """End an unfinished progress bar line, so an error message gets a line of its own."""
+    if _bar_open[0]:
+        sys.stderr.write("\n")
+        _bar_open[0] = False
 
 
 def _settings(args: argparse.Namespace) -> EncoderSettings:
@@ -390,15 +401,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out = handlers[args.command](args)
     except (FaceCoreError, ValueError) as exc:
+        _end_bar()
         print(f"error: {display_name(str(exc))}", file=sys.stderr)  # always one line
         return 2
     except KeyboardInterrupt:
+        _end_bar()
         print("error: interrupted", file=sys.stderr)
         return 130
     except MemoryError:
+        _end_bar()
         print("error: out of memory: try fewer or smaller photos, or --workers 1", file=sys.stderr)
         return 2
     except OSError as exc:  # disk full, permission denied on an output, ...: one line, not a traceback
+        _end_bar()
         where = f": {exc.filename}" if exc.filename else ""
         print(display_name(f"error: {exc.strerror or exc}{where}"), file=sys.stderr)
         return 2

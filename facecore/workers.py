@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -79,6 +80,9 @@ def init_worker() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     silence_bomb_warnings()  # decode_image reports those images as "too many pixels"
+    # A Ctrl-C reaches the whole process group: the parent decides what to do (its pool stops the workers);
+    # a worker dying of it behind the pool's back would break the pool. The parent watch still ends orphans.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     watch_parent()
     warm_up()
 
@@ -165,15 +169,13 @@ class LocalPool:
                 for fut in done:
                     yield fut.result()
                 if should_stop():
-                    for fut in running:
-                        fut.cancel()
-                    yield from (f.result() for f in running if not f.cancelled())
+                    # The batches already given to the pool finish (a few seconds at most) rather than being
+                    # cancelled: a cancelled future left in the long-lived pool's queue makes it fail with
+                    # "InvalidStateError: CANCELLED" if a worker dies later (Python 3.11's terminate_broken).
+                    yield from (f.result() for f in running)
                     return
         except BrokenProcessPool as exc:
             raise WorkerCrashedError(
                 "An encoding process stopped abruptly (out of memory, or a file that crashes a decoder). "
                 "Finished photos are cached: run again to continue, with fewer workers or fewer/smaller photos."
             ) from exc
-        finally:
-            for fut in running:
-                fut.cancel()

@@ -12,9 +12,11 @@ changed, instead of ``st.cache_data``'s copy per call (51 MB of encodings at
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 from sklearn.decomposition import PCA
 
@@ -38,9 +40,11 @@ from facecore import (
 from facecore import settings as S
 from facecore.errors import NotEnoughFacesError
 from facecore.exchange import face_thumbnails, imported_key
+from facecore.reduce import explained_variance
 from facecore.sources import allowed_roots_from_env
 from facecore.tuning import SearchTuning, tune_search
 from facecore.verdict import calibrate, default_threshold, distance_distributions, recommended_threshold
+from pages._charts import variance_figure
 from pages._views import PLACEHOLDER, cluster_table, face_label, face_names, face_uris
 
 #: The getters whose results are derived from a face set (encodings, crops): forgotten together.
@@ -166,9 +170,12 @@ def hover_entries(fs: FaceSet, rows: Sequence[int] | np.ndarray) -> dict[str, li
 
 @_derived
 @st.cache_resource(max_entries=4, show_spinner=False)
-def hover_entries_for(key: str, _fs: FaceSet) -> dict[str, list[str]]:
-    """Every face's hover entry for the set ``key`` when it has at most HOVER_ALL_UP_TO faces, else none."""
-    return hover_entries(_fs, np.arange(len(_fs))) if len(_fs) <= HOVER_ALL_UP_TO else {}
+def hover_payload_for(key: str, _fs: FaceSet) -> str:
+    """Every face's hover entry of the set ``key`` as one JSON string (made once: rebuilding and serialising
+    the dict cost a sixth of a second on every rerun), when it has at most HOVER_ALL_UP_TO faces; else "{}"."""
+    if len(_fs) > HOVER_ALL_UP_TO:
+        return "{}"
+    return json.dumps(hover_entries(_fs, np.arange(len(_fs))), separators=(",", ":"))
 
 
 @_derived
@@ -219,6 +226,14 @@ def verdict_threshold(fs: FaceSet) -> float:
 def tuning_for(key: str, top: int, _fs: FaceSet) -> SearchTuning:
     """K and nprobe keeping 95 % of the exact top-``top`` at the fewest comparisons on the set ``key``."""
     return tune_search(_fs.encodings, top=top)
+
+
+@_derived
+@st.cache_resource(max_entries=32, show_spinner=False)
+def variance_figure_for(key: str, dims: int, _pca: PCA) -> go.Figure:
+    """The explained-variance chart of the set ``key`` with ``dims`` marked (not rebuilt when only K moves)."""
+    ratio, cumulative = explained_variance(_pca)
+    return variance_figure(ratio, cumulative, dims)
 
 
 def forget_all() -> None:

@@ -22,7 +22,7 @@ import numpy as np
 import streamlit as st
 
 from facecore import FaceSet
-from pages._cached import HOVER_ALL_UP_TO, hover_entries, hover_entries_for
+from pages._cached import HOVER_ALL_UP_TO, hover_entries, hover_payload_for
 
 #: Above HOVER_ALL_UP_TO faces, a hovered face comes with this many of its nearest points on screen.
 NEIGHBOURS = 48
@@ -58,8 +58,12 @@ export default function ({ data, setTriggerValue }) {
     }, { passive: true });
   }
   const faces = tip.__faces;
-  if (faces.set !== data.set) { faces.set = data.set; faces.known = new Map(); faces.asked = null; }
-  for (const [row, entry] of Object.entries(data.add || {})) faces.known.set(Number(row), entry);
+  if (faces.set !== data.set) {
+    faces.set = data.set; faces.known = new Map(); faces.asked = null; faces.json = null;
+  }
+  let add = data.add || {};
+  if (data.add_json && data.add_json !== faces.json) { faces.json = data.add_json; add = JSON.parse(data.add_json); }
+  for (const [row, entry] of Object.entries(add)) faces.known.set(Number(row), entry);
 
   const place = () => {
     const m = tip.__mouse || { x: 0, y: 0 };
@@ -141,6 +145,9 @@ def hover_faces(chart_key: str, fs: FaceSet, xy: np.ndarray) -> None:
     """
     key = f"{chart_key}_hover_faces"
     on_demand = len(fs) > HOVER_ALL_UP_TO
-    add = st.session_state.get(f"{key}_add", {}) if on_demand else hover_entries_for(fs.key, fs)
-    _component(data={"chart": chart_key, "set": fs.key, "add": add, "on_demand": on_demand}, key=key,
-               on_want_change=partial(_answer, key, fs, xy))  # fmt: skip
+    data = {"chart": chart_key, "set": fs.key, "on_demand": on_demand}
+    if on_demand:
+        data["add"] = st.session_state.get(f"{key}_add", {})
+    else:
+        data["add_json"] = hover_payload_for(fs.key, fs)  # every face, serialised once per set
+    _component(data=data, key=key, on_want_change=partial(_answer, key, fs, xy))

@@ -7,8 +7,16 @@ from facecore import settings as S
 from facecore.evaluation import person_ids
 from facecore.reduce import dims_for_variance, explained_variance
 from facecore.similarity import members_by_centroid
-from pages._cached import HOVER_ALL_UP_TO, cluster_table_for, crops, k_hint_for, model_for, people_for
-from pages._charts import scatter_figure, silhouette_figure, sizes_figure, variance_figure
+from pages._cached import (
+    HOVER_ALL_UP_TO,
+    cluster_table_for,
+    crops,
+    k_hint_for,
+    model_for,
+    people_for,
+    variance_figure_for,
+)
+from pages._charts import scatter_figure, silhouette_figure, sizes_figure
 from pages._explain import how_it_works
 from pages._frame import frame
 from pages._hover_faces import hover_faces
@@ -109,7 +117,7 @@ if region and chosen:
 var_col, size_col = st.columns(2)
 with var_col:
     st.subheader("How much each direction carries")
-    st.plotly_chart(variance_figure(ratio, cumulative, dims), key="variance", config={"displaylogo": False})
+    st.plotly_chart(variance_figure_for(fs.key, dims, model.pca), key="variance", config={"displaylogo": False})
     st.caption(
         f"Explained variance (the article's contribution rate): the first {dims} directions keep "
         f"{cumulative[dims - 1]:.0%} of the variation of the encodings; 90 % needs "
