@@ -39,6 +39,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from . import settings as S
 from .errors import InvalidParameterError, NotEnoughFacesError
 
 #: Thresholds (Euclidean distance between encodings) a grouping accepts.
@@ -46,13 +47,13 @@ THRESHOLD_RANGE = (0.3, 0.7)
 #: Chosen (with FIRST_PASS_GAP) on a random half of the 150 shared CelebA people and on 30/50-person
 #: draws from it: mean pairwise F over those 9 sets 0.963 at 0.6 (0.952 at 0.575, 0.954 at 0.625;
 #: gaps of 0.05 and 0.15 did worse or no better). On the other, held-out half: pairwise F 0.932, BCubed F 0.946,
-#: against 0.916 / 0.913 for K-means given the true K (bench/people.py).
-DEFAULT_THRESHOLD = 0.6
+#: against 0.916 / 0.913 for K-means given the true K (bench/people.py). Set in facecore.settings.
+DEFAULT_THRESHOLD = S.PEOPLE_THRESHOLD
 #: Pass 1 links faces closer than ``threshold - FIRST_PASS_GAP``.
 FIRST_PASS_GAP = 0.1
 #: Groups of fewer faces are "unsorted": a person has two faces at least (at 2, no score changes:
 #: single faces count as singletons either way; 3 cost 0.0002 pairwise F on the tuning half).
-DEFAULT_MIN_SIZE = 2
+DEFAULT_MIN_SIZE = S.PEOPLE_MIN_SIZE
 METHODS = ("chinese_whispers", "agglomerative")
 #: Above this many faces the graph comes from a coarse index instead of all pairs. Measured on
 #: 30,000 synthetic faces at radius 0.6: 3.6 s instead of 11.1 s, missing 89 of 737,025 pairs.
