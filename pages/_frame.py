@@ -28,6 +28,6 @@ def frame(title: str) -> None:
     restore_from_url()  # the loaded folder lives in the page address, so a reload brings it back
     _state.resolve_query_name()
     _state.write_url()  # settings changed by the last interaction (app.py writes it again after the page)
-    sidebar()
+    sidebar(progress=title != "Photos")  # the Photos page shows the progress itself
     if notice := st.session_state.pop(_state.NOTICE, None):
         st.warning(notice, icon=":material/link_off:")

@@ -33,8 +33,9 @@ Collect = Callable[[Callable[[], bool]], tuple[list[ImageRef], list[Skipped]]]
 
 #: How long a reload waits for a folder from the address before drawing the page (a cached folder takes ~1 s).
 RESTORE_WAIT_S = 8.0
-#: Seconds between two redraws of the progress while a job runs.
-POLL_S = 0.5
+#: Seconds between two redraws of the progress while a job runs (each redraw is a rerun and a browser repaint,
+#: on the cores that encode).
+POLL_S = 1.0
 
 
 class EncodeJob:

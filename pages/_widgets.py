@@ -124,13 +124,14 @@ def _cache_status() -> None:
     st.code(str(cache.path), language=None, wrap_lines=True)
 
 
-def sidebar() -> None:
-    """The menu, the loaded photos and the running job, and the cache location, on every page."""
+def sidebar(progress: bool = True) -> None:
+    """The menu, the loaded photos and the running job (unless the page shows it: ``progress=False``), and the
+    cache location, on every page."""
     with st.sidebar:
         _navigation()
         st.subheader("Photos", divider="gray")
         job: EncodeJob | None = st.session_state.get(_state.JOB)
-        if job is not None and job.running:
+        if progress and job is not None and job.running:
             progress_panel(with_stop=False)
         _loaded_status()
         st.subheader("Encoding cache", divider="gray")

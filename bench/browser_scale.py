@@ -1,0 +1,198 @@
+"""The app at scale, measured in a real browser: load, slider move, hover picture, query, People, the grid.
+
+Usage:
+    .venv/bin/python -m facecore import FILE.npz --root DIR --cache CACHE      # e.g. bench/scale.py's 100k file
+    .venv/bin/python -m bench.browser_scale --cache CACHE --key KEY --root DIR [--sessions 3] [--json]
+
+Starts the app on a free localhost port with CACHE and DIR as the only allowed
+folder, opens the imported set KEY in headless Debian chromium (Playwright),
+and times what a user waits for, in the page itself (performance.now()):
+the Clusters page's first drawing, a move of the number of groups until the
+scatter is redrawn, the face picture after the mouse rests on a point, a
+click to the Similar page's results and a change of query, the People page
+and its strictness slider, the Photos page's second grid page. Then it opens
+more sessions on the same set and reads the server's resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+from bench.serve import Server
+
+CHROMIUM = "/usr/bin/chromium"
+
+_ON_PLOT = """() => { const gd = document.querySelector('.st-key-scatter .js-plotly-plot');
+  if (gd && !gd.__timed) {
+    gd.__timed = true; gd.on('plotly_afterplot', () => { window.__plotted = performance.now(); }); }
+  return !!gd; }"""
+
+_WAIT_TEXT = """async ([text, since]) => { const t0 = performance.now();
+  while (performance.now() - t0 < 120000) {
+    const drawn = !since || (window.__plotted || 0) > since;
+    if ((document.body.innerText || '').includes(text) && drawn) return performance.now();
+    await new Promise(r => setTimeout(r, 10)); }
+  return -1; }"""
+
+_POINT = """(i) => { const gd = document.querySelector('.st-key-scatter .js-plotly-plot');
+  const fl = gd._fullLayout, tr = gd._fullData[i % gd._fullData.length], box = gd.getBoundingClientRect();
+  const j = Math.floor(tr.x.length / 2);
+  return {x: box.left + fl._size.l + fl.xaxis.l2p(tr.x[j]), y: box.top + fl._size.t + fl.yaxis.l2p(tr.y[j])}; }"""
+
+_WAIT_PICTURE = """async (t0) => { while (performance.now() - t0 < 30000) {
+    const tip = document.getElementById('facecore-hover-face');
+    const img = tip && tip.querySelector('img');
+    if (tip && tip.style.display !== 'none' && img && img.src.startsWith('data:image') && img.complete
+        && img.naturalWidth > 0 && img.style.visibility !== 'hidden') return performance.now() - t0;
+    await new Promise(r => setTimeout(r, 5)); }
+  return -1; }"""
+
+
+def _now(page) -> float:
+    return page.evaluate("performance.now()")
+
+
+def _until(page, text: str, since: float | None = None) -> float:
+    """Milliseconds from ``since`` (or now) until ``text`` is on the page (and, with ``since``, the scatter redrawn)."""
+    t0 = since if since is not None else _now(page)
+    done = page.evaluate(_WAIT_TEXT, [text, since])
+    return done - t0 if done > 0 else float("nan")
+
+
+def _slider_moves(page, n_faces: int, k0: int, moves: int) -> list[float]:
+    page.evaluate(_ON_PLOT)
+    slider = page.get_by_role("slider", name="Number of groups")
+    times = []
+    for i in range(1, moves + 1):
+        slider.focus()
+        t0 = _now(page)
+        slider.press("ArrowRight")
+        times.append(_until(page, f"{n_faces:,} faces in {k0 + i} groups", since=t0))
+        page.evaluate(_ON_PLOT)
+    return times
+
+
+def _hovers(page, count: int) -> list[float]:
+    times = []
+    for i in range(count):
+        pt = page.evaluate(_POINT, i * 7 + 3)
+        page.mouse.move(pt["x"] - 40, pt["y"] - 40)
+        page.wait_for_timeout(300)
+        t0 = _now(page)
+        page.mouse.move(pt["x"], pt["y"], steps=2)
+        times.append(page.evaluate(_WAIT_PICTURE, t0))
+    page.mouse.move(5, 5)
+    return times
+
+
+_FIRST_FILE = """() => { const cells = document.querySelectorAll(
+  '[data-testid=stColumn] [role=gridcell][aria-colindex="5"]'); return cells.length ? cells[0].textContent : ''; }"""
+
+
+def _wait_change(page, before: str, t0: float) -> float:
+    """Milliseconds from ``t0`` until the first result's file differs from ``before``."""
+    done = page.evaluate("""async ([before, t0, script]) => { const first = eval(script);
+        while (performance.now() - t0 < 120000) {
+          const now = first(); if (now && now !== before) return performance.now();
+          await new Promise(r => setTimeout(r, 10)); } return -1; }""", [before, t0, _FIRST_FILE])
+    return done - t0 if done > 0 else float("nan")
+
+
+def _query(page) -> dict:
+    """The click's face on the Similar page, then three other queries typed in the Face box."""
+    t0 = _now(page)
+    page.get_by_role("link", name="Find similar faces").click()
+    first = _wait_change(page, "", t0)
+    box = page.get_by_role("combobox", name="Face")
+    times = []
+    for name_part in ("person_7250", "person_7301", "person_7333"):
+        before = page.evaluate(_FIRST_FILE)
+        box.click()
+        box.fill(name_part)
+        option = page.get_by_role("option").first
+        option.wait_for()
+        t1 = _now(page)
+        option.click()
+        times.append(_wait_change(page, before, t1))
+    return {"first_ms": round(first) if first == first else None, "change": _stats(times)}
+
+
+def _stats(values: list[float]) -> dict:
+    ok = [v for v in values if v == v and v >= 0]
+    if not ok:
+        return {"median_ms": None, "max_ms": None, "n": 0}
+    return {"median_ms": round(statistics.median(ok)), "max_ms": round(max(ok)), "n": len(ok)}
+
+
+def run(url: str, key: str, sessions: int, server: Server) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    out: dict = {"load_before": os.getloadavg()}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])  # fmt: skip
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(180_000)
+        t = time.perf_counter()
+        page.goto(f"{url}clusters?imported={key}")
+        page.get_by_text("faces in 10 groups").wait_for()
+        page.wait_for_function("() => document.querySelector('.st-key-scatter .js-plotly-plot')")
+        out["clusters_first_load_s"] = round(time.perf_counter() - t, 1)
+        n = int(page.get_by_text("faces in 10 groups").inner_text().split()[0].replace(",", ""))
+        out["faces"] = n
+        out["slider_move"] = _stats(_slider_moves(page, n, 10, 5))
+        out["hover_picture"] = _stats(_hovers(page, 8))
+        pt = page.evaluate(_POINT, 1)
+        t0 = _now(page)
+        page.mouse.click(pt["x"], pt["y"])
+        page.get_by_role("link", name="Find similar faces").wait_for()
+        out["click_to_query_ms"] = round(_now(page) - t0)
+        out["query"] = _query(page)
+        out["rss_one_session_mib"] = server.rss_mib()
+        extra = []
+        for _ in range(sessions - 1):
+            other = browser.new_page(viewport={"width": 1400, "height": 1000})
+            other.set_default_timeout(180_000)
+            other.goto(f"{url}clusters?imported={key}")
+            other.get_by_text("faces in").first.wait_for()
+            extra.append(other)
+        out[f"rss_{sessions}_sessions_mib"] = server.rss_mib()
+        t = time.perf_counter()
+        print(json.dumps(out), flush=True)  # what is measured so far, should the People page time out
+        page.goto(f"{url}people?imported={key}")
+        page.get_by_text("How good is this grouping").first.wait_for(timeout=900_000)  # grouping 10^5 faces
+        out["people_first_load_s"] = round(time.perf_counter() - t, 1)
+        t = time.perf_counter()
+        page.goto(f"{url}dataset?imported={key}")
+        page.get_by_text("Faces found").wait_for()
+        page.get_by_role("spinbutton").fill("2")
+        page.get_by_role("spinbutton").press("Enter")
+        page.get_by_text("Faces 61–120").wait_for()
+        out["photos_page_and_grid_page_2_s"] = round(time.perf_counter() - t, 1)
+        page.screenshot(path="/tmp/scale-photos.png", full_page=True)
+        browser.close()
+    out["rss_end_mib"] = server.rss_mib()
+    out["load_after"] = os.getloadavg()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cache", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--sessions", type=int, default=3)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    with Server(Path(a.cache), Path(a.root)) as server:
+        out = run(server.url, a.key, a.sessions, server)
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""The app on a free localhost port for a benchmark: started here, its memory read from /proc, stopped after."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``with Server(cache, root) as s:`` runs ``streamlit run app.py`` on localhost with ``cache`` as its
+    cache file and ``root`` as the only allowed folder; ``s.url`` is its address, ``s.rss_mib()`` its memory."""
+
+    def __init__(self, cache: Path, root: Path, log: Path | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://localhost:{self.port}/"
+        self.log = log or Path(f"/tmp/bench-server-{self.port}.log")
+        env = dict(os.environ, FACECORE_CACHE=str(cache), FACECORE_ALLOWED_ROOTS=str(root), PYTHONUNBUFFERED="1")
+        cmd = [str(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.port", str(self.port),
+               "--server.headless", "true", "--server.fileWatcherType", "none"]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True)  # fmt: skip
+        self._ready = threading.Event()
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        with open(self.log, "w") as fh:
+            for line in self.proc.stdout:
+                fh.write(line)
+                fh.flush()
+                if "URL: http" in line:
+                    self._ready.set()
+        self._ready.set()
+
+    def __enter__(self) -> Server:
+        if not self._ready.wait(120) or self.proc.poll() is not None:
+            raise RuntimeError(f"streamlit did not start: see {self.log}")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+    def rss_mib(self) -> float:
+        """Resident memory of the server process (not its encoding workers), MiB."""
+        time.sleep(1.0)  # let the last rerun settle
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+        return float("nan")

@@ -1,0 +1,67 @@
+"""Screenshots of every page for the README, with the faces blurred.
+
+Usage: .venv/bin/python tools/screenshots.py [--dataset DIR] [--cache PATH] [--out docs/screenshots]
+
+Starts the app on a free localhost port, loads the photo folder (default:
+the shared CelebA folder) through the page address, and saves a full-page
+PNG of each page. Every picture is blurred in the page before the shot: the
+shared photos are CelebA's, for research, and not ours to redistribute; the
+layout, the numbers and the charts are what the README shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.serve import Server  # noqa: E402
+from facecore.settings import default_dataset_path  # noqa: E402
+
+BLUR = "img, canvas { filter: blur(7px) !important; } #facecore-hover-face img { filter: blur(7px) !important; }"
+PAGES = (("dataset", "Faces found"), ("clusters", "faces in 10 groups"), ("similar", "shortcut cost"),
+         ("people", "How good is this grouping"))  # fmt: skip
+
+
+def shoot(page, name: str, out: Path) -> Path:
+    """A full-page screenshot: Streamlit scrolls inside its main block, so the viewport grows first."""
+    height = page.evaluate("() => Math.max(...Array.from(document.querySelectorAll("
+                           "'[data-testid=stMain], [data-testid=stMainBlockContainer]')).map(e => e.scrollHeight))")
+    page.set_viewport_size({"width": 1400, "height": max(900, min(int(height) + 80, 9000))})
+    page.wait_for_timeout(1500)
+    page.add_style_tag(content=BLUR)
+    path = out / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 900})
+    return path
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default=str(default_dataset_path()))
+    ap.add_argument("--cache", default=os.environ.get("FACECORE_CACHE", "/tmp/screenshots.sqlite"))
+    ap.add_argument("--out", default="docs/screenshots")
+    a = ap.parse_args()
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    folder = Path(a.dataset).resolve()
+    with Server(Path(a.cache), folder.parent) as server, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])  # fmt: skip
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(900_000)
+        for name, ready in PAGES:
+            page.goto(f"{server.url}{name}?folder={quote(str(folder))}&face={quote('person_7203/057045.jpg')}")
+            page.get_by_text(ready).first.wait_for()
+            print(shoot(page, name, out))
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
