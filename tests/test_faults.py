@@ -294,9 +294,12 @@ def test_kill_9_of_the_server_mid_encode_leaves_no_worker(
     out, err = done.communicate(timeout=FINISH_S)
     assert done.returncode == 0, err
     assert json.loads(out)["cached"] == committed_before and json.loads(out)["encoded"] > 0
-    # Its workers are the yardstick for the app's: a fresh cache, so they encode long enough to be measured.
-    proc = cli("encode", str(folder), "--cache", str(tmp_path / "yardstick.sqlite"), "--json",
-               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    # Its workers are the yardstick for the app's: 400 photos into a fresh cache, so they run long enough to be
+    # measured however fast the machine is (40 photos took under two seconds); stopped once measured.
+    many = sorted(small_people[0].parent.glob("person_*/*.jpg"))[:400]
+    proc = cli("encode", str(linked_folder(tmp_path / "yardstick", many)), "--cache",
+               str(tmp_path / "yardstick.sqlite"), "--json", stdout=subprocess.DEVNULL,
+               stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
         wait_for("CLI worker with its models loaded",
                  lambda: any(rss_kb(p) > WORKING_RSS_KB for p in workers_of(proc.pid)), FINISH_S,
@@ -304,12 +307,9 @@ def test_kill_9_of_the_server_mid_encode_leaves_no_worker(
         cli_workers = workers_of(proc.pid)
         cli_packages = set().union(*(mapped_packages(p) for p in cli_workers))
         cli_rss = max(rss_kb(p, "VmHWM") for p in cli_workers)
-        out, err = proc.communicate(timeout=FINISH_S)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, err
-    assert json.loads(out)["encoded"] > 0
+        proc.terminate()  # its workers follow their parent out (tested above)
+        proc.wait(timeout=60)
     assert not cli_packages & APP_ONLY_PACKAGES, "facecore's own workers map app libraries: update APP_ONLY_PACKAGES"
     # the app's workers are facecore's workers: same command line, none of the app's libraries
     assert all("spawn_main" in c and "streamlit" not in c and "app.py" not in c for c in app_cmdlines), app_cmdlines
