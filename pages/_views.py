@@ -45,6 +45,13 @@ def face_names(faceset: FaceSet) -> list[str]:
     return [face_label(f) for f in faceset.faces]
 
 
+def matching_faces(names: Sequence[str], text: str, limit: int) -> tuple[list[int], int]:
+    """The rows whose name contains ``text`` (any case), the first ``limit`` of them, and how many match in all."""
+    needle = text.strip().lower()
+    rows = [i for i, name in enumerate(names) if needle in name.lower()] if needle else list(range(len(names)))
+    return rows[:limit], len(rows)
+
+
 def hover_texts(faceset: FaceSet, labels: np.ndarray) -> list[str]:
     """Plotly hover text per face: file name, person (parent folder) and cluster, ``<br>``-separated."""
     names = face_names(faceset)

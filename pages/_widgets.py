@@ -14,7 +14,7 @@ from facecore import FaceCoreError
 from pages import _state
 from pages._cached import crops, store
 from pages._jobs import EncodeJob, progress_panel
-from pages._views import faces_zip
+from pages._views import faces_zip, matching_faces
 
 
 @dataclass(frozen=True)
@@ -140,3 +140,27 @@ def sidebar(progress: bool = True) -> None:
             ":material/lock: Processing is local: photos are read and encoded on this server and "
             "never sent anywhere. Face encodings are biometric data; delete them on the Photos page."
         )
+
+
+#: Up to this many faces the Face box lists them all (typing filters the list in the browser); above it, a list of
+#: 10^5 names would be megabytes sent at every click, so a search box finds the faces and the list holds matches.
+FULL_LIST_MAX = 5_000
+MATCHES_SHOWN = 200
+
+
+def face_picker(names: list[str], state) -> int:
+    """The query face's row: one list of every face for small sets, a search box and its matches for large ones."""
+    label = "Face (type a file or folder name to find one)"
+    if len(names) <= FULL_LIST_MAX:
+        return st.selectbox(label, range(len(names)), key="query_face", format_func=names.__getitem__)
+    text = st.text_input("Find a face: part of its file or folder name", key="query_search",
+                         placeholder="e.g. person_7203 or 007200.jpg")  # fmt: skip
+    rows, total = matching_faces(names, text, MATCHES_SHOWN)
+    current = state["query_face"]
+    if current not in rows:
+        rows = [current, *rows]
+    row = st.selectbox("Face", rows, key="query_face", format_func=names.__getitem__)
+    if text.strip():
+        st.caption(f"{total:,} faces match; the list holds the first {min(total, MATCHES_SHOWN):,}."
+                   if total else "No face matches: the list holds the current face only.")  # fmt: skip
+    return row

@@ -167,7 +167,7 @@ if fs.stopped:
 skips = fs.skip_counts()
 unusable = sum(n for reason, n in skips.items() if reason not in ("no face", "duplicate", "unsupported type"))
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Photos", f"{fs.photos_with_face:,} with a face", f"of {fs.images:,} photo files", delta_color="off",
+m1.metric("Photos with a face", f"{fs.photos_with_face:,}", f"of {fs.images:,} photo files", delta_color="off",
           delta_arrow="off")  # fmt: skip
 m2.metric("Faces", f"{len(fs):,}")
 m3.metric(
@@ -185,7 +185,9 @@ m4.metric(
 
 if fs.skipped:
     skipped = skipped_frame(fs.skipped)
-    with st.expander(f"Skipped files ({len(skipped):,}) and why", expanded=len(fs) == 0):
+    label = f"Skipped files ({len(fs.skipped) - fs.other_files:,})" + (
+        f" and {fs.other_files:,} other file{'s' if fs.other_files > 1 else ''}" if fs.other_files else "")
+    with st.expander(f"{label}: why", expanded=len(fs) == 0):
         st.caption(" · ".join(f"{reason}: {n:,}" for reason, n in skips.most_common()))
         st.dataframe(skipped, hide_index=True, key="skipped_table")
         st.download_button("Skipped files (CSV)", skipped.to_csv(index=False), "skipped.csv", "text/csv",

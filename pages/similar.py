@@ -28,10 +28,11 @@ from pages._frame import frame
 from pages._quality import quality_section
 from pages._state import MIN_FACES, model_params, setting
 from pages._views import face_uris, person_label, photo_with_box, result_frame
-from pages._widgets import CLUSTERS, PEOPLE, require_loaded
+from pages._widgets import CLUSTERS, PEOPLE, face_picker, require_loaded
 
 UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in S.IMAGE_EXTENSIONS)
 DATASET_FACE, NEW_PHOTO = "A face of these photos", "A new photo"
+
 
 def _tune(fs, top: int) -> None:
     """The button's action: K and nprobe for 95 % of the exact top, applied before the page is drawn again."""
@@ -102,8 +103,7 @@ with query_col:
     if source == DATASET_FACE:
         # "query_face" may have been set by a click in the Clusters scatter or in a result table.
         state["query_face"] = min(max(int(state.get("query_face", 0)), 0), n - 1)
-        row = st.selectbox("Face (type a file or folder name to find one)", range(n), key="query_face",
-                           format_func=names.__getitem__)  # fmt: skip
+        row = face_picker(names, state)
         face = fs.faces[row]
         st.image(crops(fs, [row])[0], width=150)
         st.caption(f"person (folder): {face.person or '-'}  \ngroup: {int(model.labels[row])}")

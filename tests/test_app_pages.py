@@ -105,7 +105,7 @@ def test_typing_a_folder_encodes_it_and_shows_the_summary(allow_small_dataset: P
     assert len(ds.faceset) == len(small_faceset)
     assert ds.faceset.key == small_faceset.key
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Photos"] == f"{small_faceset.photos_with_face:,} with a face"
+    assert metrics["Photos with a face"] == f"{small_faceset.photos_with_face:,}"
     assert metrics["Faces"] == f"{len(small_faceset):,}"
     assert metrics["Skipped"] == str(len(small_faceset.skipped) - small_faceset.other_files)
     assert at.image and len(at.image[0].value) == min(60, len(small_faceset))  # the thumbnail grid
@@ -354,6 +354,29 @@ def test_the_scatter_query_and_the_selectbox_share_one_face(small_faceset) -> No
     assert at.selectbox(key="query_face").value == 11
     at.selectbox(key="query_face").set_value(12).run()
     assert at.session_state["query_face"] == 12
+
+
+def test_a_large_set_finds_the_query_face_by_a_search_box(small_faceset, monkeypatch) -> None:
+    # above FULL_LIST_MAX faces the Face list holds the matches of a search box, not every face (10^5 names would
+    # be megabytes per click); lowered here so the six people's faces take that path
+    import pages._widgets as widgets
+
+    monkeypatch.setattr(widgets, "FULL_LIST_MAX", 10)
+    fs = small_faceset
+    at = loaded_app(fs, SIMILAR, query_face=0)
+    box = at.selectbox(key="query_face")
+    assert box.value == 0 and len(box.options) == min(len(fs), widgets.MATCHES_SHOWN)
+    at.text_input(key="query_search").input("person_7207").run()
+    assert not at.exception, at.exception
+    box = at.selectbox(key="query_face")
+    wanted = [i for i, f in enumerate(fs.faces) if f.person == "person_7207"]
+    assert box.value == 0  # the face shown stays the query until another is picked
+    assert len(box.options) == 1 + len(wanted) and all("person_7207" in o for o in box.options[1:])
+    box.set_value(wanted[2]).run()
+    assert not at.exception, at.exception
+    _, expected = _expected(fs, wanted[2], 20, 10)
+    assert at.dataframe[EXACT].value["file"].tolist() == [fs.faces[i].name for i in expected.exact.indices]
+    assert any(f"{len(wanted)} faces match" in c.value for c in at.caption)
 
 
 def test_an_uploaded_query_photo_finds_its_person(small_faceset, small_people) -> None:
