@@ -69,3 +69,10 @@ class ImportRefusedError(FaceCoreError, ValueError):
 
 class ClusterError(FaceCoreError):
     """The Dask cluster cannot be used: ``distributed`` is missing, the scheduler is unreachable or lost."""
+
+
+class OnnxEncoderUnavailableError(FaceCoreError):
+    """The onnxruntime encoder cannot be used (missing package, bad model file, failed conversion).
+
+    The message is one sentence saying why; callers fall back to dlib's own encoder.
+    """

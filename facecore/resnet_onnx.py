@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import FaceCoreError
+from .errors import OnnxEncoderUnavailableError
 
 CHIP_SIDE = 150  # px: input_rgb_image_sized<150>
 CHIP_PADDING = 0.25  # face_recognition's (dlib's) default chip padding
@@ -39,13 +39,6 @@ _CONVERTER_VERSION = "1"  # bump when the graph built from the same .dat changes
 _MODEL_STEM = "dlib_face_resnet_v1"
 
 Box = tuple[int, int, int, int]  # (top, right, bottom, left) in px, face_recognition's css order
-
-
-class OnnxEncoderUnavailableError(FaceCoreError):
-    """The onnxruntime encoder cannot be used (missing package, bad model file, failed conversion).
-
-    The message is one sentence saying why; callers fall back to dlib's own encoder.
-    """
 
 
 class DlibFormatError(ValueError):

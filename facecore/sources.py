@@ -102,7 +102,7 @@ def allowed_roots_from_env() -> list[Path]:
     shared = S.default_dataset_path()
     if shared.is_dir():
         roots.append(shared.parent)
-    return [r.expanduser().resolve() for r in roots]
+    return list(dict.fromkeys(r.expanduser().resolve() for r in roots))  # each once, in order
 
 
 def _is_within(path: Path, root: Path) -> bool:

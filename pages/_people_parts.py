@@ -3,7 +3,7 @@
 Every correction goes through :mod:`facecore.corrections` into the cache
 file, from an ``on_click`` callback: it acts on the grouping the user was
 looking at when they clicked, and the page run that follows draws the
-persons again with it (``pages._cached.people_state`` is keyed by the stored
+persons again with it (``pages._people_cache.people_state`` is keyed by the stored
 corrections). A callback remembers what it did (shown once, with an undo
 button) and a face to follow, so the panel stays on the same person after
 the persons are numbered again.
@@ -32,7 +32,8 @@ from facecore.people import anchor_rows, photo_ids, propose_split
 from facecore.sources import allowed_roots_from_env
 from pages._cached import crops, store
 from pages._charts import sweep_figure
-from pages._views import person_label, person_zip
+from pages._pictures import person_zip
+from pages._views import person_label
 from pages._widgets import gallery
 
 DONE, FAILED, FOLLOW = "people_done", "people_failed", "people_follow"

@@ -14,7 +14,8 @@ from facecore import FaceCoreError
 from pages import _state
 from pages._cached import crops, store
 from pages._jobs import EncodeJob, progress_panel
-from pages._views import faces_zip, matching_faces
+from pages._pictures import faces_zip
+from pages._views import matching_faces
 
 
 @dataclass(frozen=True)

@@ -7,19 +7,12 @@ from facecore import settings as S
 from facecore.evaluation import person_ids
 from facecore.reduce import dims_for_variance, explained_variance
 from facecore.similarity import members_by_centroid
-from pages._cached import (
-    HOVER_ALL_UP_TO,
-    cluster_table_for,
-    crops,
-    k_hint_for,
-    model_for,
-    people_for,
-    variance_figure_for,
-)
+from pages._cached import HOVER_ALL_UP_TO, cluster_table_for, crops, k_hint_for, model_for, variance_figure_for
 from pages._charts import scatter_figure, silhouette_figure, sizes_figure
 from pages._explain import how_it_works
 from pages._frame import frame
 from pages._hover_faces import hover_faces
+from pages._people_cache import people_for
 from pages._state import MIN_FACES, dims_range, k_range, setting
 from pages._views import captions, clusters_frame, hover_texts, person_label, point_row, selection_frame
 from pages._widgets import SIMILAR, download_faces, gallery, require_loaded

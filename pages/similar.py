@@ -17,17 +17,17 @@ from pages._cached import (
     distributions_for,
     model_for,
     names_for,
-    people_for,
-    people_ready,
     query_for,
     tuning_for,
     verdict_threshold,
 )
 from pages._charts import distance_figure, tuning_figure
 from pages._frame import frame
+from pages._people_cache import people_for, people_ready
+from pages._pictures import face_uris, photo_with_box
 from pages._quality import quality_section
 from pages._state import MIN_FACES, model_params, setting
-from pages._views import face_uris, person_label, photo_with_box, result_frame
+from pages._views import person_label, result_frame
 from pages._widgets import CLUSTERS, PEOPLE, face_picker, require_loaded
 
 UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in S.IMAGE_EXTENSIONS)

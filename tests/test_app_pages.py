@@ -407,7 +407,7 @@ def test_an_uploaded_photo_without_a_face_is_explained(small_faceset) -> None:
 def test_hover_pictures_are_small_jpegs_of_the_cached_faces(small_faceset, session_cache: Path) -> None:
     import base64
 
-    from pages._views import face_uris
+    from pages._pictures import face_uris
 
     keys = small_faceset.thumb_keys(range(len(small_faceset)))
     crops = EncodingStore(session_cache).thumbnails(keys, small_faceset.settings_key)
@@ -634,7 +634,7 @@ def test_imported_encodings_load_show_faces_and_come_back_on_reload(
     assert len(fs) == len(small_faceset) and np.array_equal(fs.encodings, small_faceset.encodings)
     assert [f.person for f in fs.faces] == small_faceset.persons
     from pages._cached import crops
-    from pages._views import PLACEHOLDER
+    from pages._pictures import PLACEHOLDER
 
     for jpeg in crops(fs, [0, 1]):  # faces cut from their photos: the cache had no crops of them
         assert jpeg != PLACEHOLDER
@@ -658,7 +658,7 @@ def test_imported_encodings_load_show_faces_and_come_back_on_reload(
 
 
 def test_similar_names_the_querys_person_and_clusters_colour_by_person(small_faceset) -> None:
-    from pages._cached import people_for
+    from pages._people_cache import people_for
 
     fs = small_faceset
     at = loaded_app(fs, SIMILAR, query_face=3)

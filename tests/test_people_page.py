@@ -247,7 +247,7 @@ def test_exports_list_every_face_and_zip_one_picture_per_face(fresh, small_datas
 
 def test_the_zip_leaves_out_photos_outside_the_folder_or_changed(fresh, tmp_path: Path, small_dataset: Path) -> None:
     from facecore.settings import default_dataset_path
-    from pages._views import photo_in_folder
+    from pages._pictures import photo_in_folder
 
     fs, _ = fresh
     face = fs.faces[0]

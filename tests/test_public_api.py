@@ -42,3 +42,37 @@ def test_no_public_name_is_shadowed_by_a_submodule() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_error_lives_in_errors_and_is_public() -> None:
+    import importlib
+    import pkgutil
+
+    import facecore
+    from facecore import errors
+
+    for info in pkgutil.iter_modules(facecore.__path__):
+        if info.name in ("__main__", "dask_backend"):  # dask_backend needs the optional `distributed`
+            continue
+        module = importlib.import_module(f"facecore.{info.name}")
+        for name, value in vars(module).items():
+            if isinstance(value, type) and issubclass(value, facecore.FaceCoreError):
+                assert value.__module__ == "facecore.errors", f"{name} is defined in {info.name}, not errors.py"
+    for name, value in vars(errors).items():
+        if isinstance(value, type) and issubclass(value, facecore.FaceCoreError):
+            assert getattr(facecore, name) is value and name in facecore.__all__, name
+
+
+def test_the_readme_layout_names_every_module() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "README.md").read_text()
+    layout = text[text.index("## How the code is laid out") :]
+    layout = layout[: layout.index("```", layout.index("```") + 3)]
+    named = set(re.findall(r"[\w]+\.py", layout))
+    files = {p.name for d in ("facecore", "pages") for p in (root / d).glob("*.py")} - {"__init__.py"}
+    assert files <= named, f"not in the README's layout: {sorted(files - named)}"
+    gone = named - files - {"__init__.py", "app.py", "audit.py", "screenshots.py"}
+    assert not gone, f"in the README's layout but not in the tree: {sorted(gone)}"

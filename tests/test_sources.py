@@ -358,3 +358,12 @@ def test_reading_a_zip_leaves_no_file_behind(tmp_path: Path, monkeypatch) -> Non
     images, _ = read_zip(archive.getvalue())
     assert len(images) == 50
     assert list(tmpdir.iterdir()) == []
+
+
+def test_allowed_roots_name_each_folder_once(monkeypatch: pytest.MonkeyPatch, dataset_dir: Path) -> None:
+    from facecore.sources import allowed_roots_from_env
+
+    shared = dataset_dir.resolve().parent
+    monkeypatch.setenv("FACECORE_DATASET", str(dataset_dir))
+    monkeypatch.setenv("FACECORE_ALLOWED_ROOTS", os.pathsep.join([str(shared), str(shared / "."), "/tmp"]))
+    assert allowed_roots_from_env() == [shared, Path("/tmp").resolve()]
