@@ -462,6 +462,23 @@ def test_hover_entries_carry_each_face_with_its_file_and_folder(small_faceset) -
     assert text == f"{face.name}\nfolder: {face.person}"
 
 
+def test_a_resting_mouse_gets_its_face_and_its_nearest_points_on_screen(small_faceset, monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    import pages._hover_faces as hover
+
+    fs = small_faceset
+    xy = np.random.default_rng(0).normal(size=(len(fs), 2))
+    state = {"scatter_hover_faces": SimpleNamespace(want=7)}
+    monkeypatch.setattr(hover, "st", SimpleNamespace(session_state=state))
+    hover._answer("scatter_hover_faces", fs, xy)
+    sent = state["scatter_hover_faces_add"]
+    nearest = np.argsort(((xy - xy[7]) ** 2).sum(axis=1))[: min(hover.NEIGHBOURS, len(fs))]
+    assert set(sent) == {str(r) for r in nearest} and "7" in sent  # the face itself first of all
+    assert all(uri.startswith("data:image/jpeg;base64,") for uri, _ in sent.values())
+
+
+
 # ----------------------------------------------------------------- reload keeps the folder
 
 
