@@ -166,13 +166,14 @@ if fs.stopped:
     )
 skips = fs.skip_counts()
 unusable = sum(n for reason, n in skips.items() if reason not in ("no face", "duplicate", "unsupported type"))
+n_skipped = len(fs.skipped) - fs.other_files  # files that are not photos are counted apart
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Photos with a face", f"{fs.photos_with_face:,}", f"of {fs.images:,} photo files", delta_color="off",
           delta_arrow="off")  # fmt: skip
 m2.metric("Faces", f"{len(fs):,}")
 m3.metric(
     "Skipped",
-    f"{len(fs.skipped) - fs.other_files:,}",
+    f"{n_skipped:,}",
     help=f"no face: {skips['no face']:,} · duplicates: {skips['duplicate']:,} · unusable files: {unusable:,}"
     + (f" · not photos (ignored): {fs.other_files:,}" if fs.other_files else ""),
 )
@@ -185,7 +186,7 @@ m4.metric(
 
 if fs.skipped:
     skipped = skipped_frame(fs.skipped)
-    label = f"Skipped files ({len(fs.skipped) - fs.other_files:,})" + (
+    label = f"Skipped files ({n_skipped:,})" + (
         f" and {fs.other_files:,} other file{'s' if fs.other_files > 1 else ''}" if fs.other_files else "")
     with st.expander(f"{label}: why", expanded=len(fs) == 0):
         st.caption(" · ".join(f"{reason}: {n:,}" for reason, n in skips.most_common()))
