@@ -26,16 +26,15 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
 from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from bench.serve import Server
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -73,12 +72,6 @@ _DONE_JS = """(quiet) => {
 _ELAPSED_JS = """() => window.__last - window.__t0"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rss_mb(pid: int) -> float:
     """Resident memory of ``pid`` and its children (encoding workers, if any), in MB."""
     total = 0
@@ -95,28 +88,6 @@ def rss_mb(pid: int) -> float:
 
 def load_averages() -> list[float]:
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
-
-
-def start_server(app_dir: Path, dataset: Path, cache: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = dict(os.environ, FACECORE_CACHE=os.fspath(cache), FACECORE_ALLOWED_ROOTS=os.fspath(dataset),
-               FACECORE_DATASET=os.fspath(dataset), PYTHONUNBUFFERED="1")  # fmt: skip
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-           "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"]  # fmt: skip
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=app_dir, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "_stcore/health", timeout=2):
-                return proc, url
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit(f"error: the app did not start; see {log}")
 
 
 async def timed(page, action) -> float:
@@ -241,34 +212,28 @@ def summary(xs: list[float]) -> dict:
 async def run(args: argparse.Namespace) -> dict:
     from playwright.async_api import async_playwright
 
-    log = Path(args.log)
-    server, url = start_server(Path(args.app_dir), Path(args.dataset), Path(args.cache), log)
+    dataset = Path(args.dataset)
     report: dict = {"load_avg_start": load_averages(), "rss_idle_mb": None, "phases": [], "soak": None}
-    try:
+    with Server(Path(args.cache), dataset, log=Path(args.log), app_dir=Path(args.app_dir),
+                env={"FACECORE_DATASET": os.fspath(dataset)}) as server:  # fmt: skip
+        url, pid = server.url, server.proc.pid
         time.sleep(2)
-        report["rss_idle_mb"] = round(rss_mb(server.pid), 1)
+        report["rss_idle_mb"] = round(rss_mb(pid), 1)
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
             try:
                 for n in args.sessions:
-                    result = await phase(browser, url, Path(args.dataset), n, args.moves, args.queries, seed=n)
-                    result["rss_after_mb"] = round(rss_mb(server.pid), 1)
+                    result = await phase(browser, url, dataset, n, args.moves, args.queries, seed=n)
+                    result["rss_after_mb"] = round(rss_mb(pid), 1)
                     result["load_avg"] = load_averages()
                     report["phases"].append(result)
                     print(json.dumps(result), file=sys.stderr)
                 if args.soak_seconds > 0:
-                    report["soak"] = await soak(browser, url, Path(args.dataset), args.soak_sessions,
-                                                args.soak_seconds, server.pid)  # fmt: skip
+                    report["soak"] = await soak(browser, url, dataset, args.soak_sessions, args.soak_seconds, pid)
                     report["soak"]["load_avg"] = load_averages()
                     print(json.dumps(report["soak"]), file=sys.stderr)
             finally:
                 await browser.close()
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
     report["load_avg_end"] = load_averages()
     return report
 

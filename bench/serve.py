@@ -23,14 +23,17 @@ class Server:
     """``with Server(cache, root) as s:`` runs ``streamlit run app.py`` on localhost with ``cache`` as its
     cache file and ``root`` as the only allowed folder; ``s.url`` is its address, ``s.rss_mib()`` its memory."""
 
-    def __init__(self, cache: Path, root: Path, log: Path | None = None) -> None:
+    def __init__(self, cache: Path, root: Path, log: Path | None = None, app_dir: Path = ROOT,
+                 env: dict[str, str] | None = None) -> None:  # fmt: skip
+        """``app_dir``: the folder holding app.py (another checkout); ``env``: more environment for the app."""
         self.port = free_port()
         self.url = f"http://localhost:{self.port}/"
         self.log = log or Path(f"/tmp/bench-server-{self.port}.log")
-        env = dict(os.environ, FACECORE_CACHE=str(cache), FACECORE_ALLOWED_ROOTS=str(root), PYTHONUNBUFFERED="1")
+        env = dict(os.environ, FACECORE_CACHE=str(cache), FACECORE_ALLOWED_ROOTS=str(root), PYTHONUNBUFFERED="1",
+                   **(env or {}))  # fmt: skip
         cmd = [str(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.port", str(self.port),
                "--server.headless", "true", "--server.fileWatcherType", "none"]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(cmd, cwd=app_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)  # fmt: skip
         self._ready = threading.Event()
         threading.Thread(target=self._drain, daemon=True).start()
@@ -56,6 +59,7 @@ class Server:
             self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
 
     def rss_mib(self) -> float:
         """Resident memory of the server process (not its encoding workers), MiB."""
