@@ -33,6 +33,9 @@ def shoot(page, name: str, out: Path) -> Path:
                            "'[data-testid=stMain], [data-testid=stMainBlockContainer]')).map(e => e.scrollHeight))")
     page.set_viewport_size({"width": 1400, "height": max(900, min(int(height) + 80, 9000))})
     page.wait_for_timeout(1500)
+    # widgets whose code has not reached a fresh browser yet are drawn as grey placeholders: wait them out
+    page.wait_for_function("() => !document.querySelector('[data-testid*=Skeleton], [class*=Skeleton]')",
+                           timeout=60_000)  # fmt: skip
     page.add_style_tag(content=BLUR)
     path = out / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
