@@ -38,10 +38,18 @@ _WAIT_TEXT = """async ([text, legend]) => { const t0 = performance.now(); let dr
     await new Promise(r => setTimeout(r, 10)); }
   return [-1, -1]; }"""
 
+# A point of the i-th group's trace, on screen, from its middle on: the first one clear of the group centres'
+# rings (within ~16 px of a centre, Plotly's hover goes to the centre and its label, and the card rightly hides).
 _POINT = """(i) => { const gd = document.querySelector('.st-key-scatter .js-plotly-plot');
-  const fl = gd._fullLayout, tr = gd._fullData[i % gd._fullData.length], box = gd.getBoundingClientRect();
-  const j = Math.floor(tr.x.length / 2);
-  return {x: box.left + fl._size.l + fl.xaxis.l2p(tr.x[j]), y: box.top + fl._size.t + fl.yaxis.l2p(tr.y[j])}; }"""
+  const groups = gd._fullData.filter(t => (t.name || '').startsWith('group '));
+  const centres = gd._fullData.filter(t => t.name === 'centroids')[0];
+  const fl = gd._fullLayout, tr = groups[i % groups.length], box = gd.getBoundingClientRect();
+  const px = (x, y) => [box.left + fl._size.l + fl.xaxis.l2p(x), box.top + fl._size.t + fl.yaxis.l2p(y)];
+  const rings = centres ? Array.from(centres.x, (x, c) => px(x, centres.y[c])) : [];
+  for (let step = 0; step < tr.x.length; step++) {
+    const j = (Math.floor(tr.x.length / 2) + step) % tr.x.length, [x, y] = px(tr.x[j], tr.y[j]);
+    if (rings.every(([cx, cy]) => Math.hypot(cx - x, cy - y) > 16)) return {x, y}; }
+  const [x, y] = px(tr.x[0], tr.y[0]); return {x, y}; }"""
 
 _WAIT_PICTURE = """async (t0) => { while (performance.now() - t0 < 30000) {
     const tip = document.getElementById('facecore-hover-face');
@@ -78,6 +86,8 @@ def _slider_moves(page, n_faces: int, k0: int, moves: int) -> tuple[list[float],
 
 
 def _hovers(page, count: int) -> list[float]:
+    page.evaluate("document.querySelector('.st-key-scatter').scrollIntoView({block: 'center'})")  # all on screen
+    page.wait_for_timeout(500)
     times = []
     for i in range(count):
         pt = page.evaluate(_POINT, i * 7 + 3)

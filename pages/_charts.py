@@ -53,6 +53,12 @@ def variance_figure(ratio: np.ndarray, cumulative: np.ndarray, dims: int) -> go.
     return fig
 
 
+def _vline(fig: go.Figure, x: float, line: dict) -> None:
+    """A vertical line across the plot at ``x``: a plain layout shape (``add_vline`` took 20-50 ms a line to
+    work out which axes it spans, on every query)."""
+    fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="paper", line=line)
+
+
 def _points(xyz: np.ndarray, three_d: bool, webgl: bool, **kw) -> go.Scatter | go.Scattergl | go.Scatter3d:
     """A trace of points at the rows of ``xyz`` (columns PC1, PC2[, PC3])."""
     if three_d:
@@ -89,6 +95,7 @@ def scatter_figure(
     colors: np.ndarray | None = None,
     color_names: Sequence[str] = (),
     no_color_name: str = "no name",
+    rows: np.ndarray | None = None,
 ) -> go.Figure:
     """Faces on PC1/PC2 (or PC1–PC3), one trace per group; centroids as hollow circles.
 
@@ -98,7 +105,9 @@ def scatter_figure(
     ``hover_pictures``: ``[row, group]``, and no Plotly label: the page's face
     card shows the face, see pages/_hover_faces.py), so a selection event
     names the face. ``hover`` is the label text per face (unused with the card).
-    The ``selected`` face is drawn as a star.
+    The ``selected`` face is drawn as a star. ``rows`` are the faces to draw
+    (default all; see :func:`facecore.chart_points.drawn_rows`): the legend
+    still counts every face of a group.
     """
     xyz = reduced[:, :3] if three_d else reduced[:, :2]
     labels = np.asarray(labels)
@@ -114,13 +123,16 @@ def scatter_figure(
         return dict(customdata=idx, hovertext=np.asarray(hover, dtype=object)[idx],
                     hovertemplate="%{hovertext}<extra></extra>")  # fmt: skip
 
+    drawn = np.zeros(len(groups), dtype=bool)
+    drawn[np.arange(len(groups)) if rows is None else np.asarray(rows, dtype=int)] = True
     fig = go.Figure()
-    for c in sorted(set(groups.tolist())):
-        idx = np.flatnonzero(groups == c)
+    for c, size in zip(*np.unique(groups, return_counts=True), strict=True):
+        c = int(c)
+        idx = np.flatnonzero((groups == c) & drawn)
         color = cluster_color(c) if c >= 0 else "#9ca3af"
         marker = dict(size=3, color=color, opacity=0.8) if three_d else dict(size=6, color=color, opacity=0.75)
         fig.add_trace(_points(xyz[idx], three_d, webgl, mode="markers", marker=marker, legendgroup=str(c),
-                              name=f"{names[c] if c >= 0 else no_color_name} ({len(idx)})", **about(idx)))  # fmt: skip
+                              name=f"{names[c] if c >= 0 else no_color_name} ({size:,})", **about(idx)))  # fmt: skip
     _centres(fig, centroids[:, : xyz.shape[1]], three_d)
     if selected is not None and 0 <= selected < len(labels):
         star = dict(symbol="diamond" if three_d else "star", size=8 if three_d else 16, color="#111827",
@@ -193,11 +205,11 @@ def distance_figure(dist, threshold: float, nearest: float | None = None) -> go.
             x=mids, y=share, mode="lines", line=dict(color=color, width=2, shape="hvh"), fill="tozeroy",
             name=name, hovertemplate=f"{name}: %{{y:.1%}} of pairs at %{{x:.2f}}<extra></extra>",
         )  # fmt: skip
-    fig.add_vline(x=threshold, line=dict(color="#111827", dash="dash", width=2))
+    _vline(fig, threshold, dict(color="#111827", dash="dash", width=2))
     fig.add_annotation(x=threshold, y=1, yref="paper", text=f"threshold {threshold:.3g}", showarrow=False,
                        xanchor="right", yanchor="top", font=dict(size=11))  # fmt: skip
     if nearest is not None:
-        fig.add_vline(x=nearest, line=dict(color="#2563eb", width=2))
+        _vline(fig, nearest, dict(color="#2563eb", width=2))
         fig.add_annotation(x=nearest, y=0.85, yref="paper", text=f"nearest face {nearest:.2f}", showarrow=False,
                            xanchor="left", yanchor="top", font=dict(size=11, color="#2563eb"))  # fmt: skip
     fig.update_layout(

@@ -130,23 +130,28 @@ export default function ({ data, setTriggerValue }) {
 _component = st.components.v2.component("facecore_hover_faces", js=_JS)
 
 
-def _answer(key: str, fs: FaceSet, xy: np.ndarray) -> None:
-    """The card asked for a face: prepare it and its nearest points on screen for the next drawing."""
+def _answer(key: str, fs: FaceSet, xy: np.ndarray, rows: np.ndarray | None) -> None:
+    """The card asked for a face: prepare it and its nearest drawn points for the next drawing."""
     want = getattr(st.session_state.get(key), "want", None)
     if want is None or not 0 <= int(want) < len(fs):
         return
+    want = int(want)
     count = NEIGHBOURS if imported_key(fs) is None else NEIGHBOURS_CUT
-    near = np.argsort(np.einsum("ij,ij->i", xy - xy[int(want)], xy - xy[int(want)]))[:count]
+    pool = np.arange(len(fs)) if rows is None else rows
+    gap = xy[pool] - xy[want]
+    near = pool[np.argsort(np.einsum("ij,ij->i", gap, gap))[:count]]
+    near = np.r_[want, near[near != want][: count - 1]]  # the face under the mouse first
     st.session_state[f"{key}_add"] = hover_entries(fs, near)
 
 
 @st.fragment
-def hover_faces(chart_key: str, fs: FaceSet, xy: np.ndarray) -> None:
+def hover_faces(chart_key: str, fs: FaceSet, xy: np.ndarray, rows: np.ndarray | None = None) -> None:
     """Show the face under the mouse beside it, in the chart drawn with ``st.plotly_chart(key=chart_key)``.
 
     The chart's points carry ``customdata = [row, group]`` and no Plotly label
     (``hoverinfo="none"``: the events still fire). ``xy`` is ``(n, 2)``, the
-    points' positions on screen, for picking the neighbours of a hovered face.
+    points' positions on screen, for picking the neighbours of a hovered face
+    among the drawn ``rows`` (default: every face is drawn).
     """
     key = f"{chart_key}_hover_faces"
     on_demand = len(fs) > HOVER_ALL_UP_TO
@@ -155,4 +160,4 @@ def hover_faces(chart_key: str, fs: FaceSet, xy: np.ndarray) -> None:
         data["add"] = st.session_state.get(f"{key}_add", {})
     else:
         data["add_json"] = hover_payload_for(fs.key, fs)  # every face, serialised once per set
-    _component(data=data, key=key, on_want_change=partial(_answer, key, fs, xy))
+    _component(data=data, key=key, on_want_change=partial(_answer, key, fs, xy, rows))

@@ -12,10 +12,9 @@ from PIL import Image, ImageDraw
 
 from facecore import FaceCoreError
 from pages import _state
-from pages._cached import crops, store
+from pages._cached import cache_stats, crops, matches_for, store
 from pages._jobs import EncodeJob, progress_panel
 from pages._pictures import faces_zip
-from pages._views import matching_faces
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ def _loaded_status() -> None:
 def _cache_status() -> None:
     try:
         cache = store()
-        stats = cache.stats()
+        stats = cache_stats(str(cache.path), cache.stamp())
     except (FaceCoreError, sqlite3.Error, OSError) as exc:  # a damaged file must not hide the pages
         st.error(str(exc))
         return
@@ -149,14 +148,15 @@ FULL_LIST_MAX = 5_000
 MATCHES_SHOWN = 200
 
 
-def face_picker(names: list[str], state) -> int:
-    """The query face's row: one list of every face for small sets, a search box and its matches for large ones."""
+def face_picker(names: list[str], state, set_key: str) -> int:
+    """The query face's row: one list of every face for small sets, a search box and its matches for large ones
+    (``set_key``: the set's ``FaceSet.key``, under which the matches of a search are kept)."""
     label = "Face (type a file or folder name to find one)"
     if len(names) <= FULL_LIST_MAX:
         return st.selectbox(label, range(len(names)), key="query_face", format_func=names.__getitem__)
     text = st.text_input("Find a face: part of its file or folder name", key="query_search",
                          placeholder="e.g. person_7203 or 007200.jpg")  # fmt: skip
-    rows, total = matching_faces(names, text, MATCHES_SHOWN)
+    rows, total = matches_for(set_key, text, MATCHES_SHOWN, names)
     current = state["query_face"]
     if current not in rows:
         rows = [current, *rows]

@@ -4,6 +4,7 @@ import streamlit as st
 
 from facecore import FaceCoreError
 from facecore import settings as S
+from facecore.chart_points import drawn_rows, faces_in_regions
 from facecore.evaluation import person_ids
 from facecore.reduce import dims_for_variance, explained_variance
 from facecore.similarity import members_by_centroid
@@ -62,6 +63,9 @@ plot_col, face_col = st.columns([4, 1])
 with plot_col:
     opt1, opt2 = st.columns(2)
     three_d = opt1.toggle("3-D view", key="scatter_3d", disabled=dims < 3, help="The first three main directions.")
+    sample = n > S.CHART_DRAW_AT_MOST and not opt1.toggle(
+        f"Draw all {n:,} faces", key="draw_all", help="Slower: the browser redraws every point after each change."
+    )
     color_by = opt2.radio("Colour by", [BY_GROUP, BY_PERSON, BY_FOLDER], key="color_by", horizontal=True,
                           format_func={BY_GROUP: "group", BY_PERSON: "person (People page)",
                                        BY_FOLDER: "folder"}.get)  # fmt: skip
@@ -74,16 +78,25 @@ with plot_col:
         color_names = [person_label(p, person_names) for p in range(grouping.n_persons)]
     query = state.get("query_face")
     query = query if isinstance(query, int) and 0 <= query < n else None
+    rows = drawn_rows(model.labels if colors is None else colors, S.CHART_DRAW_AT_MOST) if sample else None
     args = (model.reduced, model.labels, model.centroids, None, three_d and dims >= 3, query)
-    fig = scatter_figure(*args, hover_pictures=True, colors=colors, color_names=color_names, no_color_name=no_color)
+    fig = scatter_figure(*args, hover_pictures=True, colors=colors, color_names=color_names, no_color_name=no_color,
+                         rows=rows)  # fmt: skip
     event = st.plotly_chart(fig, key="scatter", on_select="rerun", selection_mode=("points", "box", "lasso"),
                             config={"displaylogo": False})  # fmt: skip
-    hover_faces("scatter", fs, model.reduced[:, :2])
-    chosen = sorted({r for r in (point_row(p.get("customdata")) for p in event.selection.points) if r is not None})
+    hover_faces("scatter", fs, model.reduced[:, :2], rows)
     region = bool(event.selection.box or event.selection.lasso)
+    if region:  # every face inside, drawn or not
+        chosen = faces_in_regions(model.reduced[:, :2], event.selection.box, event.selection.lasso).tolist()
+    else:
+        chosen = sorted({r for r in (point_row(p.get("customdata")) for p in event.selection.points) if r is not None})
     if len(chosen) == 1 and not region and chosen[0] != state.get("scatter_last_pick"):
         state["scatter_last_pick"] = state["query_face"] = chosen[0]
         st.rerun()  # draw the star and the side panel for the new query
+    if sample:
+        st.caption(f"The chart draws {len(rows):,} of the {n:,} faces, the same share of every group, so it "
+                   "redraws quickly; the legend counts every face, and groups, search, boxes and lassos use all "
+                   "of them.")  # fmt: skip
     st.caption(
         "Hover a point to see the face, its file, folder and group"
         + (" (each face's picture comes when the mouse rests on it)" if n > HOVER_ALL_UP_TO else "")

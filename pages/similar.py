@@ -103,7 +103,7 @@ with query_col:
     if source == DATASET_FACE:
         # "query_face" may have been set by a click in the Clusters scatter or in a result table.
         state["query_face"] = min(max(int(state.get("query_face", 0)), 0), n - 1)
-        row = face_picker(names, state)
+        row = face_picker(names, state, fs.key)
         face = fs.faces[row]
         st.image(crops(fs, [row])[0], width=150)
         st.caption(f"person (folder): {face.person or '-'}  \ngroup: {int(model.labels[row])}")

@@ -7,6 +7,7 @@ the session; one goes through the Dataset page by typing the folder path.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -242,6 +243,33 @@ def test_clusters_page_renders_and_follows_the_sliders(small_faceset, monkeypatc
         assert at.slider(key="k").value == best
 
 
+def _count(values) -> int:
+    """How many values a Plotly JSON array holds (numpy arrays arrive as base64 ``bdata``)."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).size
+    return len(values)
+
+
+def test_a_crowded_scatter_draws_a_share_of_each_group_and_counts_them_all(small_faceset, monkeypatch) -> None:
+    from facecore import settings
+
+    monkeypatch.setattr(settings, "CHART_DRAW_AT_MOST", 40)
+    at = loaded_app(small_faceset, CLUSTERS)
+    n = len(small_faceset)
+    sizes = at.dataframe[0].value["faces"].tolist()  # the groups' sizes, from the table
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    groups = [t for t in fig["data"] if t.get("name", "").startswith("group ")]
+    assert [t["name"] for t in groups] == [f"group {c} ({size:,})" for c, size in enumerate(sizes)]  # all counted
+    drawn = sum(_count(t["x"]) for t in groups)
+    assert abs(drawn - 40) <= len(sizes) and all(_count(t["x"]) >= 1 for t in groups)
+    assert any(f"draws {drawn:,} of the {n:,} faces" in c.value for c in at.caption)
+
+    at.toggle(key="draw_all").set_value(True).run()  # the user asks for every point
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert sum(_count(t["x"]) for t in fig["data"] if t.get("name", "").startswith("group ")) == n
+    assert not any("draws" in c.value for c in at.caption)
+
+
 def test_widget_values_survive_a_visit_to_another_page(small_faceset, tmp_path: Path) -> None:
     at = loaded_app(small_faceset, CLUSTERS)
     at.slider(key="k").set_value(7).run()
@@ -471,11 +499,17 @@ def test_a_resting_mouse_gets_its_face_and_its_nearest_points_on_screen(small_fa
     xy = np.random.default_rng(0).normal(size=(len(fs), 2))
     state = {"scatter_hover_faces": SimpleNamespace(want=7)}
     monkeypatch.setattr(hover, "st", SimpleNamespace(session_state=state))
-    hover._answer("scatter_hover_faces", fs, xy)
+    hover._answer("scatter_hover_faces", fs, xy, None)
     sent = state["scatter_hover_faces_add"]
     nearest = np.argsort(((xy - xy[7]) ** 2).sum(axis=1))[: min(hover.NEIGHBOURS, len(fs))]
     assert set(sent) == {str(r) for r in nearest} and "7" in sent  # the face itself first of all
     assert all(uri.startswith("data:image/jpeg;base64,") for uri, _ in sent.values())
+
+    drawn = np.arange(0, len(fs), 3)  # a crowded chart draws a share: the neighbours come from what is drawn
+    hover._answer("scatter_hover_faces", fs, xy, drawn)
+    sent = state["scatter_hover_faces_add"]
+    near = drawn[np.argsort(((xy[drawn] - xy[7]) ** 2).sum(axis=1))][: hover.NEIGHBOURS - 1]
+    assert list(sent)[0] == "7" and set(sent) == {"7", *(str(r) for r in near)}
 
 
 

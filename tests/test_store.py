@@ -172,3 +172,13 @@ def test_damaged_rows_are_cache_misses(tmp_path: Path) -> None:
     got = store.get_many([good.digest, bad.digest], "k")
     assert list(got) == [good.digest]
     assert np.array_equal(got[good.digest].encodings, good.encodings)
+
+
+def test_the_stamp_changes_with_every_write_and_only_then(tmp_path: Path) -> None:
+    store = EncodingStore(tmp_path / "c.sqlite")
+    store.put_many([fake("ab" * 32)], "k")
+    before = store.stamp()
+    assert before and before == store.stamp()  # reading changes nothing: the app keeps its counts
+    assert store.stats()["images"] == 1 and store.stamp() == before
+    store.put_many([fake("cd" * 32)], "k")
+    assert store.stamp() != before and store.stats()["images"] == 2
