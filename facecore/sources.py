@@ -1,12 +1,14 @@
 """Finding images: folders on the server (under allowed roots), uploads and zip archives.
 
-Every way in produces :class:`ImageRef` rows (a display name plus the bytes or
-the path to read them from) and a list of :class:`Skipped` rows for what could
-not be used, so one bad file never stops the rest. Decoding the bytes is
-:mod:`facecore.imaging`'s job.
+Every way in produces :class:`ImageRef` rows (a display name plus the bytes,
+the path or the zip member to read them from) and a list of :class:`Skipped`
+rows for what could not be used, so one bad file never stops the rest.
+Decoding the bytes is :mod:`facecore.imaging`'s job.
 
-Nothing in this module writes to disk: zip members are read into memory
-under size, ratio and count limits, so zip-slip names cannot escape anywhere.
+Nothing in this module writes to disk: a zip's members are checked up front
+(names, size, ratio and count limits) and each is unpacked into memory only
+when its bytes are read, so zip-slip names cannot escape anywhere and an
+upload of a whole collection is never held unpacked at once.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import hashlib
 import io
 import os
 import stat
+import threading
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -29,21 +33,26 @@ from .errors import ArchiveLimitError, DatasetError, UnreadableImageError, Unsaf
 @dataclass(frozen=True)
 class ImageRef:
     """One candidate image: ``name`` is what users see (relative path), and
-    either ``path`` (a file on disk) or ``data`` (bytes in memory) holds it."""
+    ``path`` (a file on disk), ``data`` (bytes in memory) or ``member`` (a zip
+    member, unpacked when read) holds it."""
 
     name: str
     path: str | None = None
     data: bytes | None = None
+    member: ZipMember | None = None
 
     def read_bytes(self) -> bytes:
         """Return the file's bytes; raise :class:`UnreadableImageError` if it cannot be read.
 
-        The file is checked again at read time (it may have changed since the
+        A file is checked again at read time (it may have changed since the
         scan): a FIFO or device swapped in is refused without blocking, and at
-        most ``settings.MAX_FILE_BYTES`` are read.
+        most ``settings.MAX_FILE_BYTES`` are read. A zip member is unpacked
+        now, at most its declared size (``corrupt`` or ``zip bomb`` otherwise).
         """
         if self.data is not None:
             return self.data
+        if self.member is not None:
+            return self.member.read()
         assert self.path is not None
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
         try:
@@ -306,37 +315,111 @@ def _check_zip_directory(fh: IO[bytes], label: str, max_members: int) -> None:
         )
 
 
+#: What a zip or an upload can be read from: its bytes, a seekable binary file object, or a path on disk.
+ArchiveSource = bytes | IO[bytes] | str | os.PathLike[str]
+
+
+class _MemberReader(zipfile.ZipFile):
+    """A ZipFile that unpacks members by their ZipInfo without reading the archive's directory again.
+
+    :func:`read_zip` read and checked the directory once; parsing it again for
+    every member would cost ~50 ms per 5,000 entries per member. If a Python
+    renames this private hook, the directory is parsed again: slower, same bytes.
+    """
+
+    def _RealGetContents(self) -> None:  # noqa: N802 - zipfile's name
+        """Read nothing: the members come as the ZipInfo objects of the first reading."""
+
+
+class _Archive:
+    """One zip shared by the ImageRefs of its members, read by one of them at a time.
+
+    ``source`` is a path (opened for each read: no file handle stays open) or a
+    seekable binary file object such as Streamlit's ``UploadedFile`` (read in
+    place, never copied whole). Reads may come from a background thread.
+    """
+
+    def __init__(self, source: IO[bytes] | str | os.PathLike[str]) -> None:
+        self.source = source
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def opened(self) -> Iterator[IO[bytes]]:
+        """The archive as a file positioned at its start, for this caller alone; raises OSError or ValueError."""
+        with self._lock:
+            if isinstance(self.source, (str, os.PathLike)):
+                with open(self.source, "rb") as fh:
+                    yield fh
+            else:
+                self.source.seek(0)
+                yield self.source
+
+
+class ZipMember:
+    """One accepted member of a checked zip: unpacked by :meth:`read`, not before."""
+
+    __slots__ = ("archive", "info")
+
+    def __init__(self, archive: _Archive, info: zipfile.ZipInfo) -> None:
+        self.archive = archive
+        self.info = info
+
+    def __repr__(self) -> str:
+        return f"ZipMember({self.info.filename!r}, {self.info.file_size} bytes)"
+
+    def read(self) -> bytes:
+        """The member's bytes; raises UnreadableImageError (``unreadable``, ``corrupt``, ``zip bomb``)."""
+        try:
+            with self.archive.opened() as fh:
+                with _MemberReader(fh) as zf:
+                    return _unpack(zf, self.info)
+        except zipfile.BadZipFile as exc:  # only where the directory had to be read again
+            raise UnreadableImageError("corrupt", f"cannot unpack: {exc}") from exc
+        except (OSError, ValueError) as exc:  # the file is gone, or the upload was closed
+            detail = getattr(exc, "strerror", None) or str(exc)
+            raise UnreadableImageError("unreadable", f"the archive cannot be read: {detail}") from exc
+
+
+def _archive_of(source: ArchiveSource) -> _Archive:
+    """The shared archive over ``source``; bytes are wrapped without a copy (BytesIO shares them)."""
+    return _Archive(io.BytesIO(source) if isinstance(source, bytes) else source)
+
+
 def read_zip(
-    source: bytes | str | os.PathLike[str],
+    source: ArchiveSource,
     prefix: str = "",
     max_members: int = S.ZIP_MAX_MEMBERS,
     max_total_bytes: int = S.ZIP_MAX_TOTAL_BYTES,
     max_ratio: int = S.ZIP_MAX_RATIO,
 ) -> tuple[list[ImageRef], list[Skipped]]:
-    """Read the images of a zip archive into memory; nothing is written to disk.
+    """List the images of a zip archive (bytes, a seekable file object or a path); nothing is written to disk.
 
-    Members with absolute or ``..`` names are skipped as ``unsafe path``,
-    symbolic links as ``not a file``, encrypted ones as ``encrypted``,
-    nested archives as ``nested archive``, members compressed more than
-    ``max_ratio`` times (alone, or all read so far once past 64 MiB) or
-    beyond ``max_total_bytes`` in total as ``zip bomb``. Repeated names get
-    `` (2)``, `` (3)``... Raises :class:`DatasetError` if the archive itself
-    is unreadable, and :class:`~facecore.errors.ArchiveLimitError` (a
+    Every member is checked now, none is unpacked: members with absolute or
+    ``..`` names are skipped as ``unsafe path``, symbolic links as ``not a
+    file``, encrypted ones as ``encrypted``, nested archives as ``nested
+    archive``, members compressed more than ``max_ratio`` times (alone, or all
+    accepted so far once past 64 MiB) or beyond ``max_total_bytes`` in total as
+    ``zip bomb``, by the sizes the directory declares. Each accepted member is
+    an :class:`ImageRef` whose ``read_bytes()`` unpacks it, at most its
+    declared size (``corrupt`` or ``zip bomb`` then). Repeated names get
+    `` (2)``, `` (3)``... Raises :class:`DatasetError` if the archive itself is
+    unreadable, and :class:`~facecore.errors.ArchiveLimitError` (a
     DatasetError) if it has more than ``max_members`` entries.
     """
-    label = display_name(prefix.rstrip("/") or (os.fspath(source) if not isinstance(source, bytes) else "archive"))
+    is_path = isinstance(source, (str, os.PathLike))
+    label = display_name(prefix.rstrip("/") or (os.fspath(source) if is_path else "archive"))
+    archive = _archive_of(source)
     try:
-        fh: IO[bytes] = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
-    except OSError as exc:
-        raise DatasetError(f"{label} cannot be read ({exc.strerror or exc}).") from exc
-    with fh:
-        _check_zip_directory(fh, label, max_members)
-        try:
-            zf = zipfile.ZipFile(fh)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-            raise DatasetError(f"{label} is not a readable zip archive ({exc}).") from exc
-        with zf:
-            return _read_members(zf, label, prefix, max_members, max_total_bytes, max_ratio)
+        with archive.opened() as fh:
+            _check_zip_directory(fh, label, max_members)
+            try:
+                zf = zipfile.ZipFile(fh)
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+                raise DatasetError(f"{label} is not a readable zip archive ({exc}).") from exc
+            with zf:
+                return _list_members(zf, archive, label, prefix, max_members, max_total_bytes, max_ratio)
+    except (OSError, ValueError) as exc:  # opening the path, or a closed file object
+        raise DatasetError(f"{label} cannot be read ({getattr(exc, 'strerror', None) or exc}).") from exc
 
 
 def _refusal(info: zipfile.ZipInfo, clean: str, unpacked: int, packed: int, max_ratio: int,
@@ -382,13 +465,15 @@ def _unpack(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return data
 
 
-def _read_members(
-    zf: zipfile.ZipFile, label: str, prefix: str, max_members: int, max_total_bytes: int, max_ratio: int
-) -> tuple[list[ImageRef], list[Skipped]]:
+def _list_members(
+    zf: zipfile.ZipFile, archive: _Archive, label: str, prefix: str, max_members: int, max_total_bytes: int,
+    max_ratio: int,
+) -> tuple[list[ImageRef], list[Skipped]]:  # fmt: skip
+    """Check every member of ``zf``; the accepted ones become ImageRefs that unpack from ``archive`` when read."""
     images: list[ImageRef] = []
     skipped: list[Skipped] = []
     used: set[str] = set()
-    total = packed = 0  # bytes unpacked so far, and their compressed size
+    total = packed = 0  # declared bytes of the members accepted so far, and their compressed size
     infos = zf.infolist()
     if len(infos) > max_members:
         raise ArchiveLimitError(
@@ -405,25 +490,41 @@ def _read_members(
         shown = f"{prefix}{clean}"
         refused = _refusal(info, clean, total + info.file_size, packed + info.compress_size, max_ratio,
                            max_total_bytes)  # fmt: skip
-        try:
-            if refused:
-                raise UnreadableImageError(*refused)
-            data = _unpack(zf, info)
-        except UnreadableImageError as exc:
-            skipped.append(Skipped(shown, exc.reason, exc.detail))
+        if refused:
+            skipped.append(Skipped(shown, *refused))
             continue
-        total += len(data)
+        # Reading stops at the declared size, so the declared sizes bound what the members unpack to.
+        total += info.file_size
         packed += info.compress_size
-        images.append(ImageRef(name=_unique(shown, used), data=data))
+        images.append(ImageRef(name=_unique(shown, used), member=ZipMember(archive, info)))
     return images, skipped
 
 
-def from_uploads(files: Iterable[tuple[str, bytes]]) -> tuple[list[ImageRef], list[Skipped]]:
-    """Turn uploaded ``(file name, bytes)`` pairs into images; zip uploads are expanded.
+def _upload_size(data: bytes | IO[bytes]) -> int:
+    """Bytes in an upload, without reading it."""
+    if isinstance(data, bytes):
+        return len(data)
+    return data.seek(0, io.SEEK_END)
 
-    Only the base name of an upload is kept, so a crafted name cannot point
-    anywhere; two uploads with the same name become ``a.jpg`` and ``a (2).jpg``.
-    Images above ``settings.MAX_FILE_BYTES`` are skipped as ``too large``.
+
+def _upload_bytes(data: bytes | IO[bytes]) -> bytes:
+    """An uploaded image's bytes. Reading a whole BytesIO from its start returns its buffer (no copy in CPython):
+    an ``UploadedFile`` gives the very bytes Streamlit keeps."""
+    if isinstance(data, bytes):
+        return data
+    data.seek(0)
+    return data.read()
+
+
+def from_uploads(files: Iterable[tuple[str, bytes | IO[bytes]]]) -> tuple[list[ImageRef], list[Skipped]]:
+    """Turn uploaded ``(file name, bytes or seekable file object)`` pairs into images; zip uploads are expanded.
+
+    A zip is read in place (pass the file object, e.g. Streamlit's
+    ``UploadedFile``: no copy is made) and its members are unpacked one at a
+    time as the encoder reads them (:func:`read_zip`). Only the base name of an
+    upload is kept, so a crafted name cannot point anywhere; two uploads with
+    the same name become ``a.jpg`` and ``a (2).jpg``. Images above
+    ``settings.MAX_FILE_BYTES`` are skipped as ``too large``.
     """
     images: list[ImageRef] = []
     skipped: list[Skipped] = []
@@ -433,25 +534,27 @@ def from_uploads(files: Iterable[tuple[str, bytes]]) -> tuple[list[ImageRef], li
         if name in ("", ".", ".."):
             name = "upload"
         if name.lower().endswith(".zip"):
-            zip_name = _unique(name, used)
-            try:
-                imgs, skip = read_zip(data, prefix=f"{zip_name}/")
-            except ArchiveLimitError as exc:
-                skipped.append(Skipped(zip_name, "zip bomb", str(exc)))
-                continue
-            except DatasetError as exc:
-                skipped.append(Skipped(zip_name, "corrupt", str(exc)))
-                continue
-            images += [ImageRef(name=_unique(r.name, used), data=r.data) for r in imgs]
+            imgs, skip = _upload_zip(data, _unique(name, used))
+            images += [replace(r, name=_unique(r.name, used)) for r in imgs]
             skipped += skip
         elif not _has_image_extension(name):
             skipped.append(Skipped(name, "unsupported type", "not an image or zip file"))
-        elif len(data) > S.MAX_FILE_BYTES:
+        elif (size := _upload_size(data)) > S.MAX_FILE_BYTES:
             limit = f"{S.MAX_FILE_BYTES // 2**20} MiB"
-            skipped.append(Skipped(name, "too large", f"{len(data) / 1e6:.0f} MB is above the {limit} limit"))
+            skipped.append(Skipped(name, "too large", f"{size / 1e6:.0f} MB is above the {limit} limit"))
         else:
-            images.append(ImageRef(name=_unique(name, used), data=data))
+            images.append(ImageRef(name=_unique(name, used), data=_upload_bytes(data)))
     return images, skipped
+
+
+def _upload_zip(data: bytes | IO[bytes], zip_name: str) -> tuple[list[ImageRef], list[Skipped]]:
+    """The members of an uploaded zip, or the whole zip skipped (``zip bomb``, ``corrupt``) with the reason."""
+    try:
+        return read_zip(data, prefix=f"{zip_name}/")
+    except ArchiveLimitError as exc:
+        return [], [Skipped(zip_name, "zip bomb", str(exc))]
+    except DatasetError as exc:
+        return [], [Skipped(zip_name, "corrupt", str(exc))]
 
 
 def open_dataset(

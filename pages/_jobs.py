@@ -66,7 +66,7 @@ class EncodeJob:
         self.started = time.monotonic()
         self.ended: float | None = None
         self._store = store
-        self._collect = collect
+        self._collect: Collect | None = collect  # dropped once the job ends: it may hold the uploads
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"encode {label}", daemon=True)
 
@@ -98,6 +98,7 @@ class EncodeJob:
 
     def _run(self) -> None:
         try:
+            assert self._collect is not None
             refs, skipped = self._collect(self._stop.is_set)
             if not refs:
                 self.error = f"No photos found in {self.label}: {_nothing_found(skipped)}"
@@ -115,6 +116,7 @@ class EncodeJob:
             log.exception("encoding %s failed", self.label)
             self.error = f"Encoding failed unexpectedly ({type(exc).__name__}: {exc}). The server log has details."
         finally:
+            self._collect = None  # a finished job holds no upload (nor its archive's bytes)
             self.ended = time.monotonic()
 
     def _on_progress(self, progress: Progress) -> None:

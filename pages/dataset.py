@@ -96,11 +96,17 @@ with tab_upload:
         type=[*UPLOAD_TYPES, "zip"],
         accept_multiple_files=True,
         key="uploads",
-        help="Select many files at once. Zips are opened in memory; nothing is written to disk.",
+        help="Select many files at once. Zips are opened in memory, a photo at a time; nothing is written to disk.",
     )
-    if st.button("Encode the uploads", key="encode_uploads", type="primary", disabled=busy or not files,
+    # Streamlit returns a deep copy of the uploads on every run (a second 250 MB for a 250 MB zip): let it go
+    # now, or this page's namespace, which the download button's callable keeps after the run, would hold it.
+    have_files = bool(files)
+    del files
+    if st.button("Encode the uploads", key="encode_uploads", type="primary", disabled=busy or not have_files,
                  icon=":material/play_arrow:"):  # fmt: skip
-        uploaded = [(f.name, f.getvalue()) for f in files]
+        # The widget's own UploadedFile objects share the bytes Streamlit keeps (no copy); zips are read in
+        # place and unpacked a photo at a time while they are encoded.
+        uploaded = [(f.name, f) for f in st.session_state.get("uploads") or []]
         label = uploaded[0][0] if len(uploaded) == 1 else f"{len(uploaded):,} uploaded files"
         start_job(label, settings, lambda stop: from_uploads(uploaded), remember=True)
         st.rerun()

@@ -254,8 +254,9 @@ def test_zip_members_of_every_kind(tmp_path: Path) -> None:
     archive = mark_encrypted(archive, "secret.jpg")
     archive = understate_size(archive, "liar.jpg")
     images, skipped = read_zip(archive, prefix="up.zip/")
-    assert [i.name for i in images] == ["up.zip/a.jpg", "up.zip/not_image.jpg", "up.zip/dup.jpg", "up.zip/dup (2).jpg"]
-    assert images[2].data != images[3].data
+    assert [i.name for i in images] == ["up.zip/a.jpg", "up.zip/not_image.jpg", "up.zip/dup.jpg",
+                                        "up.zip/dup (2).jpg", "up.zip/liar.jpg"]  # fmt: skip
+    assert images[2].read_bytes() != images[3].read_bytes()
     got = reasons(skipped)
     assert got == {
         "up.zip/nested.zip": "nested archive",
@@ -263,8 +264,11 @@ def test_zip_members_of_every_kind(tmp_path: Path) -> None:
         "up.zip/link.jpg": "not a file",
         "up.zip/secret.jpg": "encrypted",
         "up.zip/bomb.bmp": "zip bomb",
-        "up.zip/liar.jpg": "corrupt",  # unpacking stops at the claimed size; the CRC then fails
     }
+    # members are unpacked when read: unpacking stops at the claimed size; the CRC then fails
+    with pytest.raises(UnreadableImageError) as err:
+        images[4].read_bytes()
+    assert err.value.reason == "corrupt"
 
 
 def test_zip_total_size_limits(tmp_path: Path) -> None:
@@ -275,7 +279,7 @@ def test_zip_total_size_limits(tmp_path: Path) -> None:
     # Many members under the per-member rule (< 1 MB each) but the archive as a whole is a bomb.
     members = [(f"z{i:03d}.bmp", bytes(900_000)) for i in range(100)]
     images, skipped = read_zip(zip_bytes(members))
-    assert sum(len(i.data) for i in images) <= 64 * 2**20 + 900_000
+    assert sum(len(i.read_bytes()) for i in images) <= 64 * 2**20 + 900_000
     assert skipped and {s.reason for s in skipped} == {"zip bomb"}
 
 
