@@ -287,8 +287,7 @@ class EncodingStore:
         with self.connect() as con:
             images = con.execute("SELECT COUNT(*) FROM images").fetchone()[0]
             faces = con.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
-        size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
-        return {"images": images, "faces": faces, "bytes": size}
+        return {"images": images, "faces": faces, "bytes": sum(size for _, size, _ in self.stamp())}
 
     def stamp(self) -> tuple[tuple[str, int, int], ...]:
         """``(file, size, mtime_ns)`` of the cache file and its SQLite side files: it changes whenever a write

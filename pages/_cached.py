@@ -78,7 +78,7 @@ def matches_for(key: str, text: str, limit: int, _names: list[str]) -> tuple[lis
 def cache_stats(path: str, stamp: tuple) -> dict[str, int]:
     """The cache's counts and size (:meth:`EncodingStore.stats`), counted again only when its files change
     (``stamp``): every page run shows them, and counting 10^5 faces took 30-80 ms of each slider move."""
-    return store().stats()
+    return _store(path).stats()
 
 
 @st.cache_resource(show_spinner="Loading the face models…")
