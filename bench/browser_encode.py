@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from bench.serve import Server
-from facecore.settings import default_dataset_path
+from facecore import default_dataset_path
 
 
 def main() -> None:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facecore import EncoderSettings, EncodingStore, ImageRef, encode_images, open_dataset
-from facecore.workers import worker_pids
+from facecore import EncoderSettings, EncodingStore, ImageRef, encode_images, open_dataset, worker_pids
 
 from .report import Report, Table, load_avg, ms, secs
 

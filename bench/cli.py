@@ -19,11 +19,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from facecore import FaceSet, NotEnoughFacesError
+from facecore import MODEL_DIR_ENV, FaceSet, NotEnoughFacesError, shutdown_pools, silence_bomb_warnings
 from facecore import settings as S
-from facecore.encoding import MODEL_DIR_ENV
-from facecore.imaging import silence_bomb_warnings
-from facecore.workers import shutdown_pools
 
 from .cache import bench_cache
 from .encode import bench_encode

@@ -21,9 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from facecore import EncoderSettings, EncodingStore, ImageRef, encode_images, load_models
-from facecore.encoding import encoder_engine
-from facecore.workers import default_workers, shutdown_pools
+from facecore import (
+    EncoderSettings,
+    EncodingStore,
+    ImageRef,
+    default_workers,
+    encode_images,
+    encoder_engine,
+    load_models,
+    shutdown_pools,
+)
 
 from .machine import workers_cpu_seconds
 from .report import Report, Table, load_avg, secs

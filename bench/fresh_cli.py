@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from facecore.settings import default_dataset_path
+from facecore import default_dataset_path
 
 ARTICLE = """
 import sys, face_recognition

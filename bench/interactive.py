@@ -10,10 +10,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from facecore import auto_k, fit_model, fit_pca, project
+from facecore import MINIBATCH_ABOVE, auto_k, fit_model, fit_pca, project
 from facecore import reduce as facecore_reduce
 from facecore import settings as S
-from facecore.cluster import MINIBATCH_ABOVE
 
 from .report import Report, Table, load_avg, secs, timed
 from .synthetic import synthetic_faces, within_person_std

@@ -239,7 +239,7 @@ async def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from facecore.settings import default_cache_path, default_dataset_path
+    from facecore import default_cache_path, default_dataset_path
 
     p = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
     p.add_argument("--sessions", type=lambda s: [int(x) for x in s.split(",")], default=[1, 3, 6],

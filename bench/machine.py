@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
-from facecore.workers import worker_pids
+from facecore import worker_pids
 
 from .report import load_avg
 

@@ -18,9 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
-from facecore import EncoderSettings, EncodingStore, auto_k, cluster_search, encode_images, exact_search, project
+from facecore import (
+    EncoderSettings,
+    EncodingStore,
+    auto_k,
+    cluster_search,
+    encode_images,
+    exact_search,
+    project,
+    shutdown_pools,
+    worker_pids,
+)
 from facecore import settings as S
-from facecore.workers import shutdown_pools, worker_pids
 
 from .machine import hwm_mib
 from .photos import sample_refs

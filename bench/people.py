@@ -34,9 +34,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from facecore import EncoderSettings, EncodingStore, encode_images, load_imported, scan_folder  # noqa: E402
-from facecore.grouping_quality import kmeans_labels, score_labels, threshold_sweep  # noqa: E402
-from facecore.people import group_faces, neighbour_graph, photo_ids  # noqa: E402
+from facecore import (  # noqa: E402  # noqa: E402  # noqa: E402
+    EncoderSettings,
+    EncodingStore,
+    encode_images,
+    group_faces,
+    kmeans_labels,
+    load_imported,
+    neighbour_graph,
+    photo_ids,
+    scan_folder,
+    score_labels,
+    threshold_sweep,
+)
 
 
 def load(dataset: str, cache: str):

@@ -17,8 +17,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from facecore import ImageRef, detect_faces, load_models
-from facecore.resnet_onnx import OnnxFaceEncoder, convert_model, face_chips, load_session, source_model_path
+from facecore import (
+    ImageRef,
+    OnnxFaceEncoder,
+    convert_model,
+    detect_faces,
+    face_chips,
+    load_models,
+    load_session,
+    source_model_path,
+)
 
 from .report import Report, Table, load_avg, secs
 

@@ -38,10 +38,19 @@ from pathlib import Path
 
 import numpy as np
 
-from facecore import EncoderSettings, EncodingStore, Face, FaceSet, ImageRef, encode_images
+from facecore import (
+    EncoderSettings,
+    EncodingStore,
+    Face,
+    FaceSet,
+    ImageRef,
+    LocalPool,
+    encode_images,
+    encodings_npz,
+    shutdown_pools,
+    worker_pids,
+)
 from facecore import settings as S
-from facecore.exchange import encodings_npz
-from facecore.workers import LocalPool, shutdown_pools, worker_pids
 
 from .machine import cpu_seconds
 from .photos import real_faceset, sample_refs
@@ -162,7 +171,7 @@ def _per_photo(refs: Sequence[ImageRef], backend, pids: list[int]) -> dict:
 
 def bench_dask(dataset: str, photos: int, workers: int, *, blocks: int = 3, seed: int = 0) -> Report:
     """Local pool vs a LocalCluster of ``workers`` processes (paths, then bytes) on the same ``photos`` photos."""
-    from facecore.dask_backend import DaskBackend, close_clusters, connect
+    from facecore import DaskBackend, close_clusters, connect
 
     refs = sample_refs(dataset, photos, seed)
     data: dict = {"photos": photos, "workers": workers, "blocks": blocks, "load_before": load_avg()}

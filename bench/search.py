@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from facecore import ClusterIndex, auto_k, cluster_search, exact_search, fit_kmeans, fit_pca, project
+from facecore import ClusterIndex, auto_k, cluster_search, exact_search, fit_kmeans, fit_pca, project, recall
 from facecore import settings as S
-from facecore.search import recall
 
 from .report import Report, Table, count, load_avg, ms, secs
 from .synthetic import synthetic_faces, synthetic_identities, within_person_std

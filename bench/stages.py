@@ -13,11 +13,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from facecore import EncoderSettings, ImageRef, decode_image, detect_faces, load_models
-from facecore.encoding import onnx_encoder
-from facecore.imaging import face_thumbnail
-from facecore.resnet_onnx import face_chips
-from facecore.sources import content_digest
+from facecore import (
+    EncoderSettings,
+    ImageRef,
+    content_digest,
+    decode_image,
+    detect_faces,
+    face_chips,
+    face_thumbnail,
+    load_models,
+    onnx_encoder,
+)
 
 from .report import Table, ms
 

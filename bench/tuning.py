@@ -16,9 +16,7 @@ import os
 import time
 
 from bench.synthetic import synthetic_faces, within_person_std
-from facecore import EncoderSettings, EncodingStore, encode_images, scan_folder
-from facecore.settings import default_dataset_path
-from facecore.tuning import tune_search
+from facecore import EncoderSettings, EncodingStore, default_dataset_path, encode_images, scan_folder, tune_search
 
 
 def _row(label: str, n: int, tuning, seconds: float) -> dict:

@@ -26,7 +26,7 @@ import zipfile
 from pathlib import Path
 
 from bench.serve import ROOT, Server
-from facecore.settings import default_dataset_path
+from facecore import default_dataset_path
 
 STEPS = ("started", "uploaded", "peak", "encoded", "removed", "next run", "hwm")
 

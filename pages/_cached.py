@@ -29,21 +29,26 @@ from facecore import (
     Evaluation,
     FaceCoreError,
     FaceSet,
+    NotEnoughFacesError,
+    SearchTuning,
     SimilarityModel,
+    allowed_roots_from_env,
+    calibrate,
+    default_threshold,
+    distance_distributions,
     encode_query,
     evaluate,
+    explained_variance,
+    face_thumbnails,
     fit_model,
     fit_pca,
+    imported_key,
     load_models,
+    recommended_threshold,
     suggest_k,
+    tune_search,
 )
 from facecore import settings as S
-from facecore.errors import NotEnoughFacesError
-from facecore.exchange import face_thumbnails, imported_key
-from facecore.reduce import explained_variance
-from facecore.sources import allowed_roots_from_env
-from facecore.tuning import SearchTuning, tune_search
-from facecore.verdict import calibrate, default_threshold, distance_distributions, recommended_threshold
 from pages._charts import variance_figure
 from pages._pictures import PLACEHOLDER, face_uris
 from pages._views import cluster_table, face_label, face_names, matching_faces

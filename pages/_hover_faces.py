@@ -21,8 +21,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from facecore import FaceSet
-from facecore.exchange import imported_key
+from facecore import FaceSet, imported_key
 from pages._cached import HOVER_ALL_UP_TO, hover_entries, hover_payload_for
 
 #: Above HOVER_ALL_UP_TO faces, a hovered face comes with this many of its nearest points on screen.

@@ -19,11 +19,23 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from facecore import EncoderSettings, EncodingStore, FaceCoreError, FaceSet, ImageRef, Progress, Skipped, encode_images
-from facecore.dask_backend import backend_from_env
-from facecore.exchange import load_imported
-from facecore.saved_sets import open_saved_set, save_set
-from facecore.sources import allowed_roots_from_env, check_folder, scan_folder
+from facecore import (
+    EncoderSettings,
+    EncodingStore,
+    FaceCoreError,
+    FaceSet,
+    ImageRef,
+    Progress,
+    Skipped,
+    allowed_roots_from_env,
+    backend_from_env,
+    check_folder,
+    encode_images,
+    load_imported,
+    open_saved_set,
+    save_set,
+    scan_folder,
+)
 from pages import _state
 from pages._cached import store
 

@@ -7,16 +7,23 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from facecore import Constraints, FaceSet, Grouping, NeighbourGraph, Scores, SweepPoint
-from facecore.corrections import list_corrections, load_corrections
-from facecore.grouping_quality import score_labels, threshold_sweep
-from facecore.people import (
+from facecore import (
     DEFAULT_THRESHOLD,
     THRESHOLD_RANGE,
+    Constraints,
+    FaceSet,
+    Grouping,
+    NeighbourGraph,
+    Scores,
+    SweepPoint,
     group_faceset,
+    list_corrections,
+    load_corrections,
     name_persons,
     neighbour_graph,
     photo_ids,
+    score_labels,
+    threshold_sweep,
 )
 from pages._cached import PEOPLE_AUTO_UP_TO, _derived, _store, model_for, store
 

@@ -17,19 +17,27 @@ from datetime import datetime
 import numpy as np
 import streamlit as st
 
-from facecore import Action, FaceCoreError, FaceSet, Grouping, MergeSuggestion, Scores, SweepPoint
-from facecore.corrections import (
+from facecore import (
+    Action,
+    FaceCoreError,
+    FaceSet,
+    Grouping,
+    MergeSuggestion,
+    Scores,
+    SweepPoint,
+    allowed_roots_from_env,
+    anchor_rows,
     different_people,
     list_corrections,
     merge_persons,
     move_faces,
     name_person,
     not_this_person,
+    photo_ids,
+    propose_split,
     split_person,
     undo_correction,
 )
-from facecore.people import anchor_rows, photo_ids, propose_split
-from facecore.sources import allowed_roots_from_env
 from pages._cached import crops, store
 from pages._charts import sweep_figure
 from pages._pictures import person_zip

@@ -13,9 +13,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image, ImageDraw, UnidentifiedImageError
 
-from facecore import FaceCoreError, FaceSet, ImageRef
+from facecore import FaceCoreError, FaceSet, ImageRef, decode_image
 from facecore import settings as S
-from facecore.imaging import decode_image
 
 
 def _placeholder() -> bytes:
@@ -94,7 +93,7 @@ def photo_in_folder(folder: str, name: str, digest: str, allowed: Sequence[Path]
     the ``allowed`` roots (the rule the folder was read with), and a file whose
     content no longer has ``digest`` (replaced since it was encoded).
     """
-    from facecore.sources import content_digest
+    from facecore import content_digest
 
     root = Path(folder).resolve()
     rel = Path(name)

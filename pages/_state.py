@@ -20,10 +20,9 @@ from typing import Any
 
 import streamlit as st
 
-from facecore import EncoderSettings, FaceSet
+from facecore import DEFAULT_THRESHOLD as PEOPLE_THRESHOLD
+from facecore import EncoderSettings, FaceSet, max_dims
 from facecore import settings as S
-from facecore.people import DEFAULT_THRESHOLD as PEOPLE_THRESHOLD
-from facecore.reduce import max_dims
 from pages._views import face_label
 
 LOADED, JOB, NOTICE, ERROR = "loaded", "encode_job", "notice", "encode_error"

@@ -14,8 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from facecore import Face, FaceSet, SimilarityModel, Skipped
-from facecore.evaluation import cluster_persons
+from facecore import Face, FaceSet, SimilarityModel, Skipped, cluster_persons
 
 #: The grey square shown where the cache has no crop of a face.
 

@@ -2,12 +2,16 @@
 
 import streamlit as st
 
-from facecore import FaceCoreError
+from facecore import (
+    FaceCoreError,
+    dims_for_variance,
+    drawn_rows,
+    explained_variance,
+    faces_in_regions,
+    members_by_centroid,
+    person_ids,
+)
 from facecore import settings as S
-from facecore.chart_points import drawn_rows, faces_in_regions
-from facecore.evaluation import person_ids
-from facecore.reduce import dims_for_variance, explained_variance
-from facecore.similarity import members_by_centroid
 from pages._cached import HOVER_ALL_UP_TO, cluster_table_for, crops, k_hint_for, model_for, variance_figure_for
 from pages._charts import scatter_figure, silhouette_figure, sizes_figure
 from pages._explain import how_it_works

@@ -2,12 +2,23 @@
 
 import streamlit as st
 
-from facecore import EncoderSettings, FaceCoreError, from_uploads
-from facecore.corrections import delete_corrections
-from facecore.exchange import delete_imported, encodings_npz, imported_key, read_encodings, write_imported
-from facecore.saved_sets import delete_sets_with
-from facecore.settings import IMAGE_EXTENSIONS, THUMB_SIDE, default_dataset_path
-from facecore.sources import allowed_roots_from_env, lfw_sample
+from facecore import (
+    IMAGE_EXTENSIONS,
+    THUMB_SIDE,
+    EncoderSettings,
+    FaceCoreError,
+    allowed_roots_from_env,
+    default_dataset_path,
+    delete_corrections,
+    delete_imported,
+    delete_sets_with,
+    encodings_npz,
+    from_uploads,
+    imported_key,
+    lfw_sample,
+    read_encodings,
+    write_imported,
+)
 from pages import _state
 from pages._cached import forget_all, store
 from pages._frame import frame

@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from facecore import FaceCoreError, score_labels
-from facecore.people import THRESHOLD_RANGE, photo_ids, suggest_merges
+from facecore import THRESHOLD_RANGE, FaceCoreError, photo_ids, score_labels, suggest_merges
 from pages._cached import PEOPLE_AUTO_UP_TO
 from pages._frame import frame
 from pages._people_cache import kmeans_scores_for, people_state, people_sweep_for

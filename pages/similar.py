@@ -5,10 +5,8 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from facecore import FaceCoreError, find_similar, match_verdict
+from facecore import FaceCoreError, content_digest, distances_to, find_similar, match_verdict
 from facecore import settings as S
-from facecore.similarity import distances_to
-from facecore.sources import content_digest
 from pages._cached import (
     PEOPLE_AUTO_UP_TO,
     QUALITY_QUERIES,

@@ -20,7 +20,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.serve import Server  # noqa: E402
-from facecore.settings import default_dataset_path  # noqa: E402
+from facecore import default_dataset_path  # noqa: E402
 
 BLUR = "img, canvas { filter: blur(9px) !important; }"  # the tables are canvases with faces in them
 PAGES = (("dataset", "Faces found"), ("clusters", "faces in 10 groups"), ("similar", "shortcut cost"),
