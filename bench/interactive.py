@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from facecore import MINIBATCH_ABOVE, auto_k, fit_model, fit_pca, project
-from facecore import reduce as facecore_reduce
 from facecore import settings as S
+from facecore.search import reduce as facecore_reduce
 
 from .report import Report, Table, load_avg, secs, timed
 from .synthetic import synthetic_faces, within_person_std

@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from facecore import (  # noqa: E402  # noqa: E402  # noqa: E402
+from facecore import (
     EncoderSettings,
     EncodingStore,
     encode_images,

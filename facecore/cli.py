@@ -18,9 +18,11 @@ import numpy as np
 from . import settings as S
 from .errors import FaceCoreError, NotEnoughFacesError, UnreadableImageError
 from .faceset import FaceSet, Progress, encode_images
-from .imaging import silence_bomb_warnings
+from .photos.datasets import open_dataset
+from .photos.folders import allowed_roots_from_env
+from .photos.imaging import silence_bomb_warnings
+from .photos.refs import ImageRef, content_digest, display_name
 from .settings import EncoderSettings
-from .sources import ImageRef, allowed_roots_from_env, content_digest, display_name, open_dataset
 from .store import EncodingStore
 
 # PCA, K-means, grouping and their scikit-learn/scipy imports (~2 CPU s) load inside the commands that use
@@ -130,7 +132,8 @@ def cmd_encode(args: argparse.Namespace) -> dict:
 
 
 def cmd_import(args: argparse.Namespace) -> dict:
-    from .exchange import read_encodings, write_imported
+    from .photos.exchange import read_encodings
+    from .storage.imported_sets import write_imported
     roots = args.root or allowed_roots_from_env()
     found = read_encodings(args.file, roots, name=args.name)  # all checks first: a refused file writes nothing
     fs = write_imported(found, EncodingStore(args.cache))
@@ -145,8 +148,8 @@ def _hits(fs: FaceSet, indices: np.ndarray, dists: np.ndarray) -> list[dict]:
 def _fit(fs: FaceSet, args: argparse.Namespace):
     """The model of ``--dims``/``--k``; with ``--nprobe auto``, K and nprobe chosen for ``--recall`` first
     (args.k and args.nprobe are set to the choice). Returns ``(model, tuning or None)``."""
-    from .similarity import fit_model
-    from .tuning import tune_search
+    from .search.similarity import fit_model
+    from .search.tuning import tune_search
     tuning = None
     if args.nprobe == "auto":
         tuning = tune_search(fs.encodings, target=args.recall, top=args.top, dims=args.dims)
@@ -164,7 +167,7 @@ def _tuning_out(tuning) -> dict | None:
 
 def cmd_similar(args: argparse.Namespace) -> dict:
     from .encoding import encode_query
-    from .similarity import find_similar
+    from .search.similarity import find_similar
     _check_dataset_arg(args.dataset)
     query = Path(args.query)
     if not query.is_file():
@@ -212,7 +215,7 @@ def cmd_similar(args: argparse.Namespace) -> dict:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> dict:
-    from .evaluation import evaluate
+    from .search.evaluation import evaluate
     _check_dataset_arg(args.dataset)
     fs = load_faceset(args.dataset, args)
     _need_faces(fs, args.dataset)

@@ -35,8 +35,8 @@ from types import ModuleType
 from typing import Any
 
 from .errors import ClusterError, WorkerCrashedError
+from .photos.refs import ImageRef
 from .settings import EncoderSettings
-from .sources import ImageRef
 from .workers import Results, WorkItem, encode_batch
 
 log = logging.getLogger(__name__)
@@ -205,7 +205,7 @@ def _encode_on_worker(items: list[WorkItem], settings: EncoderSettings) -> Resul
         # thread (the worker is one process with one thread), no bomb warnings
         # (decode_image reports those photos), and the models loaded (about 1 s).
         from .encoding import load_models
-        from .imaging import silence_bomb_warnings
+        from .photos.imaging import silence_bomb_warnings
 
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

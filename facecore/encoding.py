@@ -29,10 +29,10 @@ import numpy as np
 from PIL import Image
 
 from .errors import ModelMissingError, NoFaceFoundError, UnreadableImageError
-from .imaging import Box, decode_image, face_thumbnail, truncation_flag_guard
+from .photos.imaging import Box, decode_image, face_thumbnail, truncation_flag_guard
+from .photos.refs import content_digest
 from .resnet_onnx import OnnxEncoderUnavailableError, OnnxFaceEncoder, face_chips, installed_model, load_encoder
 from .settings import EncoderSettings, default_cache_path
-from .sources import content_digest
 
 log = logging.getLogger(__name__)
 

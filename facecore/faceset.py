@@ -21,9 +21,9 @@ import numpy as np
 
 from .encoding import EncodedImage
 from .errors import UnreadableImageError, WorkerCrashedError
-from .imaging import Box
+from .photos.imaging import Box
+from .photos.refs import ImageRef, Skipped, content_digest, person_of
 from .settings import EncoderSettings
-from .sources import ImageRef, Skipped, content_digest, person_of
 from .store import CachedImage, EncodingStore
 from .workers import InProcess, LocalPool, Results, WorkItem
 

@@ -119,8 +119,8 @@ def kmeans_labels(encodings: np.ndarray, k: int, seed: int = 0, dims: int | None
     ``dims=None`` clusters the 128-d encodings; ``dims=20`` first reduces them
     with PCA as the app does. Uses the app's own :func:`facecore.fit_kmeans`.
     """
-    from .cluster import fit_kmeans
-    from .reduce import fit_pca, project
+    from .search.cluster import fit_kmeans
+    from .search.reduce import fit_pca, project
 
     x = np.asarray(encodings, dtype=np.float32)
     if dims is not None:

@@ -17,8 +17,8 @@ import time
 
 from .errors import DatasetError
 from .faceset import FaceSet, open_cached
+from .photos.refs import Skipped
 from .settings import EncoderSettings
-from .sources import Skipped
 from .store import EncodingStore
 
 _SCHEMA = """

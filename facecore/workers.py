@@ -23,9 +23,9 @@ from concurrent.futures.process import BrokenProcessPool
 
 from .encoding import EncodedImage, encode_many, warm_up
 from .errors import UnreadableImageError, WorkerCrashedError
-from .imaging import silence_bomb_warnings
+from .photos.imaging import silence_bomb_warnings
+from .photos.refs import ImageRef
 from .settings import EncoderSettings
-from .sources import ImageRef
 
 #: One photo's work: its name, and either its bytes or the path to read them from.
 WorkItem = tuple[str, str | None, bytes | None]

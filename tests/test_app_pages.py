@@ -732,7 +732,7 @@ def test_similar_names_the_querys_person_and_clusters_colour_by_person(small_fac
 
 
 def test_one_click_tunes_the_groups_for_95_percent_recall(small_faceset) -> None:
-    from facecore.tuning import tune_search
+    from facecore.search.tuning import tune_search
 
     at = loaded_app(small_faceset, SIMILAR)
     at.button(key="tune_search").click().run()

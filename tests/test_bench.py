@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bench import encode, memory, search, stages, synthetic
-from facecore.cluster import auto_k
+from facecore.search.cluster import auto_k
 
 
 def test_synthetic_faces_are_drawn_around_real_ones_with_the_within_person_spread(small_faceset) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from facecore import fit_model
-from facecore.chart_points import drawn_rows, faces_in_regions
+from facecore.layout.chart_points import drawn_rows, faces_in_regions
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from facecore import EncoderSettings, NoFaceFoundError, encode_bytes, encode_que
 from facecore import encoding as E
 from facecore import settings as S
 from facecore.encoding import detect_faces, encode_faces, encoder_engine
-from facecore.imaging import decode_image
+from facecore.photos.imaging import decode_image
 from facecore.workers import encode_batch
 
 

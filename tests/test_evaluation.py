@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from facecore import NotEnoughFacesError, evaluate, fit_model
-from facecore.evaluation import cluster_purity
+from facecore.search.evaluation import cluster_purity
 
 
 def _blobs(people: int, each: int, spread: float, seed: int = 0) -> tuple[np.ndarray, list[str]]:

@@ -46,7 +46,7 @@ from facecore import (
     scan_folder,
 )
 from facecore import settings as S
-from facecore.sources import ImageRef
+from facecore.photos.refs import ImageRef
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -136,7 +136,7 @@ def test_decode_during_model_import_in_another_thread_still_reports_truncation()
     code = textwrap.dedent("""
         import io, threading
         from PIL import Image
-        from facecore.imaging import decode_image
+        from facecore.photos.imaging import decode_image
         from facecore.encoding import load_models
         from facecore.errors import UnreadableImageError
         buf = io.BytesIO(); Image.new("RGB", (640, 480), "red").save(buf, "JPEG")
@@ -250,7 +250,7 @@ def test_animation_uses_its_first_frame(face: Image.Image) -> None:
 
 
 def test_heic_is_decoded(face: Image.Image) -> None:
-    from facecore.imaging import HEIF_SUPPORTED
+    from facecore.photos.imaging import HEIF_SUPPORTED
 
     assert HEIF_SUPPORTED
     data = MODE_CASES["photo.heic"](face)

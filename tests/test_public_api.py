@@ -14,7 +14,7 @@ def test_facecore_never_imports_streamlit() -> None:
     import subprocess
     import sys
 
-    code = "import sys, facecore, facecore.cli, facecore.evaluation; print('streamlit' in sys.modules)"
+    code = "import sys, facecore, facecore.cli, facecore.search.evaluation; print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from facecore import InvalidParameterError, NotEnoughFacesError, explained_variance, fit_pca, project
-from facecore.cluster import auto_k, check_k, fit_kmeans, suggest_k
-from facecore.reduce import check_dims, dims_for_variance
+from facecore.search.cluster import auto_k, check_k, fit_kmeans, suggest_k
+from facecore.search.reduce import check_dims, dims_for_variance
 
 
 def test_pca_on_a_line_puts_all_variance_in_one_component() -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from facecore import InvalidParameterError, find_similar, fit_model
-from facecore.search import ClusterIndex, cluster_search, distances, exact_search, recall, top_k
+from facecore.search.index import ClusterIndex, cluster_search, distances, exact_search, recall, top_k
 
 
 def test_exact_search_ranks_by_euclidean_distance() -> None:

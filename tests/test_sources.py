@@ -31,15 +31,10 @@ from PIL import Image
 
 from facecore import settings as S
 from facecore.errors import ArchiveLimitError, DatasetError, UnreadableImageError, UnsafeInputError
-from facecore.sources import (
-    ImageRef,
-    check_folder,
-    display_name,
-    from_uploads,
-    open_dataset,
-    read_zip,
-    scan_folder,
-)
+from facecore.photos.archives import from_uploads, read_zip
+from facecore.photos.datasets import open_dataset
+from facecore.photos.folders import check_folder, scan_folder
+from facecore.photos.refs import ImageRef, display_name
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -191,7 +186,7 @@ def test_unreadable_folders_are_refused_with_a_message(allowed: Path) -> None:
     locked_top = allowed / "locked_top"
     locked_top.mkdir()
     code = textwrap.dedent(f"""
-        from facecore.sources import check_folder, scan_folder
+        from facecore.photos.folders import check_folder, scan_folder
         from facecore.errors import DatasetError
         images, skipped = scan_folder({str(photos)!r}, allowed_roots=[{str(allowed)!r}])
         print([i.name for i in images], [(s.path, s.reason) for s in skipped])
@@ -365,7 +360,7 @@ def test_reading_a_zip_leaves_no_file_behind(tmp_path: Path, monkeypatch) -> Non
 
 
 def test_allowed_roots_name_each_folder_once(monkeypatch: pytest.MonkeyPatch, dataset_dir: Path) -> None:
-    from facecore.sources import allowed_roots_from_env
+    from facecore.photos.folders import allowed_roots_from_env
 
     shared = dataset_dir.resolve().parent
     monkeypatch.setenv("FACECORE_DATASET", str(dataset_dir))

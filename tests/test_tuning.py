@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from facecore import InvalidParameterError, NotEnoughFacesError, evaluate, fit_model
-from facecore.tuning import k_ladder, tune_search
+from facecore.search.tuning import k_ladder, tune_search
 
 
 def test_the_chosen_point_reaches_the_target_at_the_fewest_comparisons(small_faceset) -> None:

@@ -19,7 +19,8 @@ import pytest
 
 from facecore import EncoderSettings, EncodingStore, encode_images
 from facecore.errors import UnreadableImageError
-from facecore.sources import content_digest, from_uploads
+from facecore.photos.archives import from_uploads
+from facecore.photos.refs import content_digest
 
 
 def photo_zip(people: list[Path], n: int) -> tuple[bytes, list[str]]:

@@ -1,21 +1,10 @@
-"""Encodings in and out of files: the ``.npz`` export, and importing encodings made elsewhere.
+"""Encodings in and out of files: the ``.npz`` export, and reading encodings made elsewhere.
 
-One home for the file format, so what :func:`encodings_npz` writes is what
-:func:`import_encodings` reads back. An import is validated as a whole before
-anything is written (shape ``(n, 128)``, a float dtype, finite values, every
-photo path inside the allowed folders, no row twice); a file that fails any
-check raises one :class:`ImportRefusedError` line and leaves the cache as it was.
-
-An imported set lives in the cache file like encoded photos do, under its
-own settings key ``import|<file digest>``, so it never stands in for what
-the encoder would make of those photos, and ``cache clear`` / deleting the
-photos removes it. Its names (photo paths, persons) are kept in one extra
-table of the same file, keyed by the sha256 of the imported file: the stable
-key :func:`load_imported` re-opens it by. Face thumbnails of imported faces are
-cropped from the photo on demand (:func:`face_thumbnails`), not at import:
-importing stays a validation and one write (9 s for 100,000 faces on a busy 2-core machine), the
-cache does not grow by ~3.5 KB per face for pictures nobody looks at, and a
-photo that is offline at import time still gives its picture once it is back.
+One home for the file format, so what :func:`encodings_npz` writes is what :func:`read_encodings`
+reads back. A file is validated as a whole before anything is written (shape ``(n, 128)``, a float
+dtype, finite values, every photo path inside the allowed folders, no row twice); a file that fails
+any check raises one :class:`ImportRefusedError` line. Storing an imported set is
+:mod:`facecore.storage.imported_sets`'s job.
 """
 
 from __future__ import annotations
@@ -23,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import time
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,31 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .encoding import EncodedImage
-from .errors import FaceCoreError, ImportRefusedError, UnreadableImageError
-from .faceset import Face, FaceSet, faceset_key
-from .imaging import Box, decode_image, face_thumbnail
-from .sources import ImageRef, content_digest, display_name, person_of
-from .store import EncodingStore
+from ..errors import ImportRefusedError, UnreadableImageError
+from ..faceset import FaceSet
+from .refs import ImageRef, content_digest, display_name, person_of
 
+#: Prefix of the settings key under which imported encodings are cached.
+IMPORT_SETTINGS_PREFIX = "import|"
 #: Most faces one import may hold (about 0.6 GB of float32 encodings).
 MAX_IMPORT_FACES = 5_000_000
 #: Most bytes an import file may unpack to (npz members are zip entries).
 MAX_IMPORT_BYTES = 4 * 1024**3
-#: Prefix of the settings key under which imported encodings are cached.
-IMPORT_SETTINGS_PREFIX = "import|"
-
-_MANIFEST_SCHEMA = """
-CREATE TABLE IF NOT EXISTS imported_sets (
-    key      TEXT PRIMARY KEY,
-    name     TEXT NOT NULL,
-    settings TEXT NOT NULL,
-    faces    INTEGER NOT NULL,
-    photos   INTEGER NOT NULL,
-    created  REAL NOT NULL,
-    manifest BLOB NOT NULL
-) WITHOUT ROWID;
-"""
 
 
 def encodings_npz(faceset: FaceSet) -> bytes:
@@ -107,17 +80,6 @@ class EncodingsFile:
 
     def __len__(self) -> int:
         return len(self.paths)
-
-
-@dataclass(frozen=True)
-class ImportedSetInfo:
-    """One imported set in the cache: its key (sha256 of the file), name, size and when it was imported."""
-
-    key: str
-    name: str
-    faces: int
-    photos: int
-    created: float
 
 
 def _refuse(what: str, rule: str) -> ImportRefusedError:
@@ -358,191 +320,3 @@ def read_encodings(
         faces=tuple(faces),
         boxes=boxes,
     )
-
-
-# --------------------------------------------------------------------------- the cache
-
-
-def _faceset(f: EncodingsFile) -> FaceSet:
-    faces = tuple(
-        Face(d, p, k, tuple(int(v) for v in box), person)  # type: ignore[arg-type]
-        for d, p, k, box, person in zip(f.digests, f.paths, f.faces, f.boxes.tolist(), f.persons, strict=True)
-    )
-    photos = dict(zip(f.digests, f.paths, strict=True))  # digest -> path, first row's order
-    return FaceSet(faces=faces, encodings=f.encodings, images=len(photos), skipped=(), settings_key=f.settings_key,
-                   key=faceset_key(faces, f.settings_key), read=tuple((p, d) for d, p in photos.items()))  # fmt: skip
-
-
-def _manifest(f: EncodingsFile) -> bytes:
-    """Each row's photo path, person and digest (each kept once, rows point at them) and face number, as ``.npz``."""
-    arrays: dict[str, np.ndarray] = {"face": np.array(f.faces, dtype=np.int64)}
-    for name, values in (("path", f.paths), ("person", [p or "" for p in f.persons]), ("digest", f.digests)):
-        uniques, rows = np.unique(np.array(values, dtype=str), return_inverse=True)
-        arrays[name], arrays[name + "_row"] = uniques, rows.astype(np.int64)
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    return buf.getvalue()
-
-
-def _unpack(blob: bytes) -> tuple[list[str], list[str], list[str], list[int]]:
-    with np.load(io.BytesIO(blob), allow_pickle=False) as m:
-        paths, persons, digests = ([str(v) for v in m[name][m[name + "_row"]].tolist()] for name in
-                                   ("path", "person", "digest"))  # fmt: skip
-        return paths, persons, digests, m["face"].tolist()
-
-
-def write_imported(f: EncodingsFile, store: EncodingStore) -> FaceSet:
-    """Write a validated import into the cache file (encodings and boxes, then the names); return its FaceSet.
-
-    Importing the same file again replaces it (same key).
-    """
-    by_photo: dict[str, list[int]] = {}
-    for i, d in enumerate(f.digests):
-        by_photo.setdefault(d, []).append(i)
-    results = []
-    for digest, rows in by_photo.items():
-        rows.sort(key=lambda i: f.faces[i])
-        boxes: list[Box] = [tuple(int(v) for v in f.boxes[i]) for i in rows]  # type: ignore[misc]
-        results.append(EncodedImage(digest, 0, 0, boxes, f.encodings[rows], [None] * len(rows)))  # type: ignore[list-item]
-    store.put_many(results, f.settings_key)
-    with store.connect() as con:
-        con.executescript(_MANIFEST_SCHEMA)
-        con.execute(
-            "INSERT OR REPLACE INTO imported_sets VALUES (?,?,?,?,?,?,?)",
-            (f.key, f.name, f.settings_key, len(f), len(by_photo), time.time(), _manifest(f)),
-        )
-    return _faceset(f)
-
-
-def import_encodings(
-    source: str | os.PathLike[str] | bytes,
-    store: EncodingStore,
-    allowed_roots: Iterable[str | os.PathLike[str]],
-    name: str | None = None,
-    *,
-    base: str | os.PathLike[str] | None = None,
-) -> FaceSet:
-    """Validate a ``.npz``/``.parquet`` of encodings (:func:`read_encodings`) and write it into ``store``.
-
-    Returns the imported :class:`FaceSet`: ``Face.name`` is each photo's real
-    path, ``settings_key`` ``import|...``; ``imported_key(fs)`` (the file's
-    sha256) re-opens it with :func:`load_imported`. Raises
-    :class:`ImportRefusedError` before writing anything when the file is malformed.
-    """
-    return write_imported(read_encodings(source, allowed_roots, base=base, name=name), store)
-
-
-def imported_key(faceset: FaceSet) -> str | None:
-    """The key :func:`load_imported` re-opens an imported set by (a prefix of the file's sha256), else None."""
-    prefix = IMPORT_SETTINGS_PREFIX
-    return faceset.settings_key[len(prefix):] if faceset.settings_key.startswith(prefix) else None
-
-
-def imported_sets(store: EncodingStore) -> list[ImportedSetInfo]:
-    """The imported sets in the cache file, newest first."""
-    with store.connect() as con:
-        con.executescript(_MANIFEST_SCHEMA)
-        rows = con.execute("SELECT key, name, faces, photos, created FROM imported_sets ORDER BY created DESC")
-        return [ImportedSetInfo(*row) for row in rows.fetchall()]
-
-
-def _manifest_row(store: EncodingStore, key: str) -> tuple[str, str, str, bytes]:
-    with store.connect() as con:
-        con.executescript(_MANIFEST_SCHEMA)
-        rows = con.execute(
-            "SELECT key, name, settings, manifest FROM imported_sets WHERE key >= ? AND key < ? LIMIT 2",
-            (key, key + "g"),
-        ).fetchall()
-    if len(rows) != 1 or not key:
-        what = "no imported set" if not rows else "more than one imported set"
-        raise FaceCoreError(f"There is {what} with key {key[:64]!r} in {str(store.path)!r}: see `imported_sets`.")
-    return rows[0]
-
-
-def load_imported(store: EncodingStore, key: str) -> FaceSet:
-    """Re-open an imported set by its key: the imported file's sha256, or a unique prefix of it (:func:`imported_key`).
-
-    Raises :class:`FaceCoreError` when no such set exists or its encodings
-    were deleted from the cache since (import the file again).
-    """
-    full, name, settings, blob = _manifest_row(store, key)
-    paths, persons, digests, faces = _unpack(blob)
-    cached = store.get_many(dict.fromkeys(digests), settings)
-    try:
-        enc = np.stack([cached[d].encodings[k] for d, k in zip(digests, faces, strict=True)])
-        boxes = np.array([cached[d].boxes[k] for d, k in zip(digests, faces, strict=True)], dtype=np.int64)
-    except (KeyError, IndexError) as exc:
-        raise FaceCoreError(
-            f"The encodings of the imported set {name!r} were deleted from the cache: import its file again."
-        ) from exc
-    f = EncodingsFile(full, name, enc.astype(np.float32), tuple(paths), tuple(p or None for p in persons),
-                      tuple(digests), tuple(faces), boxes.reshape(-1, 4))  # fmt: skip
-    return _faceset(f)
-
-
-def delete_imported(store: EncodingStore, key: str) -> int:
-    """Delete an imported set: its names, and every cached result of its photos (all settings); return photos removed.
-
-    Deleting by photo is the cache's one way to delete (:meth:`EncodingStore.delete`):
-    it also removes those photos' own encodings if they were encoded here.
-    """
-    full, _, _, blob = _manifest_row(store, key)
-    removed = store.delete(dict.fromkeys(_unpack(blob)[2]))
-    with store.connect() as con:
-        con.execute("DELETE FROM imported_sets WHERE key = ?", (full,))
-    return removed
-
-
-# --------------------------------------------------------------------------- pictures
-
-
-def face_thumbnails(
-    faceset: FaceSet,
-    rows: Sequence[int] | np.ndarray,
-    store: EncodingStore | None = None,
-    allowed_roots: Iterable[str | os.PathLike[str]] | None = None,
-) -> dict[tuple[str, int], bytes]:
-    """JPEG thumbnails of the faces at ``rows``, keyed like :meth:`EncodingStore.thumbnails` (digest, face).
-
-    Those in the cache come from it; the others (imported faces) are cropped
-    from their photo when ``Face.name`` is a readable file inside
-    ``allowed_roots`` (None: anywhere) whose content is still the one the
-    digest names. Each photo is decoded once per call. Faces without a box
-    give a thumbnail of the whole photo.
-    """
-    keys = faceset.thumb_keys(rows)
-    out = dict(store.thumbnails(keys, faceset.settings_key)) if store is not None else {}
-    roots = None if allowed_roots is None else [Path(r).expanduser().resolve() for r in allowed_roots]
-    todo: dict[str, list[int]] = {}
-    for i in rows:
-        face = faceset.faces[int(i)]
-        if (face.digest, face.in_photo) not in out:
-            todo.setdefault(face.name, []).append(int(i))
-    for path, photo_rows in todo.items():
-        rgb = _photo(path, faceset.faces[photo_rows[0]].digest, roots)
-        if rgb is None:
-            continue
-        h, w = rgb.shape[:2]
-        for i in photo_rows:
-            face = faceset.faces[i]
-            box: Box = face.box if face.box[2] > face.box[0] else (0, w, h, 0)
-            out[(face.digest, face.in_photo)] = face_thumbnail(rgb, box)
-    return out
-
-
-def _photo(path: str, digest: str, roots: list[Path] | None) -> np.ndarray | None:
-    """The decoded photo at ``path`` if it may be read and still holds the photo ``digest`` names, else None."""
-    p = Path(path)
-    if not p.is_absolute():
-        return None
-    try:
-        real = p.resolve()
-        if roots is not None and not _inside(real, roots):
-            return None
-        data = ImageRef(path, path=str(real)).read_bytes()
-        if digest not in (content_digest(data), path_digest(path)):
-            return None  # the photo changed since its encodings were made: its boxes no longer apply
-        return decode_image(data)
-    except (OSError, UnreadableImageError):
-        return None
-

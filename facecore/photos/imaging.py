@@ -19,8 +19,8 @@ from contextlib import contextmanager
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
-from . import settings as S
-from .errors import UnreadableImageError
+from .. import settings as S
+from ..errors import UnreadableImageError
 
 Box = tuple[int, int, int, int]  # (top, right, bottom, left) in px, face_recognition's css order
 

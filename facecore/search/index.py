@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InvalidParameterError
+from ..errors import InvalidParameterError
 
 
 def distances(vectors: np.ndarray, query: np.ndarray, sq_norms: np.ndarray | None = None) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
-from .errors import InvalidParameterError, NotEnoughFacesError
+from ..errors import InvalidParameterError, NotEnoughFacesError
 
 #: Threads BLAS/OpenMP may use inside a PCA or K-means fit (None: every core).
 #: One, because these fits are small (a 128x128 covariance, 20-d K-means) and

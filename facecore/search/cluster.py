@@ -15,9 +15,9 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
+from .. import settings as S
+from ..errors import InvalidParameterError, NotEnoughFacesError
 from . import reduce
-from . import settings as S
-from .errors import InvalidParameterError, NotEnoughFacesError
 
 MINIBATCH_ABOVE = 20_000
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.decomposition import PCA
 
-from . import settings as S
+from .. import settings as S
+from ..errors import InvalidParameterError
 from .cluster import check_k, fit_kmeans
-from .errors import InvalidParameterError
+from .index import ClusterIndex, SearchResult, cluster_search, exact_search, recall
 from .reduce import check_dims, fit_pca, project
-from .search import ClusterIndex, SearchResult, cluster_search, exact_search, recall
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import settings as S
-from .errors import InvalidParameterError, NotEnoughFacesError
+from .. import settings as S
+from ..errors import InvalidParameterError, NotEnoughFacesError
+from .index import pairwise_distances, top_k_rows
 from .reduce import fit_pca
-from .search import pairwise_distances, top_k_rows
 from .similarity import SimilarityModel, fit_model
 
 #: Above this many faces, a random sample of this many serves as queries.

@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .errors import NotEnoughFacesError
-from .search import pairwise_distances, top_k_rows
+from ..errors import NotEnoughFacesError
+from .index import pairwise_distances, top_k_rows
 from .similarity import SimilarityModel
 
 _BLOCK = 1024

@@ -1,0 +1,182 @@
+"""Imported sets of encodings, kept in the cache file like encoded photos are.
+
+An imported set lives under its own settings key ``import|<file digest>``, so it never stands in for
+what the encoder would make of those photos, and ``cache clear`` / deleting the photos removes it.
+Its names (photo paths, persons) are kept in one extra table of the same file, keyed by the sha256
+of the imported file: the stable key :func:`load_imported` re-opens it by. Importing is a validation
+(:func:`~facecore.photos.exchange.read_encodings`) and one write (9 s for 100,000 faces on a busy
+2-core machine).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..encoding import EncodedImage
+from ..errors import FaceCoreError
+from ..faceset import Face, FaceSet, faceset_key
+from ..photos.exchange import IMPORT_SETTINGS_PREFIX, EncodingsFile, read_encodings
+from ..photos.imaging import Box
+from ..store import EncodingStore
+
+_MANIFEST_SCHEMA = """
+CREATE TABLE IF NOT EXISTS imported_sets (
+    key      TEXT PRIMARY KEY,
+    name     TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    faces    INTEGER NOT NULL,
+    photos   INTEGER NOT NULL,
+    created  REAL NOT NULL,
+    manifest BLOB NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True)
+class ImportedSetInfo:
+    """One imported set in the cache: its key (sha256 of the file), name, size and when it was imported."""
+
+    key: str
+    name: str
+    faces: int
+    photos: int
+    created: float
+
+
+# --------------------------------------------------------------------------- the cache
+
+
+def _faceset(f: EncodingsFile) -> FaceSet:
+    faces = tuple(
+        Face(d, p, k, tuple(int(v) for v in box), person)  # type: ignore[arg-type]
+        for d, p, k, box, person in zip(f.digests, f.paths, f.faces, f.boxes.tolist(), f.persons, strict=True)
+    )
+    photos = dict(zip(f.digests, f.paths, strict=True))  # digest -> path, first row's order
+    return FaceSet(faces=faces, encodings=f.encodings, images=len(photos), skipped=(), settings_key=f.settings_key,
+                   key=faceset_key(faces, f.settings_key), read=tuple((p, d) for d, p in photos.items()))  # fmt: skip
+
+
+def _manifest(f: EncodingsFile) -> bytes:
+    """Each row's photo path, person and digest (each kept once, rows point at them) and face number, as ``.npz``."""
+    arrays: dict[str, np.ndarray] = {"face": np.array(f.faces, dtype=np.int64)}
+    for name, values in (("path", f.paths), ("person", [p or "" for p in f.persons]), ("digest", f.digests)):
+        uniques, rows = np.unique(np.array(values, dtype=str), return_inverse=True)
+        arrays[name], arrays[name + "_row"] = uniques, rows.astype(np.int64)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def _unpack(blob: bytes) -> tuple[list[str], list[str], list[str], list[int]]:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as m:
+        paths, persons, digests = ([str(v) for v in m[name][m[name + "_row"]].tolist()] for name in
+                                   ("path", "person", "digest"))  # fmt: skip
+        return paths, persons, digests, m["face"].tolist()
+
+
+def write_imported(f: EncodingsFile, store: EncodingStore) -> FaceSet:
+    """Write a validated import into the cache file (encodings and boxes, then the names); return its FaceSet.
+
+    Importing the same file again replaces it (same key).
+    """
+    by_photo: dict[str, list[int]] = {}
+    for i, d in enumerate(f.digests):
+        by_photo.setdefault(d, []).append(i)
+    results = []
+    for digest, rows in by_photo.items():
+        rows.sort(key=lambda i: f.faces[i])
+        boxes: list[Box] = [tuple(int(v) for v in f.boxes[i]) for i in rows]  # type: ignore[misc]
+        results.append(EncodedImage(digest, 0, 0, boxes, f.encodings[rows], [None] * len(rows)))  # type: ignore[list-item]
+    store.put_many(results, f.settings_key)
+    with store.connect() as con:
+        con.executescript(_MANIFEST_SCHEMA)
+        con.execute(
+            "INSERT OR REPLACE INTO imported_sets VALUES (?,?,?,?,?,?,?)",
+            (f.key, f.name, f.settings_key, len(f), len(by_photo), time.time(), _manifest(f)),
+        )
+    return _faceset(f)
+
+
+def import_encodings(
+    source: str | os.PathLike[str] | bytes,
+    store: EncodingStore,
+    allowed_roots: Iterable[str | os.PathLike[str]],
+    name: str | None = None,
+    *,
+    base: str | os.PathLike[str] | None = None,
+) -> FaceSet:
+    """Validate a ``.npz``/``.parquet`` of encodings (:func:`read_encodings`) and write it into ``store``.
+
+    Returns the imported :class:`FaceSet`: ``Face.name`` is each photo's real
+    path, ``settings_key`` ``import|...``; ``imported_key(fs)`` (the file's
+    sha256) re-opens it with :func:`load_imported`. Raises
+    :class:`ImportRefusedError` before writing anything when the file is malformed.
+    """
+    return write_imported(read_encodings(source, allowed_roots, base=base, name=name), store)
+
+
+def imported_key(faceset: FaceSet) -> str | None:
+    """The key :func:`load_imported` re-opens an imported set by (a prefix of the file's sha256), else None."""
+    prefix = IMPORT_SETTINGS_PREFIX
+    return faceset.settings_key[len(prefix):] if faceset.settings_key.startswith(prefix) else None
+
+
+def imported_sets(store: EncodingStore) -> list[ImportedSetInfo]:
+    """The imported sets in the cache file, newest first."""
+    with store.connect() as con:
+        con.executescript(_MANIFEST_SCHEMA)
+        rows = con.execute("SELECT key, name, faces, photos, created FROM imported_sets ORDER BY created DESC")
+        return [ImportedSetInfo(*row) for row in rows.fetchall()]
+
+
+def _manifest_row(store: EncodingStore, key: str) -> tuple[str, str, str, bytes]:
+    with store.connect() as con:
+        con.executescript(_MANIFEST_SCHEMA)
+        rows = con.execute(
+            "SELECT key, name, settings, manifest FROM imported_sets WHERE key >= ? AND key < ? LIMIT 2",
+            (key, key + "g"),
+        ).fetchall()
+    if len(rows) != 1 or not key:
+        what = "no imported set" if not rows else "more than one imported set"
+        raise FaceCoreError(f"There is {what} with key {key[:64]!r} in {str(store.path)!r}: see `imported_sets`.")
+    return rows[0]
+
+
+def load_imported(store: EncodingStore, key: str) -> FaceSet:
+    """Re-open an imported set by its key: the imported file's sha256, or a unique prefix of it (:func:`imported_key`).
+
+    Raises :class:`FaceCoreError` when no such set exists or its encodings
+    were deleted from the cache since (import the file again).
+    """
+    full, name, settings, blob = _manifest_row(store, key)
+    paths, persons, digests, faces = _unpack(blob)
+    cached = store.get_many(dict.fromkeys(digests), settings)
+    try:
+        enc = np.stack([cached[d].encodings[k] for d, k in zip(digests, faces, strict=True)])
+        boxes = np.array([cached[d].boxes[k] for d, k in zip(digests, faces, strict=True)], dtype=np.int64)
+    except (KeyError, IndexError) as exc:
+        raise FaceCoreError(
+            f"The encodings of the imported set {name!r} were deleted from the cache: import its file again."
+        ) from exc
+    f = EncodingsFile(full, name, enc.astype(np.float32), tuple(paths), tuple(p or None for p in persons),
+                      tuple(digests), tuple(faces), boxes.reshape(-1, 4))  # fmt: skip
+    return _faceset(f)
+
+
+def delete_imported(store: EncodingStore, key: str) -> int:
+    """Delete an imported set: its names, and every cached result of its photos (all settings); return photos removed.
+
+    Deleting by photo is the cache's one way to delete (:meth:`EncodingStore.delete`):
+    it also removes those photos' own encodings if they were encoded here.
+    """
+    full, _, _, blob = _manifest_row(store, key)
+    removed = store.delete(dict.fromkeys(_unpack(blob)[2]))
+    with store.connect() as con:
+        con.execute("DELETE FROM imported_sets WHERE key = ?", (full,))
+    return removed
