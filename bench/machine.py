@@ -57,7 +57,7 @@ def cpu_seconds(pids: Iterable[int]) -> float:
 
 
 def workers_cpu_seconds() -> float:
-    """CPU seconds used so far by the live local encoding workers (:func:`facecore.workers.worker_pids`)."""
+    """CPU seconds used so far by the live local encoding workers (:func:`facecore.encode.workers.worker_pids`)."""
     return cpu_seconds(worker_pids())
 
 

@@ -103,7 +103,7 @@ def resnet_table(refs: Sequence[ImageRef], faces: int = 64, repeats: int = 3) ->
     table.rows = [[name, f"{v:.2f}", f"{base / v:.1f}x"] for name, v in r["ms_per_face"].items()]
     table.note = (f"Largest difference from dlib-bin's descriptors: {r['max_abs_diff']:.2g} per component. Converting "
                   f"the installed .dat to ONNX takes {secs(r['convert_s'])} s, once per model folder "
-                  f"(facecore.encoding.model_dir); opening the cached model "
+                  f"(facecore.encode.encoding.model_dir); opening the cached model "
                   f"{secs(r['open_cached_session_s'])} s per process. "
                   f"Load average before: {r['load_before']}, after: {r['load_after']}.")
     return table, r

@@ -79,7 +79,7 @@ def _cluster_backend(args: argparse.Namespace, refs: list[ImageRef]):
     """The Dask backend of ``encode --scheduler`` (connected now, before any photo is read), else None."""
     if getattr(args, "scheduler", None) is None:
         return None
-    from .dask_backend import DaskBackend
+    from .encode.dask_backend import DaskBackend
 
     return DaskBackend.for_refs(args.scheduler, refs, ship_bytes=args.ship_bytes)
 
@@ -166,7 +166,7 @@ def _tuning_out(tuning) -> dict | None:
 
 
 def cmd_similar(args: argparse.Namespace) -> dict:
-    from .encoding import encode_query
+    from .encode.encoding import encode_query
     from .search.similarity import find_similar
     _check_dataset_arg(args.dataset)
     query = Path(args.query)

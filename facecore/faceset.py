@@ -2,7 +2,7 @@
 
 :func:`encode_images` reads each photo once: its bytes are hashed, looked up in
 the :class:`~facecore.store.EncodingStore` a window at a time, and the misses
-are handed, with those bytes, to a backend of :mod:`facecore.workers` while the
+are handed, with those bytes, to a backend of :mod:`facecore.encode.workers` while the
 next photos are being read. Results are written to the store every few dozen
 photos, so a stopped or killed run keeps what it finished. Progress (done,
 total, the recent rate and time left) goes to a callback, and ``should_stop``
@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .encoding import EncodedImage
+from .encode.encoding import EncodedImage
+from .encode.workers import EncodeBackend, InProcess, LocalPool, Results, WorkItem
 from .errors import UnreadableImageError, WorkerCrashedError
 from .photos.imaging import Box
 from .photos.refs import ImageRef, Skipped, content_digest, person_of
 from .settings import EncoderSettings
 from .store import CachedImage, EncodingStore
-from .workers import InProcess, LocalPool, Results, WorkItem
 
 #: Reason given to a file whose bytes are the same as an earlier file's.
 DUPLICATE = "duplicate"
@@ -287,7 +287,7 @@ def encode_images(
     store: EncodingStore | None = None,
     *,
     workers: int | None = None,
-    backend: InProcess | LocalPool | None = None,
+    backend: EncodeBackend | None = None,
     skipped: Sequence[Skipped] = (),
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -296,7 +296,7 @@ def encode_images(
     """Encode every face of ``refs``; return a :class:`FaceSet`.
 
     Cached photos (same bytes, same settings) cost one read and one hash; the
-    rest go to ``backend`` (default: a :class:`~facecore.workers.LocalPool`
+    rest go to ``backend`` (default: a :class:`~facecore.encode.workers.LocalPool`
     of ``workers`` processes, all CPUs by default; sets of two photos or
     ``workers=1`` run in this process) in batches of ``chunk`` photos, and are
     written to ``store``. ``skipped`` rows from discovery are carried into the

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .encoding import Box, EncodedImage
+from .encode.encoding import EncodedImage
 from .errors import CacheError
+from .photos.imaging import Box
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (

@@ -1,4 +1,4 @@
-"""Encoding on a Dask cluster (facecore.dask_backend) on a LocalCluster of 2 worker processes started here.
+"""Encoding on a Dask cluster (facecore.encode.dask_backend) on a LocalCluster of 2 worker processes started here.
 
 Same encodings as the local pool, bit for bit; a worker killed mid-run loses no
 photo and caches none twice; an unreachable scheduler is one clear error. The
@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 from facecore import EncoderSettings, EncodingStore, encode_images, scan_folder
-from facecore.dask_backend import ClusterError, DaskBackend, backend_from_env, close_clusters, parse_scheduler
-from facecore.workers import LocalPool
+from facecore.encode.dask_backend import ClusterError, DaskBackend, backend_from_env, close_clusters, parse_scheduler
+from facecore.encode.workers import LocalPool
 
 #: Photos encoded by each run: enough for several batches on each worker.
 N_PHOTOS = 48
@@ -204,7 +204,7 @@ def test_missing_distributed_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) 
 
 def test_local_n_listens_on_loopback_only(distributed) -> None:
     psutil = pytest.importorskip("psutil")  # a dependency of distributed
-    from facecore.dask_backend import connect
+    from facecore.encode.dask_backend import connect
 
     client = connect("local:1")
     try:

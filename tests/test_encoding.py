@@ -14,11 +14,12 @@ import pytest
 from PIL import Image
 
 from facecore import EncoderSettings, NoFaceFoundError, encode_bytes, encode_query
-from facecore import encoding as E
 from facecore import settings as S
-from facecore.encoding import detect_faces, encode_faces, encoder_engine
+from facecore.encode import encoding as E
+from facecore.encode.detection import detect_faces
+from facecore.encode.encoding import encode_faces, encoder_engine
+from facecore.encode.workers import encode_batch
 from facecore.photos.imaging import decode_image
-from facecore.workers import encode_batch
 
 
 def _photo_with_face(folder: Path) -> bytes:
@@ -166,10 +167,10 @@ def test_without_onnxruntime_dlib_encodes_and_one_line_says_why(
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` now raises ImportError
     monkeypatch.setattr(E, "_onnx", None)
     monkeypatch.setattr(E, "_onnx_chosen", False)  # as in a fresh process
-    with caplog.at_level(logging.INFO, logger="facecore.encoding"):
+    with caplog.at_level(logging.INFO, logger="facecore.encode.encoding"):
         with_dlib = [encode_bytes(p) for p in photos]
         assert encoder_engine() == "dlib"
-    lines = [r for r in caplog.records if r.name == "facecore.encoding"]
+    lines = [r for r in caplog.records if r.name == "facecore.encode.encoding"]
     assert len(lines) == 1 and lines[0].levelno == logging.WARNING
     assert "dlib" in lines[0].getMessage() and "onnxruntime is not installed" in lines[0].getMessage()
     assert "\n" not in lines[0].getMessage()

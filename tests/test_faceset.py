@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import facecore.encode.workers as workers_mod
 import facecore.faceset as faceset_mod
-import facecore.workers as workers_mod
 from facecore import EncoderSettings, EncodingStore, FaceCoreError, encode_images, scan_folder
 
 

@@ -31,7 +31,7 @@ from facecore import EncodingStore
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
-#: A worker checks every second that its parent is alive (facecore.workers.PARENT_CHECK_S); margin for a busy machine.
+#: A worker checks every second that its parent is alive (encode.workers.PARENT_CHECK_S); margin for a busy machine.
 GONE_WITHIN_S = 15.0
 #: A worker's RSS once dlib's models are loaded (about 100 MB of weights): from then on it is encoding.
 WORKING_RSS_KB = 150_000

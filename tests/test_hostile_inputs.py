@@ -137,7 +137,7 @@ def test_decode_during_model_import_in_another_thread_still_reports_truncation()
         import io, threading
         from PIL import Image
         from facecore.photos.imaging import decode_image
-        from facecore.encoding import load_models
+        from facecore.encode.encoding import load_models
         from facecore.errors import UnreadableImageError
         buf = io.BytesIO(); Image.new("RGB", (640, 480), "red").save(buf, "JPEG")
         data = buf.getvalue()[:-100]

@@ -23,7 +23,7 @@ def test_encoding_workers_do_not_import_scikit_learn() -> None:
     import subprocess
     import sys
 
-    code = "import sys, facecore.faceset, facecore.workers; print('sklearn' in sys.modules)"
+    code = "import sys, facecore.faceset, facecore.encode.workers; print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

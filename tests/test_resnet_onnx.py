@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facecore import resnet_onnx as R
-from facecore.encoding import detect_faces, load_models
+from facecore.encode.detection import detect_faces, face_chips, load_models
+from facecore.encode.dlib_file import DlibFormatError, read_dlib_resnet, source_digest, source_model_path
+from facecore.encode.onnx_session import OnnxFaceEncoder, converted_model_path, load_encoder, load_session
+from facecore.errors import OnnxEncoderUnavailableError
 
 TOLERANCE = 1e-4  # per component, vs face_recognition.face_encodings
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # as facecore does; importorskip below imports onnxruntime
@@ -39,14 +41,14 @@ def _photos(dataset_dir: Path, people: int, per_person: int) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def encoder(tmp_path_factory: pytest.TempPathFactory) -> R.OnnxFaceEncoder:
+def encoder(tmp_path_factory: pytest.TempPathFactory) -> OnnxFaceEncoder:
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
-    return R.load_encoder(tmp_path_factory.mktemp("onnx-cache"))
+    return load_encoder(tmp_path_factory.mktemp("onnx-cache"))
 
 
 def test_reader_parses_the_whole_installed_model() -> None:
-    net = R.read_dlib_resnet(R.source_model_path())  # raises if a byte is left over or a layer is unexpected
+    net = read_dlib_resnet(source_model_path())  # raises if a byte is left over or a layer is unexpected
     kinds = [layer.kind for layer in net.layers]
     assert kinds.count("con") == 29 and kinds.count("affine") == 29 and kinds.count("add_prev") == 14
     assert net.input_side == 150
@@ -58,19 +60,19 @@ def test_reader_parses_the_whole_installed_model() -> None:
 
 def test_truncated_model_file_is_a_format_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.dat"
-    bad.write_bytes(R.source_model_path().read_bytes()[:100_000])
-    with pytest.raises(R.DlibFormatError):
-        R.read_dlib_resnet(bad)
+    bad.write_bytes(source_model_path().read_bytes()[:100_000])
+    with pytest.raises(DlibFormatError):
+        read_dlib_resnet(bad)
 
 
 def test_conversion_is_cached_and_atomic(tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
-    R.load_session(tmp_path)
-    path = R.converted_model_path(tmp_path)
+    load_session(tmp_path)
+    path = converted_model_path(tmp_path)
     assert path.is_file() and path.parent == tmp_path
     mtime = path.stat().st_mtime_ns
-    R.load_session(tmp_path)  # the second load reuses the file
+    load_session(tmp_path)  # the second load reuses the file
     assert path.stat().st_mtime_ns == mtime
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
 
@@ -78,33 +80,33 @@ def test_conversion_is_cached_and_atomic(tmp_path: Path) -> None:
 def test_two_processes_converting_at_once_both_get_a_whole_file(tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
-    code = "import sys; from facecore import resnet_onnx as R; R.load_session(sys.argv[1])"
+    code = "import sys; from facecore.encode.onnx_session import load_session; load_session(sys.argv[1])"
     root = Path(__file__).resolve().parent.parent
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=root) for _ in range(2)]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
-    assert [p.name for p in tmp_path.iterdir()] == [R.converted_model_path(tmp_path).name]
+    assert [p.name for p in tmp_path.iterdir()] == [converted_model_path(tmp_path).name]
 
 
 def test_changed_source_file_gets_a_new_converted_file(tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
-    original = R.source_model_path()
+    original = source_model_path()
     data = bytearray(original.read_bytes())
     data[len(data) // 2] ^= 0x01  # one low bit inside a convolution's float32 weights
     changed = tmp_path / "changed.dat"
     changed.write_bytes(bytes(data))
     cache = tmp_path / "cache"
-    assert R.source_digest(changed) != R.source_digest(original)
-    R.load_session(cache, original)
-    R.load_session(cache, changed)
-    paths = {R.converted_model_path(cache, original), R.converted_model_path(cache, changed)}
+    assert source_digest(changed) != source_digest(original)
+    load_session(cache, original)
+    load_session(cache, changed)
+    paths = {converted_model_path(cache, original), converted_model_path(cache, changed)}
     assert len(paths) == 2 and all(p.is_file() for p in paths)
 
 
 def test_missing_onnxruntime_raises_the_specific_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` now raises ImportError
-    with pytest.raises(R.OnnxEncoderUnavailableError, match="onnxruntime is not installed"):
-        R.load_encoder(tmp_path)
+    with pytest.raises(OnnxEncoderUnavailableError, match="onnxruntime is not installed"):
+        load_encoder(tmp_path)
     assert not any(tmp_path.iterdir())
 
 
@@ -113,8 +115,8 @@ def test_missing_onnx_raises_the_specific_error_when_a_conversion_is_needed(
 ) -> None:
     pytest.importorskip("onnxruntime")
     monkeypatch.setitem(sys.modules, "onnx", None)
-    with pytest.raises(R.OnnxEncoderUnavailableError, match="onnx package is not installed"):
-        R.load_encoder(tmp_path)
+    with pytest.raises(OnnxEncoderUnavailableError, match="onnx package is not installed"):
+        load_encoder(tmp_path)
 
 
 def test_unconvertible_source_raises_the_specific_error(tmp_path: Path) -> None:
@@ -122,11 +124,11 @@ def test_unconvertible_source_raises_the_specific_error(tmp_path: Path) -> None:
     pytest.importorskip("onnx")
     bad = tmp_path / "bad.dat"
     bad.write_bytes(b"\x01\x01\x05hello")
-    with pytest.raises(R.OnnxEncoderUnavailableError, match="Converting dlib's face model to ONNX failed"):
-        R.load_encoder(tmp_path / "cache", bad)
+    with pytest.raises(OnnxEncoderUnavailableError, match="Converting dlib's face model to ONNX failed"):
+        load_encoder(tmp_path / "cache", bad)
 
 
-def test_encode_chips_checks_its_input(encoder: R.OnnxFaceEncoder) -> None:
+def test_encode_chips_checks_its_input(encoder: OnnxFaceEncoder) -> None:
     assert encoder.encode_chips(np.zeros((0, 150, 150, 3), np.uint8)).shape == (0, 128)
     with pytest.raises(ValueError, match="uint8"):
         encoder.encode_chips(np.zeros((1, 150, 150, 3), np.float32))
@@ -135,14 +137,14 @@ def test_encode_chips_checks_its_input(encoder: R.OnnxFaceEncoder) -> None:
     assert encoder.encode_faces(np.zeros((20, 20, 3), np.uint8), []).shape == (0, 128)
 
 
-def test_same_descriptors_as_dlib_on_a_few_faces(encoder: R.OnnxFaceEncoder, small_people: list[Path]) -> None:
+def test_same_descriptors_as_dlib_on_a_few_faces(encoder: OnnxFaceEncoder, small_people: list[Path]) -> None:
     api = load_models()
     for photo in [sorted(folder.glob("*.jpg"))[0] for folder in small_people]:
         rgb = _load_rgb(photo)
         boxes = detect_faces(rgb)
         if not boxes:
             continue
-        chips = R.face_chips(rgb, boxes)
+        chips = face_chips(rgb, boxes)
         assert chips.shape == (len(boxes), 150, 150, 3) and chips.dtype == np.uint8
         ref = _reference(rgb, boxes)
         # Our chips are dlib's own: its network on them gives face_recognition's numbers exactly.
@@ -152,12 +154,12 @@ def test_same_descriptors_as_dlib_on_a_few_faces(encoder: R.OnnxFaceEncoder, sma
         assert out.dtype == np.float32 and out.shape == (len(boxes), 128)
         assert np.abs(out - ref).max() < TOLERANCE
         # Batches of any size give the same numbers.
-        assert np.abs(R.OnnxFaceEncoder(encoder.session, 1).encode_faces(rgb, boxes) - out).max() < 1e-5
+        assert np.abs(OnnxFaceEncoder(encoder.session, 1).encode_faces(rgb, boxes) - out).max() < 1e-5
 
 
 @pytest.mark.slow
 def test_equal_to_face_recognition_on_220_faces(
-    encoder: R.OnnxFaceEncoder, dataset_dir: Path, record_property: pytest.RecordProperty
+    encoder: OnnxFaceEncoder, dataset_dir: Path, record_property: pytest.RecordProperty
 ) -> None:
     photos = _photos(dataset_dir, people=110, per_person=2)
     ours, refs = [], []
@@ -178,7 +180,7 @@ def test_equal_to_face_recognition_on_220_faces(
 def test_module_imports_without_onnx_or_sklearn() -> None:
     code = (
         "import sys; sys.modules['onnx'] = None; sys.modules['onnxruntime'] = None\n"
-        "import facecore.resnet_onnx\n"
+        "import facecore.encode.dlib_file, facecore.encode.onnx_graph, facecore.encode.onnx_session\n"
         "print('sklearn' in sys.modules, 'streamlit' in sys.modules)"
     )
     root = Path(__file__).resolve().parent.parent
@@ -189,5 +191,5 @@ def test_module_imports_without_onnx_or_sklearn() -> None:
 def test_copy_of_the_model_converts_like_the_original(tmp_path: Path) -> None:
     """Same bytes at another path: same digest, same converted file name."""
     copy = tmp_path / "copy.dat"
-    shutil.copyfile(R.source_model_path(), copy)
-    assert R.converted_model_path(tmp_path, copy) == R.converted_model_path(tmp_path)
+    shutil.copyfile(source_model_path(), copy)
+    assert converted_model_path(tmp_path, copy) == converted_model_path(tmp_path)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from facecore import EncoderSettings, EncodingStore, encode_images, scan_folder
-from facecore.encoding import EncodedImage
+from facecore.encode.encoding import EncodedImage
 from facecore.errors import CacheError
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -128,7 +128,7 @@ def test_cache_in_a_place_that_cannot_be_written_is_a_clear_error(tmp_path: Path
 _FULL_DISK = """
 import json, resource, sys
 import numpy as np
-from facecore.encoding import EncodedImage
+from facecore.encode.encoding import EncodedImage
 from facecore.errors import CacheError
 from facecore.store import EncodingStore
 

@@ -36,7 +36,7 @@ Image.MAX_IMAGE_PIXELS = S.MAX_IMAGE_PIXELS
 
 
 # face_recognition sets ImageFile.LOAD_TRUNCATED_IMAGES = True when it is first
-# imported (facecore.encoding.load_models imports it inside truncation_flag_guard
+# imported (facecore.encode.encoding.load_models imports it inside truncation_flag_guard
 # and sets it back). A decode running in another thread during that import would
 # grey-fill a cut-off photo silently; the epoch lets decode_image notice the
 # overlap and decode again with the flag held off.

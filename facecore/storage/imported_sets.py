@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..encoding import EncodedImage
+from ..encode.encoding import EncodedImage
 from ..errors import FaceCoreError
 from ..faceset import Face, FaceSet, faceset_key
 from ..photos.exchange import IMPORT_SETTINGS_PREFIX, EncodingsFile, read_encodings

@@ -1,16 +1,10 @@
-"""Face detection and 128-d encodings: dlib's detector and landmarks, its face ResNet in onnxruntime.
+"""128-d face encodings: dlib's face ResNet in onnxruntime, or dlib's own where that is unavailable.
 
-The detector looks at a copy downscaled to ``detect_max_side``; the boxes are
-mapped back, and the aligned face chips cut from the full-resolution image
-exactly as ``face_recognition.face_encodings`` cuts them. The chips of several
-photos go through dlib's ResNet in one onnxruntime call
-(:mod:`facecore.resnet_onnx`, the same weights, equal to dlib within 1e-6);
-where onnxruntime is missing or the model cannot be converted, and for
-``jitters > 1``, dlib's own ResNet encodes them (one log line says why).
-Models load lazily, once per process (never at import), and a missing model
-package becomes :class:`ModelMissingError` instead of face_recognition's
-``quit()``. :func:`encode_many` is the unit of work the worker processes run
-(:mod:`facecore.workers`): decode once, detect, encode, make the face thumbnails.
+The chips of several photos go through the network in one onnxruntime call
+(:mod:`facecore.encode.onnx_session`, the same weights, equal to dlib within 1e-6); where onnxruntime
+is missing or the model cannot be converted, and for ``jitters > 1``, dlib's own ResNet encodes them
+(one log line says why). :func:`encode_many` is the unit of work the worker processes run
+(:mod:`facecore.encode.workers`): decode once, detect, encode, make the face thumbnails.
 """
 
 from __future__ import annotations
@@ -18,21 +12,18 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import numpy as np
-from PIL import Image
 
-from .errors import ModelMissingError, NoFaceFoundError, UnreadableImageError
-from .photos.imaging import Box, decode_image, face_thumbnail, truncation_flag_guard
-from .photos.refs import content_digest
-from .resnet_onnx import OnnxEncoderUnavailableError, OnnxFaceEncoder, face_chips, installed_model, load_encoder
-from .settings import EncoderSettings, default_cache_path
+from ..errors import NoFaceFoundError, OnnxEncoderUnavailableError, UnreadableImageError
+from ..photos.imaging import Box, decode_image, face_thumbnail
+from ..photos.refs import content_digest
+from ..settings import EncoderSettings, default_cache_path
+from .detection import detect_faces, dlib_models, face_chips, load_models
+from .onnx_session import OnnxFaceEncoder, load_encoder
 
 log = logging.getLogger(__name__)
 
@@ -41,72 +32,9 @@ log = logging.getLogger(__name__)
 MODEL_DIR_ENV = "FACECORE_MODEL_DIR"
 #: Face chips per onnxruntime call: all the faces of one batch of photos.
 CHIPS_PER_CALL = 32
-
-_api: ModuleType | None = None
-_lock = threading.Lock()
-_dlib: DlibModels | None = None
 _onnx: OnnxFaceEncoder | None = None
 _onnx_chosen = False
 _onnx_lock = threading.Lock()
-
-
-def load_models() -> ModuleType:
-    """Import face_recognition (which loads dlib's models) once; return its api module.
-
-    Raises :class:`ModelMissingError` with the install command when the model
-    package or dlib is missing.
-    """
-    global _api
-    with _lock:
-        if _api is None:
-            # face_recognition switches truncated-image loading on for the whole
-            # process at import; the guard switches it off again and makes
-            # decodes that overlapped the import in other threads run again.
-            try:
-                with truncation_flag_guard(), warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # pkg_resources deprecation noise
-                    import face_recognition.api as api
-            except (ImportError, SystemExit) as exc:
-                raise ModelMissingError(
-                    "face_recognition or its models are not installed: run "
-                    "`pip install dlib-bin face_recognition_models 'setuptools<81'` and "
-                    "`pip install --no-deps face_recognition` (see README)."
-                ) from exc
-            _api = api
-    return _api
-
-
-@dataclass(frozen=True)
-class DlibModels:
-    """What detection and alignment need: dlib's HOG face detector and 5-point landmark predictor.
-
-    The same models face_recognition loads, without the 68-point predictor and
-    dlib's ResNet it also loads at import (about 1 s per worker process).
-    """
-
-    detector: Any
-    predictor: Any
-
-
-def dlib_models() -> DlibModels:
-    """Load dlib's HOG detector and face_recognition's 5-point predictor once per process.
-
-    Raises :class:`ModelMissingError` when dlib or the model package is missing.
-    """
-    global _dlib
-    with _lock:
-        if _dlib is None:
-            try:
-                import dlib
-
-                path = installed_model("shape_predictor_5_face_landmarks.dat")
-                _dlib = DlibModels(dlib.get_frontal_face_detector(), dlib.shape_predictor(str(path)))
-            except (ImportError, OnnxEncoderUnavailableError, RuntimeError) as exc:
-                raise ModelMissingError(
-                    "dlib or face_recognition_models is not installed: run "
-                    "`pip install dlib-bin face_recognition_models` (see README)."
-                ) from exc
-    return _dlib
 
 
 def model_dir() -> Path | None:
@@ -130,7 +58,7 @@ def onnx_encoder() -> OnnxFaceEncoder | None:
 
     Chosen once per process, on first use. When onnxruntime is missing or the
     model cannot be converted, one warning line is logged (logger
-    ``facecore.encoding``) and every later call returns None.
+    ``facecore.encode.encoding``) and every later call returns None.
     """
     global _onnx, _onnx_chosen
     with _onnx_lock:
@@ -159,66 +87,6 @@ def warm_up() -> str:
 def encoder_engine() -> str:
     """``"onnxruntime"`` or ``"dlib"``: which engine encodes faces (one jitter) in this process."""
     return "onnxruntime" if onnx_encoder() is not None else "dlib"
-
-
-def _downscale(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
-    h, w = rgb.shape[:2]
-    scale = min(1.0, max_side / max(h, w))
-    if scale >= 1.0:
-        return rgb, 1.0
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    small = Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR)
-    return np.asarray(small), scale
-
-
-def _locate(image: np.ndarray, upsample: int, detector: str) -> list[Box]:
-    """face_recognition's ``face_locations``: (top, right, bottom, left) boxes clipped to the image."""
-    if detector == "hog":
-        rects = dlib_models().detector(image, upsample)
-    else:
-        rects = [d.rect for d in load_models().cnn_face_detector(image, upsample)]
-    h, w = image.shape[:2]
-    return [(max(r.top(), 0), min(r.right(), w), min(r.bottom(), h), max(r.left(), 0)) for r in rects]
-
-
-def detect_faces(rgb: np.ndarray, settings: EncoderSettings = EncoderSettings()) -> list[Box]:
-    """Find faces in an RGB array; return boxes in full-resolution px, largest first.
-
-    Detection runs on a copy whose longest side is at most
-    ``settings.detect_max_side``. With ``upsample=None`` the detector first runs
-    without upsampling and, only if that finds nothing, once more with one
-    upsample (small faces), then on the full-size photo with one upsample (the
-    plain face_recognition call). Most photos need only the first, cheapest pass.
-    """
-    small, small_scale = _downscale(rgb, settings.detect_max_side)
-    if settings.upsample is None:
-        # Cheapest pass first; the last pass is the article's own (full size,
-        # one upsample), so no photo loses a face the plain loop would find.
-        passes = [(small, small_scale, 0), (small, small_scale, 1)]
-        if small_scale < 1.0:
-            passes.append((rgb, 1.0, 1))
-    else:
-        passes = [(small, small_scale, settings.upsample)]
-    found: list[Box] = []
-    scale = 1.0
-    for image, pass_scale, up in passes:
-        found = _locate(image, up, settings.detector)
-        if found:
-            scale = pass_scale
-            break
-    h, w = rgb.shape[:2]
-    boxes = [
-        (
-            max(0, int(t / scale)),
-            min(w, int(round(r / scale))),
-            min(h, int(round(b / scale))),
-            max(0, int(lf / scale)),
-        )
-        for t, r, b, lf in found
-    ]
-    boxes = [bx for bx in boxes if bx[2] > bx[0] and bx[1] > bx[3]]
-    boxes.sort(key=lambda bx: (bx[2] - bx[0]) * (bx[1] - bx[3]), reverse=True)
-    return boxes
 
 
 def _dlib_encodings(rgb: np.ndarray, boxes: Sequence[Box], jitters: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Encoding on a Dask cluster: the ``run()`` protocol of :mod:`facecore.workers`, with Dask workers doing the work.
+"""Encoding on a Dask cluster: the ``EncodeBackend`` protocol of :mod:`.workers`, with Dask workers doing the work.
 
 :class:`DaskBackend` sends the batches that :func:`~facecore.faceset.encode_images`
 hands it to the workers of a Dask scheduler (``tcp://HOST:8786``) or of a
@@ -34,9 +34,9 @@ from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
-from .errors import ClusterError, WorkerCrashedError
-from .photos.refs import ImageRef
-from .settings import EncoderSettings
+from ..errors import ClusterError, WorkerCrashedError
+from ..photos.refs import ImageRef
+from ..settings import EncoderSettings
 from .workers import Results, WorkItem, encode_batch
 
 log = logging.getLogger(__name__)
@@ -198,14 +198,14 @@ _worker_ready = False
 
 
 def _encode_on_worker(items: list[WorkItem], settings: EncoderSettings) -> Results:
-    """What a Dask worker runs: :func:`~facecore.workers.encode_batch`, with the models loaded once per process."""
+    """What a Dask worker runs: :func:`~.workers.encode_batch`, with the models loaded once per process."""
     global _worker_ready
     if not _worker_ready:
         # Once per worker process, as the local pool's initializer does: one BLAS
         # thread (the worker is one process with one thread), no bomb warnings
         # (decode_image reports those photos), and the models loaded (about 1 s).
-        from .encoding import load_models
-        from .photos.imaging import silence_bomb_warnings
+        from ..photos.imaging import silence_bomb_warnings
+        from .detection import load_models
 
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

@@ -20,17 +20,33 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from typing import Protocol
 
+from ..errors import UnreadableImageError, WorkerCrashedError
+from ..photos.imaging import silence_bomb_warnings
+from ..photos.refs import ImageRef
+from ..settings import EncoderSettings
 from .encoding import EncodedImage, encode_many, warm_up
-from .errors import UnreadableImageError, WorkerCrashedError
-from .photos.imaging import silence_bomb_warnings
-from .photos.refs import ImageRef
-from .settings import EncoderSettings
 
 #: One photo's work: its name, and either its bytes or the path to read them from.
 WorkItem = tuple[str, str | None, bytes | None]
 #: What a batch gives back: each photo's name with what the encoder made of it.
 Results = list[tuple[str, EncodedImage]]
+
+
+
+class EncodeBackend(Protocol):
+    """Where encoding runs: :class:`InProcess`, :class:`LocalPool` or :class:`~.dask_backend.DaskBackend`.
+
+    ``run`` takes batches of :data:`WorkItem` lazily (it pulls the next batch only when it has room), the
+    encoder settings and a ``should_stop()`` callback; it yields one :data:`Results` list per finished batch,
+    in any order, and stops taking work once ``should_stop()`` is true.
+    """
+
+    def run(
+        self, batches: Iterator[list[WorkItem]], settings: EncoderSettings, should_stop: Callable[[], bool]
+    ) -> Iterator[Results]: ...
+
 
 #: Seconds between a worker's checks that the process that started it is still there.
 PARENT_CHECK_S = 1.0
@@ -39,7 +55,7 @@ PARENT_CHECK_S = 1.0
 def encode_batch(items: list[WorkItem], settings: EncoderSettings) -> Results:
     """Encode a batch of photos (the function every backend's workers run); never raises for a bad photo.
 
-    The faces of the whole batch are encoded together (:func:`~facecore.encoding.encode_many`).
+    The faces of the whole batch are encoded together (:func:`~facecore.encode.encoding.encode_many`).
     """
     out: list[tuple[str, EncodedImage | None]] = []
     datas = []
