@@ -23,7 +23,8 @@ from .photos.folders import allowed_roots_from_env
 from .photos.imaging import silence_bomb_warnings
 from .photos.refs import ImageRef, content_digest, display_name
 from .settings import EncoderSettings
-from .store import EncodingStore
+from .storage.deletion import clear_cache, delete_set
+from .storage.encodings import EncodingStore
 
 # PCA, K-means, grouping and their scikit-learn/scipy imports (~2 CPU s) load inside the commands that use
 # them: `encode` starts its workers without them.
@@ -232,8 +233,9 @@ def cmd_evaluate(args: argparse.Namespace) -> dict:
 def _people_scores(fs: FaceSet, model) -> dict:
     """Persons found without K vs K-means at the chosen K (and at the true number of people), folders as
     people, and pairwise F at a sweep of thresholds: where to set the People page's slider."""
-    from .grouping_quality import score_labels, threshold_sweep
-    from .people import people_report, photo_ids
+    from .people.faces import photo_ids
+    from .people.report import people_report
+    from .people.scores import score_labels, threshold_sweep
     report = people_report(fs)
     scores = {k: round(v, 4) if isinstance(v, float) else v for k, v in (report["scores"] or {}).items()}
     chosen = score_labels(fs.persons, model.labels)
@@ -253,8 +255,8 @@ def _people_scores(fs: FaceSet, model) -> dict:
 
 
 def cmd_people(args: argparse.Namespace) -> dict:
-    from .corrections import load_corrections
-    from .people import people_report
+    from .people.corrections import load_corrections
+    from .people.report import people_report
     _check_dataset_arg(args.dir)
     fs = load_faceset(args.dir, args)
     _need_faces(fs, args.dir)
@@ -265,7 +267,7 @@ def cmd_people(args: argparse.Namespace) -> dict:
 def cmd_cache(args: argparse.Namespace) -> dict:
     store = EncodingStore(args.cache)
     if args.action == "clear":
-        store.clear()
+        clear_cache(store)
     elif args.action == "delete":
         if not args.dir:
             raise FaceCoreError("cache delete needs the folder or zip whose encodings to delete.")
@@ -276,7 +278,7 @@ def cmd_cache(args: argparse.Namespace) -> dict:
                 digests.append(content_digest(r.read_bytes()))
             except FaceCoreError:
                 continue
-        return {"deleted_images": store.delete(digests), "cache": str(store.path), **store.stats()}
+        return {"deleted_images": delete_set(store, digests), "cache": str(store.path), **store.stats()}
     return {"cache": str(store.path), **store.stats()}
 
 
@@ -312,7 +314,7 @@ def _print_human(command: str, out: dict) -> None:
         for key, value in out.items():
             if key not in ("confused_pairs", "people"):
                 print(f"{key:28s} {value}")
-        pp = out["people"]
+        pp = out.get("people", {})  # `cache` has no people figures
         if "pairwise_f" in pp:
             print(f"People (no K, threshold {pp['threshold']}): {pp['persons_found']} persons, pairwise F "
                   f"{pp['pairwise_f']:.3f}, BCubed F {pp['bcubed_f']:.3f}; K-means K={pp['kmeans_chosen_k']}: "

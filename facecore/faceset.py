@@ -1,7 +1,7 @@
 """A whole set of photos encoded into a :class:`FaceSet`, through the cache and the worker processes.
 
 :func:`encode_images` reads each photo once: its bytes are hashed, looked up in
-the :class:`~facecore.store.EncodingStore` a window at a time, and the misses
+the :class:`~facecore.storage.encodings.EncodingStore` a window at a time, and the misses
 are handed, with those bytes, to a backend of :mod:`facecore.encode.workers` while the
 next photos are being read. Results are written to the store every few dozen
 photos, so a stopped or killed run keeps what it finished. Progress (done,
@@ -25,7 +25,7 @@ from .errors import UnreadableImageError, WorkerCrashedError
 from .photos.imaging import Box
 from .photos.refs import ImageRef, Skipped, content_digest, person_of
 from .settings import EncoderSettings
-from .store import CachedImage, EncodingStore
+from .storage.encodings import CachedImage, EncodingStore
 
 #: Reason given to a file whose bytes are the same as an earlier file's.
 DUPLICATE = "duplicate"

@@ -9,9 +9,7 @@ from facecore import (
     FaceCoreError,
     allowed_roots_from_env,
     default_dataset_path,
-    delete_corrections,
-    delete_imported,
-    delete_sets_with,
+    delete_set,
     encodings_npz,
     from_uploads,
     imported_key,
@@ -241,9 +239,7 @@ st.write(
     f"even renamed or moved, is instant. These photos account for {len(ds.digests):,} of its entries."
 )
 if st.button("Delete these photos' cached encodings and face crops", key="delete_cache", icon=":material/delete:"):
-    removed = delete_imported(cache, ds.imported) if ds.imported else cache.delete(ds.digests)
-    delete_corrections(cache, list(ds.digests))
-    delete_sets_with(cache, list(ds.digests))
+    removed = delete_set(cache, ds.digests, ds.imported)
     st.session_state.pop(_state.LOADED, None)
     forget_query()
     _state.clear_url()  # a reload must not load it again

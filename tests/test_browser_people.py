@@ -18,8 +18,10 @@ import pytest
 from browser_support import CHROMIUM, ENCODE_TIMEOUT_MS, _images_load, _no_exception, _shot, serve
 
 from facecore import EncodingStore
-from facecore.corrections import list_corrections, load_corrections
-from facecore.people import group_faceset, name_persons
+from facecore.people.corrections import load_corrections
+from facecore.people.grouping import group_faceset
+from facecore.people.names import name_persons
+from facecore.storage.person_facts import list_corrections
 
 pytestmark = pytest.mark.browser
 

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 
 from facecore import EncoderSettings, EncodingStore, Face, FaceSet, encode_images, scan_folder
-from facecore.corrections import (
-    delete_corrections,
+from facecore.errors import InvalidParameterError
+from facecore.people.corrections import (
     different_people,
-    list_corrections,
     load_corrections,
     merge_persons,
     move_faces,
@@ -20,10 +19,11 @@ from facecore.corrections import (
     name_person,
     not_this_person,
     split_person,
-    undo_correction,
 )
-from facecore.errors import InvalidParameterError
-from facecore.people import group_faceset, name_persons, propose_split
+from facecore.people.grouping import group_faceset
+from facecore.people.names import name_persons
+from facecore.people.suggestions import propose_split
+from facecore.storage.person_facts import delete_corrections, list_corrections, undo_correction
 
 
 def fake_set(x: np.ndarray, persons: list[str], settings: str = "test-settings") -> FaceSet:

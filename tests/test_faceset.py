@@ -90,7 +90,7 @@ def test_faceset_names_every_cached_image_so_deleting_it_empties_the_cache(tmp_p
 
 def test_uploaded_photos_reopen_from_the_cache_without_their_bytes(tmp_path: Path, small_people) -> None:
     from facecore import ImageRef
-    from facecore.saved_sets import delete_sets_with, open_saved_set, save_set
+    from facecore.storage.saved_sets import delete_sets_with, open_saved_set, save_set
 
     store = EncodingStore(tmp_path / "c.sqlite")
     photos = sorted(small_people[1].glob("*.jpg"))[:6]

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from facecore.errors import InvalidParameterError, NotEnoughFacesError
-from facecore.grouping_quality import kmeans_labels, score_labels, threshold_sweep
-from facecore.people import group_faces, photo_ids
+from facecore.people.faces import photo_ids
+from facecore.people.grouping import group_faces
+from facecore.people.scores import kmeans_labels, score_labels, threshold_sweep
 
 
 def test_scores_of_a_hand_computed_labelling() -> None:

@@ -11,20 +11,15 @@ import pytest
 from PIL import Image
 
 from facecore import EncoderSettings, EncodingStore, encode_images, scan_folder
-from facecore import people as people_module
 from facecore.errors import InvalidParameterError, NotEnoughFacesError
-from facecore.grouping_quality import score_labels
-from facecore.people import (
-    FIRST_PASS_GAP,
-    Grouping,
-    group_faces,
-    name_persons,
-    neighbour_graph,
-    people_report,
-    photo_ids,
-    propose_split,
-    suggest_merges,
-)
+from facecore.people import grouping as people_module
+from facecore.people.faces import photo_ids
+from facecore.people.graph import neighbour_graph
+from facecore.people.grouping import FIRST_PASS_GAP, Grouping, group_faces
+from facecore.people.names import name_persons
+from facecore.people.report import people_report
+from facecore.people.scores import score_labels
+from facecore.people.suggestions import propose_split, suggest_merges
 
 
 def blobs(sizes: list[int], spread: float = 0.03, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

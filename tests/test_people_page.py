@@ -22,8 +22,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from facecore import EncoderSettings, EncodingStore, encode_images, scan_folder
-from facecore.corrections import list_corrections, load_corrections
-from facecore.people import DEFAULT_THRESHOLD, group_faceset, name_persons
+from facecore.people.corrections import load_corrections
+from facecore.people.faces import DEFAULT_THRESHOLD
+from facecore.people.grouping import group_faceset
+from facecore.people.names import name_persons
+from facecore.storage.person_facts import list_corrections
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 PEOPLE = "pages/people.py"

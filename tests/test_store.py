@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facecore import EncoderSettings, EncodingStore, encode_images, scan_folder
+from facecore import EncoderSettings, EncodingStore, clear_cache, encode_images, scan_folder
 from facecore.encode.encoding import EncodedImage
 from facecore.errors import CacheError
 
@@ -89,7 +89,7 @@ def test_deleted_encodings_are_gone_from_the_file(tmp_path: Path) -> None:
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
     assert gone.encodings.tobytes() not in raw and gone.digest.encode() not in raw
     assert keep.encodings.tobytes() in raw
-    store.clear()
+    clear_cache(store)
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
     assert keep.encodings.tobytes() not in raw
 
@@ -130,7 +130,7 @@ import json, resource, sys
 import numpy as np
 from facecore.encode.encoding import EncodedImage
 from facecore.errors import CacheError
-from facecore.store import EncodingStore
+from facecore.storage.encodings import EncodingStore
 
 def fake(i):
     return EncodedImage(f"{i:064x}", 100, 80, [(1, 50, 60, 2)], np.full((1, 128), i, np.float32), [bytes(20_000)])

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import UnreadableImageError
 from ..faceset import FaceSet
-from ..store import EncodingStore
+from ..storage.encodings import EncodingStore
 from .exchange import _inside, path_digest
 from .imaging import Box, decode_image, face_thumbnail
 from .refs import ImageRef, content_digest

@@ -23,7 +23,8 @@ from ..errors import FaceCoreError
 from ..faceset import Face, FaceSet, faceset_key
 from ..photos.exchange import IMPORT_SETTINGS_PREFIX, EncodingsFile, read_encodings
 from ..photos.imaging import Box
-from ..store import EncodingStore
+from .db import transaction
+from .encodings import EncodingStore
 
 _MANIFEST_SCHEMA = """
 CREATE TABLE IF NOT EXISTS imported_sets (
@@ -180,3 +181,16 @@ def delete_imported(store: EncodingStore, key: str) -> int:
     with store.connect() as con:
         con.execute("DELETE FROM imported_sets WHERE key = ?", (full,))
     return removed
+
+
+def delete_imported_with(store: EncodingStore, digests: Iterable[str]) -> int:
+    """Forget every imported set that lists one of these photos (their encodings are being deleted): its
+    names (photo paths, persons) go with it. Returns how many sets were forgotten."""
+    wanted = set(digests)
+    with store.connect() as con:
+        con.executescript(_MANIFEST_SCHEMA)
+        rows = con.execute("SELECT key, manifest FROM imported_sets").fetchall()
+        gone = [key for key, blob in rows if wanted.intersection(_unpack(blob)[2])]
+        with transaction(con):
+            con.executemany("DELETE FROM imported_sets WHERE key = ?", [(key,) for key in gone])
+    return len(gone)

@@ -1,83 +1,33 @@
-"""The user's corrections to the persons found, kept in the encoding cache file.
+"""The user's corrections to the persons found: name, merge, split, move, "not this person", "different
+people", and what they mean for a FaceSet (:func:`load_corrections`).
 
-Names, merges, splits, moves, "not this person" and "different people" are
-stored as facts about faces, each face keyed by its content: the photo's
-sha256 digest, the face's number in that photo (0 = largest) and the encoder
-settings key. Never by row number or path, so the facts survive a restart, a
-renamed or moved folder and a regrouping at another threshold. Facts are:
-
-- ``name``: this face is an anchor of the person called ``name`` (NULL: of nobody);
-- ``must``: these two faces are the same person (must-link);
-- ``cannot``: these two faces are different people (cannot-link).
-
-A correction on a *person* is recorded on its anchor faces, the
-``ANCHORS`` faces nearest the person's mean encoding (its most typical
-faces), so it keeps its meaning when a regrouping splits or merges groups.
-A name follows its person: after any regrouping, the person holding most of
-the name's anchors carries it (:func:`facecore.people.name_persons`). Two
-persons given the same name are one person (their anchors are must-linked);
-persons with different names stay apart.
-
-Every correction is one row of ``person_actions`` with its facts in
-``person_facts``; :func:`undo_correction` deletes the last (or a chosen) action.
-:func:`load_corrections` turns the facts into must-link / cannot-link rows
-of a FaceSet; when facts contradict each other, the later one wins.
-``person_facts`` has a ``digest`` column (and ``other_digest``), so
-:func:`delete_corrections` removes what concerns deleted photos.
+A correction on a *person* is recorded on its anchor faces, the ``ANCHORS`` faces nearest the person's
+mean encoding (its most typical faces), so it keeps its meaning when a regrouping splits or merges
+groups. A name follows its person: after any regrouping, the person holding most of the name's anchors
+carries it (:func:`facecore.people.names.name_persons`). Two persons given the same name are one person
+(their anchors are must-linked); persons with different names stay apart. The facts are stored by
+:mod:`facecore.storage.person_facts`; when facts contradict each other, the later one wins.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InvalidParameterError
-from .people import Constraints, Grouping, anchor_rows, face_fields, photo_ids
-from .store import EncodingStore
+from ..errors import InvalidParameterError
+from ..storage.encodings import EncodingStore
+from ..storage.person_facts import Action, read_facts, record_action
+from .constraints import Constraints
+from .faces import face_fields, photo_ids
+from .grouping import Grouping
+from .names import anchor_rows
 
 #: Faces a correction about a whole person is recorded on.
 ANCHORS = 5
 MAX_NAME_LENGTH = 100
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS person_actions (
-    id       INTEGER PRIMARY KEY AUTOINCREMENT,
-    settings TEXT NOT NULL,
-    kind     TEXT NOT NULL,
-    summary  TEXT NOT NULL,
-    created  REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS person_facts (
-    action       INTEGER NOT NULL,
-    settings     TEXT NOT NULL,
-    kind         TEXT NOT NULL CHECK (kind IN ('name', 'must', 'cannot')),
-    digest       TEXT NOT NULL,
-    idx          INTEGER NOT NULL,
-    other_digest TEXT,
-    other_idx    INTEGER,
-    name         TEXT
-);
-CREATE INDEX IF NOT EXISTS person_facts_action ON person_facts(action);
-CREATE INDEX IF NOT EXISTS person_facts_digest ON person_facts(digest);
-CREATE INDEX IF NOT EXISTS person_facts_other ON person_facts(other_digest);
-"""
-
-_BATCH = 500  # SQLite host parameters per statement (999 on older builds)
-
 Fact = tuple[str, int, int | None, str | None]  # (kind, row, other row, name)
-
-
-@dataclass(frozen=True)
-class Action:
-    """One correction as the user made it: what (``kind``), a one-line ``summary``, when (epoch seconds)."""
-
-    id: int
-    kind: str
-    summary: str
-    created: float
 
 
 # --------------------------------------------------------------------------- writing
@@ -122,26 +72,7 @@ def _record(store: EncodingStore, faceset, kind: str, summary: str, facts: list[
         (settings, k, digests[a], in_photo[a], *((None, None) if b is None else (digests[b], in_photo[b])), name)
         for k, a, b, name in facts
     ]
-    now = time.time()
-    with store.connect() as con:
-        con.executescript(_SCHEMA)
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            cur = con.execute(
-                "INSERT INTO person_actions (settings, kind, summary, created) VALUES (?,?,?,?)",
-                (settings, kind, summary, now),
-            )
-            action = int(cur.lastrowid)
-            con.executemany(
-                "INSERT INTO person_facts (action, settings, kind, digest, idx, other_digest, other_idx, name) "
-                "VALUES (?,?,?,?,?,?,?,?)",
-                [(action, *r) for r in rows],
-            )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    return Action(action, kind, summary, now)
+    return record_action(store, settings, kind, summary, rows)
 
 
 def name_faces(store: EncodingStore, faceset, rows: Iterable[int], name: str) -> Action:
@@ -237,90 +168,6 @@ def not_this_person(store: EncodingStore, faceset, grouping: Grouping, rows: Ite
     return move_faces(store, faceset, grouping, rows, None)
 
 
-# --------------------------------------------------------------------------- log, undo, delete
-
-
-def list_corrections(store: EncodingStore, settings_key: str) -> tuple[Action, ...]:
-    """Every correction recorded with these encoder settings, newest first."""
-    with store.connect() as con:
-        con.executescript(_SCHEMA)
-        rows = con.execute(
-            "SELECT id, kind, summary, created FROM person_actions WHERE settings=? ORDER BY id DESC", (settings_key,)
-        ).fetchall()
-    return tuple(Action(int(i), k, s, float(c)) for i, k, s, c in rows)
-
-
-def undo_correction(store: EncodingStore, settings_key: str, action: int | None = None) -> Action | None:
-    """Delete the last correction (or the one with id ``action``) and its facts; return it, or None if none is left."""
-    with store.connect() as con:
-        con.executescript(_SCHEMA)
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            sql = "SELECT id, kind, summary, created FROM person_actions WHERE settings=?"
-            args: tuple = (settings_key,)
-            if action is not None:
-                sql, args = sql + " AND id=?", (settings_key, int(action))
-            row = con.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
-            if row is not None:
-                con.execute("DELETE FROM person_facts WHERE action=?", (row[0],))
-                con.execute("DELETE FROM person_actions WHERE id=?", (row[0],))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    if row is None:
-        if action is not None:
-            raise InvalidParameterError(f"action={action} is not a recorded correction: see list_corrections().")
-        return None
-    return Action(int(row[0]), row[1], row[2], float(row[3]))
-
-
-def delete_corrections(store: EncodingStore, digests: Iterable[str]) -> int:
-    """Delete every fact (all settings) about faces of these photos, and actions left empty; return facts removed.
-
-    Call it with the digests whose encodings are deleted from the cache.
-    """
-    wanted = list(dict.fromkeys(digests))
-    removed = 0
-    with store.connect() as con:
-        con.executescript(_SCHEMA)
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            for i in range(0, len(wanted), _BATCH):
-                chunk = wanted[i : i + _BATCH]
-                marks = ",".join("?" * len(chunk))
-                removed += con.execute(
-                    f"DELETE FROM person_facts WHERE digest IN ({marks}) OR other_digest IN ({marks})", chunk + chunk
-                ).rowcount
-            con.execute("DELETE FROM person_actions WHERE id NOT IN (SELECT DISTINCT action FROM person_facts)")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    return removed
-
-
-def clear_corrections(store: EncodingStore) -> None:
-    """Delete every correction in the cache file (e.g. with the whole cache)."""
-    with store.connect() as con:
-        con.executescript(_SCHEMA)
-        con.execute("DELETE FROM person_facts")
-        con.execute("DELETE FROM person_actions")
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def _read_facts(store: EncodingStore, settings_key: str) -> list[tuple]:
-    with store.connect() as con:
-        con.executescript(_SCHEMA)  # a cache that never had a correction has no tables yet
-        return con.execute(
-            "SELECT action, kind, digest, idx, other_digest, other_idx, name FROM person_facts "
-            "WHERE settings=? ORDER BY action, rowid",
-            (settings_key,),
-        ).fetchall()
-
-
 def load_corrections(store: EncodingStore, faceset) -> Constraints:
     """The corrections that concern this FaceSet, as must-link / cannot-link face rows and named anchors.
 
@@ -335,7 +182,7 @@ def load_corrections(store: EncodingStore, faceset) -> Constraints:
     row_of = {(d, i): r for r, (d, i) in enumerate(zip(digests, in_photo, strict=True))}
     links: list[tuple[int, str, int, int]] = []  # (action, kind, a, b)
     name_of: dict[int, tuple[int, str | None]] = {}
-    for action, kind, d, i, od, oi, name in _read_facts(store, faceset.settings_key):
+    for action, kind, d, i, od, oi, name in read_facts(store, faceset.settings_key):
         a = row_of.get((d, i))
         if a is None:
             continue

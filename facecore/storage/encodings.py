@@ -12,7 +12,6 @@ between threads (Streamlit sessions).
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -22,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .encode.encoding import EncodedImage
-from .errors import CacheError
-from .photos.imaging import Box
+from ..encode.encoding import EncodedImage
+from ..errors import CacheError
+from ..photos.imaging import Box
+from .db import BATCH, connect, transaction, why_not_created
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -52,42 +52,7 @@ CREATE TABLE IF NOT EXISTS faces (
 ) WITHOUT ROWID;
 """
 
-_BATCH = 500  # SQLite's default limit on host parameters is 999 (older builds)
 
-# SQLite's result codes for a write the disk refused: SQLITE_FULL (ENOSPC) and
-# the extended I/O errors of writing, syncing or growing a file (EFBIG past a
-# file-size limit, EDQUOT, ...). Read errors are left out: they are not a full disk.
-_SQLITE_FULL = 13
-_WRITE_ERRORS = {778, 1034, 1290, 1546, 4874}  # IOERR_WRITE, _FSYNC, _DIR_FSYNC, _TRUNCATE, _SHMSIZE
-
-
-@contextmanager
-def _transaction(con: sqlite3.Connection) -> Iterator[None]:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``; on any error, roll back what SQLite has not already rolled back.
-
-    After a full disk or an I/O error SQLite may have ended the transaction
-    itself: an explicit ``ROLLBACK`` then fails with "no transaction is
-    active", and that second error must not hide the first, which names the cause.
-    """
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        con.execute("COMMIT")
-    except BaseException:
-        if con.in_transaction:
-            try:
-                con.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # closing the connection rolls back too; the first error is the one to report
-        raise
-
-
-def _size(n: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:,.1f} TiB"  # pragma: no cover
 
 
 @dataclass(frozen=True)
@@ -116,7 +81,7 @@ class EncodingStore:
             os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         except OSError as exc:
             raise CacheError(
-                f"Cannot create the encoding cache {str(self.path)!r} ({self._why_not_created(exc)}): "
+                f"Cannot create the encoding cache {str(self.path)!r} ({why_not_created(self.path, exc)}): "
                 "choose another file with --cache or FACECORE_CACHE."
             ) from exc
         with self.connect() as con:
@@ -125,81 +90,17 @@ class EncodingStore:
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        """A short-lived connection to the cache file (autocommit; ``BEGIN`` yourself for a transaction).
-
-        SQLite errors inside the block become :class:`CacheError` with a sentence naming the file.
-        """
-        try:
-            con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
-        try:
-            con.execute("PRAGMA busy_timeout=60000")
-            con.execute("PRAGMA synchronous=NORMAL")
-            # Deleted rows are overwritten, so "delete my encodings" really
-            # removes them from the file, not only from the index.
-            con.execute("PRAGMA secure_delete=ON")
+        """A short-lived connection to the cache file (:func:`facecore.storage.db.connect`)."""
+        with connect(self.path) as con:
             yield con
-        except sqlite3.DatabaseError as exc:
-            raise self._error(exc) from exc
-        finally:
-            con.close()
-
-    def _why_not_created(self, exc: OSError) -> str:
-        """The reason a new cache file could not be made, naming a file that stands where a folder must be."""
-        for parent in self.path.parents:
-            if parent.exists() or parent.is_symlink():
-                if not parent.is_dir():
-                    return f"{str(parent)!r} is a file, not a folder"
-                break
-        return exc.strerror or str(exc)
-
-    def _disk_refused(self, exc: sqlite3.Error) -> bool:
-        code = getattr(exc, "sqlite_errorcode", None)  # Python >= 3.11
-        if code is None:
-            return "database or disk is full" in str(exc) or "disk I/O error" in str(exc)
-        return code == _SQLITE_FULL or code in _WRITE_ERRORS
-
-    def _disk_facts(self) -> str:
-        """What may explain a refused write: the free space on the cache's disk and this process's file-size limit."""
-        facts = []
-        try:
-            facts.append(f"{_size(shutil.disk_usage(self.path.parent).free)} free on its disk")
-        except OSError:
-            pass
-        try:
-            import resource
-
-            soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
-            if soft != resource.RLIM_INFINITY:
-                facts.append(f"files limited to {_size(soft)} for this process (ulimit -f)")
-        except (ImportError, OSError, ValueError):  # pragma: no cover - not Unix
-            pass
-        return "; ".join(facts)
-
-    def _error(self, exc: sqlite3.Error) -> CacheError:
-        msg = str(exc)
-        if self._disk_refused(exc):
-            facts = "; ".join(f for f in (f"SQLite: {msg}", self._disk_facts()) if f)
-            return CacheError(
-                f"disk full or file too large: cannot write {str(self.path)!r} ({facts}). Photos encoded "
-                "before this are kept in the cache; free some space, or point --cache or FACECORE_CACHE "
-                "to a file on another disk."
-            )
-        if "not a database" in msg or "malformed" in msg:
-            return CacheError(
-                f"{str(self.path)!r} is not a readable facecore cache ({exc}): point --cache or "
-                "FACECORE_CACHE to another file, or delete this one if it is a damaged cache."
-            )
-        return CacheError(f"The encoding cache {str(self.path)!r} cannot be used ({exc}).")
 
     def get_many(self, digests: Iterable[str], settings_key: str) -> dict[str, CachedImage]:
         """Return the cached results for those digests (missing ones are absent)."""
         wanted = list(dict.fromkeys(digests))
         out: dict[str, CachedImage] = {}
         with self.connect() as con:
-            for i in range(0, len(wanted), _BATCH):
-                chunk = wanted[i : i + _BATCH]
+            for i in range(0, len(wanted), BATCH):
+                chunk = wanted[i : i + BATCH]
                 marks = ",".join("?" * len(chunk))
                 rows = con.execute(
                     f"SELECT digest, width, height, n_faces, reason, detail FROM images "
@@ -228,7 +129,7 @@ class EncodingStore:
         results = list(results)
         if not results:
             return
-        with self.connect() as con, _transaction(con):
+        with self.connect() as con, transaction(con):
             for r in results:
                 con.execute("DELETE FROM faces WHERE digest=? AND settings=?", (r.digest, settings_key))
                 con.execute(
@@ -250,8 +151,8 @@ class EncodingStore:
         digests = list(dict.fromkeys(d for d, _ in wanted))
         want = set(wanted)
         with self.connect() as con:
-            for i in range(0, len(digests), _BATCH):
-                chunk = digests[i : i + _BATCH]
+            for i in range(0, len(digests), BATCH):
+                chunk = digests[i : i + BATCH]
                 marks = ",".join("?" * len(chunk))
                 for digest, idx, thumb in con.execute(
                     f"SELECT digest, idx, thumb FROM faces WHERE settings=? AND digest IN ({marks})",
@@ -266,22 +167,14 @@ class EncodingStore:
         wanted = list(dict.fromkeys(digests))
         removed = 0
         with self.connect() as con:
-            with _transaction(con):
-                for i in range(0, len(wanted), _BATCH):
-                    chunk = wanted[i : i + _BATCH]
+            with transaction(con):
+                for i in range(0, len(wanted), BATCH):
+                    chunk = wanted[i : i + BATCH]
                     marks = ",".join("?" * len(chunk))
                     con.execute(f"DELETE FROM faces WHERE digest IN ({marks})", chunk)
                     removed += con.execute(f"DELETE FROM images WHERE digest IN ({marks})", chunk).rowcount
             con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return removed
-
-    def clear(self) -> None:
-        """Delete everything in the cache and shrink the file."""
-        with self.connect() as con:
-            con.execute("DELETE FROM faces")
-            con.execute("DELETE FROM images")
-            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            con.execute("VACUUM")
 
     def stats(self) -> dict[str, int]:
         """Return ``{"images": ..., "faces": ..., "bytes": ...}`` for the whole cache."""

@@ -26,7 +26,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .errors import InvalidParameterError, NotEnoughFacesError
+from ..errors import InvalidParameterError, NotEnoughFacesError
+from .graph import neighbour_graph
+from .grouping import group_faces
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,8 @@ def kmeans_labels(encodings: np.ndarray, k: int, seed: int = 0, dims: int | None
     ``dims=None`` clusters the 128-d encodings; ``dims=20`` first reduces them
     with PCA as the app does. Uses the app's own :func:`facecore.fit_kmeans`.
     """
-    from .search.cluster import fit_kmeans
-    from .search.reduce import fit_pca, project
+    from ..search.cluster import fit_kmeans
+    from ..search.reduce import fit_pca, project
 
     x = np.asarray(encodings, dtype=np.float32)
     if dims is not None:
@@ -152,8 +154,6 @@ def threshold_sweep(
     cheap groupings. ``persons`` (folder names, or None) gives the scores.
     Other keyword arguments go to :func:`facecore.people.group_faces`.
     """
-    from .people import group_faces, neighbour_graph
-
     if not thresholds:
         raise InvalidParameterError("thresholds is empty: pass at least one threshold, e.g. [0.45, 0.5, 0.55].")
     graph = neighbour_graph(encodings, max(thresholds))

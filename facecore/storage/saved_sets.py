@@ -15,11 +15,12 @@ from __future__ import annotations
 import secrets
 import time
 
-from .errors import DatasetError
-from .faceset import FaceSet, open_cached
-from .photos.refs import Skipped
-from .settings import EncoderSettings
-from .store import EncodingStore
+from ..errors import DatasetError
+from ..faceset import FaceSet, open_cached
+from ..photos.refs import Skipped
+from ..settings import EncoderSettings
+from .db import BATCH, transaction
+from .encodings import EncodingStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS saved_sets (
@@ -50,13 +51,12 @@ def save_set(store: EncodingStore, faceset: FaceSet, label: str) -> str:
     rows += [(s.path, None, s.reason, s.detail) for s in faceset.skipped if s.path not in read]
     with store.connect() as con:
         con.executescript(_SCHEMA)
-        con.execute("BEGIN IMMEDIATE")
-        con.execute("INSERT INTO saved_sets VALUES (?,?,?,?)", (token, label, faceset.settings_key, time.time()))
-        con.executemany(
-            "INSERT INTO saved_set_files VALUES (?,?,?,?,?,?)",
-            [(token, i, name, digest, reason, detail) for i, (name, digest, reason, detail) in enumerate(rows)],
-        )
-        con.execute("COMMIT")
+        with transaction(con):
+            con.execute("INSERT INTO saved_sets VALUES (?,?,?,?)", (token, label, faceset.settings_key, time.time()))
+            con.executemany(
+                "INSERT INTO saved_set_files VALUES (?,?,?,?,?,?)",
+                [(token, i, name, digest, reason, detail) for i, (name, digest, reason, detail) in enumerate(rows)],
+            )
     return token
 
 
@@ -88,14 +88,13 @@ def delete_sets_with(store: EncodingStore, digests: list[str]) -> int:
     with store.connect() as con:
         con.executescript(_SCHEMA)
         tokens: set[str] = set()
-        for i in range(0, len(digests), 500):
-            chunk = digests[i : i + 500]
+        for i in range(0, len(digests), BATCH):
+            chunk = digests[i : i + BATCH]
             marks = ",".join("?" * len(chunk))
             tokens |= {t for (t,) in con.execute(
                 f"SELECT DISTINCT token FROM saved_set_files WHERE digest IN ({marks})", chunk)}  # fmt: skip
-        con.execute("BEGIN IMMEDIATE")
-        for token in tokens:
-            con.execute("DELETE FROM saved_set_files WHERE token=?", (token,))
-            con.execute("DELETE FROM saved_sets WHERE token=?", (token,))
-        con.execute("COMMIT")
+        with transaction(con):
+            for token in tokens:
+                con.execute("DELETE FROM saved_set_files WHERE token=?", (token,))
+                con.execute("DELETE FROM saved_sets WHERE token=?", (token,))
     return len(tokens)

@@ -1,0 +1,45 @@
+"""The one delete rule, used by the app and the CLI alike: what goes when a set or the whole cache is deleted.
+
+Encodings, face crops and everything said about those faces are biometric data, so deleting a set
+deletes all of it: the photos' encodings and crops (every encoder setting), the person facts and
+corrections about their faces, the saved upload sets and the imported sets listing them. Clearing the
+cache leaves no row in any table of the file (names included) and shrinks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .db import tables, transaction
+from .encodings import EncodingStore
+from .imported_sets import delete_imported, delete_imported_with
+from .person_facts import delete_corrections
+from .saved_sets import delete_sets_with
+
+
+def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | None = None) -> int:
+    """Delete a set of photos from the cache file: their encodings and face crops (all settings), every
+    person fact and correction about their faces, every saved set and every imported set listing them.
+    ``imported`` names the imported set being deleted (its key), whose photos are then the ones it lists.
+    Returns how many cached results (one per photo and encoder settings) were removed."""
+    wanted = list(dict.fromkeys(digests))
+    removed = delete_imported(store, imported) if imported else store.delete(wanted)
+    delete_corrections(store, wanted)
+    delete_sets_with(store, wanted)
+    delete_imported_with(store, wanted)
+    with store.connect() as con:  # the deleted rows' old pages leave the write-ahead log too
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return removed
+
+
+def clear_cache(store: EncodingStore) -> None:
+    """Delete every row of every table in the cache file (encodings, crops, names, corrections, saved and
+    imported sets), then shrink the file (``VACUUM``) so no deleted page is left in it."""
+    with store.connect() as con:
+        with transaction(con):
+            for table in tables(con):
+                con.execute(f'DELETE FROM "{table}"')
+            if con.execute("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'").fetchone():
+                con.execute("DELETE FROM sqlite_sequence")  # the AUTOINCREMENT counters start again
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.execute("VACUUM")
