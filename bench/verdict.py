@@ -7,9 +7,9 @@ folder names as identities: the same/different-person distance histograms;
 the calibration table (pair precision and recall, leave-one-person-out
 stranger-match rate, same-person match share); the stranger rate at several
 collection sizes (random subsets of people) beside the per-pair model
-1 - (1 - p(t))^n; the size rule fitted on all people and facecore.verdict's
-SIZE_RULE; and the held-out check (rule fitted on a random half of the people,
-measured on the other half). The numbers in facecore/verdict.py come from this
+1 - (1 - p(t))^n; the size rule fitted on all people (bench/size_rule.py) and
+facecore.verdict's SIZE_RULE; and the held-out check (rule fitted on a random half of the people,
+measured on the other half). The numbers in facecore/verdict/calibration.py come from this
 script with its defaults.
 """
 
@@ -26,7 +26,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.size_rule import SizeDraw, fit_size_rule, size_thresholds, stranger_rates_by_size  # noqa: E402
 from facecore import EncoderSettings, EncodingStore, encode_images, scan_folder  # noqa: E402
+from facecore import settings as S  # noqa: E402
 from facecore import verdict as V  # noqa: E402
 
 PERSON_COUNTS = (10, 15, 20, 30, 40, 50, 75, 100, 125, 150)
@@ -74,7 +76,7 @@ def histograms(x: np.ndarray, persons: list) -> str:
 
 
 def calibration_table(x: np.ndarray, persons: list) -> tuple[str, V.Calibration]:
-    thresholds = sorted({*TABLE, V.VERDICT_THRESHOLD, *V.DEFAULT_THRESHOLDS})
+    thresholds = sorted({*TABLE, S.VERDICT_THRESHOLD, *V.DEFAULT_THRESHOLDS})
     cal = V.calibrate(x, persons, thresholds=thresholds, source="the shared photos")
     merged = [KNOWN_DUPLICATE.get(p, p) for p in persons]
     cal_m = V.calibrate(x, merged, thresholds=thresholds)
@@ -86,7 +88,7 @@ def calibration_table(x: np.ndarray, persons: list) -> tuple[str, V.Calibration]
         "| precision, merged | stranger rate, merged |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for t in sorted({*TABLE, V.VERDICT_THRESHOLD}):
+    for t in sorted({*TABLE, S.VERDICT_THRESHOLD}):
         a, b = cal.at(t), cal_m.at(t)
         p = cal.different_pair_rate[cal.thresholds.index(t)]
         lines.append(
@@ -101,15 +103,15 @@ def calibration_table(x: np.ndarray, persons: list) -> tuple[str, V.Calibration]
     return "\n".join(lines), cal
 
 
-def _model_threshold(draws: list[V.SizeDraw]) -> float | None:
+def _model_threshold(draws: list[SizeDraw]) -> float | None:
     rate = np.mean([d.predicted_rate for d in draws], axis=0)
-    ok = np.asarray(draws[0].thresholds)[rate <= V.MAX_STRANGER_RATE]
+    ok = np.asarray(draws[0].thresholds)[rate <= S.MAX_STRANGER_RATE]
     return float(ok[-1]) if len(ok) else None
 
 
-def size_table(draws: tuple[V.SizeDraw, ...]) -> str:
+def size_table(draws: tuple[SizeDraw, ...]) -> str:
     at = {t: draws[0].thresholds.index(t) for t in MODEL_AT}
-    points = dict(zip(sorted({d.persons for d in draws}), V.size_thresholds(draws), strict=False))
+    points = dict(zip(sorted({d.persons for d in draws}), size_thresholds(draws), strict=False))
     lines = [
         "| people | faces (mean) | draws | thr. mean rate <= 10 % | per-draw thr. q25 / median / min "
         + "".join(f"| rate at {t:.2f}: measured / model " for t in MODEL_AT)
@@ -151,8 +153,8 @@ def held_out(x: np.ndarray, persons: list, cal: V.Calibration, draws: int, split
         half_a = {names[i] for i in perm[: len(names) // 2]}
         xa, pa = _subset(x, persons, half_a)
         xb, pb = _subset(x, persons, set(names) - half_a)
-        rule = V.fit_size_rule(V.stranger_rates_by_size(xa, pa, HALF_COUNTS, draws=draws, seed=split))
-        check = V.stranger_rates_by_size(xb, pb, HALF_COUNTS, draws=draws, seed=50 + split)
+        rule = fit_size_rule(stranger_rates_by_size(xa, pa, HALF_COUNTS, draws=draws, seed=split))
+        check = stranger_rates_by_size(xb, pb, HALF_COUNTS, draws=draws, seed=50 + split)
         rates = np.array([d.stranger_rate[d.thresholds.index(rule.threshold(d.faces))] for d in check])
         every += rates.tolist()
         full = cal.at(rule.threshold(cal.faces)).stranger_rate
@@ -192,7 +194,7 @@ def rule_lines(rule: V.SizeRule, cal: V.Calibration) -> str:
     t = V.default_threshold(cal.faces)
     p = cal.at(t)
     lines.append(
-        f"Default for these {cal.faces:,} faces: {t:.3f} (VERDICT_THRESHOLD = {V.VERDICT_THRESHOLD}); "
+        f"Default for these {cal.faces:,} faces: {t:.3f} (VERDICT_THRESHOLD = {S.VERDICT_THRESHOLD}); "
         f"stranger-match rate {_pct(p.stranger_rate)}, same-person match share {_pct(p.same_person_rate)}, "
         f"pair precision {_pct(p.pair_precision)}."
     )
@@ -215,15 +217,15 @@ def main(argv: list[str] | None = None) -> int:
     x, persons, seconds = load(args.dataset, args.cache)
     hist = histograms(x, persons)
     table, cal = calibration_table(x, persons)
-    draws = V.stranger_rates_by_size(x, persons, PERSON_COUNTS, draws=args.draws)
-    rule = V.fit_size_rule(draws)
+    draws = stranger_rates_by_size(x, persons, PERSON_COUNTS, draws=args.draws)
+    rule = fit_size_rule(draws)
     held, summary = held_out(x, persons, cal, args.draws, args.splits)
     if args.json:
         out = {
             "faces": cal.faces,
             "persons": cal.persons,
-            "calibration": {t: vars(cal.at(t)) for t in sorted({*TABLE, V.VERDICT_THRESHOLD})},
-            "size_thresholds": V.size_thresholds(draws),
+            "calibration": {t: vars(cal.at(t)) for t in sorted({*TABLE, S.VERDICT_THRESHOLD})},
+            "size_thresholds": size_thresholds(draws),
             "fitted_rule": vars(rule),
             "held_out": summary,
         }

@@ -5,8 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench.size_rule import SizeDraw, fit_size_rule, predicted_stranger_rate, size_thresholds, stranger_rates_by_size
 from facecore import InvalidParameterError, NotEnoughFacesError
-from facecore import verdict as V
+from facecore.settings import MAX_STRANGER_RATE, VERDICT_THRESHOLD
+from facecore.verdict.calibration import (
+    SHARED_CALIBRATION,
+    Calibration,
+    calibrate,
+    default_threshold,
+    recommended_threshold,
+)
+from facecore.verdict.distances import BIN_EDGES, distance_distributions
+from facecore.verdict.sentences import match_verdict, meaning
 
 # Five named faces and one without a person, on dyadic coordinates so that every
 # distance is exact in float32. Distances between the named faces:
@@ -30,15 +40,15 @@ def _arrays(faceset) -> tuple[np.ndarray, list[str | None]]:
 
 
 @pytest.fixture(scope="module")
-def hand_calibration() -> V.Calibration:
-    return V.calibrate(_hand(), PERSONS, thresholds=THRESHOLDS, source="the test set")
+def hand_calibration() -> Calibration:
+    return calibrate(_hand(), PERSONS, thresholds=THRESHOLDS, source="the test set")
 
 
 # --------------------------------------------------------------------------- pair distances
 
 
 def test_histograms_count_every_named_pair_once() -> None:
-    dd = V.distance_distributions(_hand(), PERSONS, edges=(0.0, 0.3, 0.6, 1.2))
+    dd = distance_distributions(_hand(), PERSONS, edges=(0.0, 0.3, 0.6, 1.2))
     assert dd.same_counts == (1, 1, 0)
     # 0.5 in the middle bin; distances at or above 1.2 count in the last bin
     assert dd.different_counts == (0, 1, 7)
@@ -47,7 +57,7 @@ def test_histograms_count_every_named_pair_once() -> None:
 
 
 def test_histograms_sample_the_different_pairs_above_max_pairs() -> None:
-    dd = V.distance_distributions(_hand(), PERSONS, edges=(0.0, 0.3, 0.6, 1.2), max_pairs=4)
+    dd = distance_distributions(_hand(), PERSONS, edges=(0.0, 0.3, 0.6, 1.2), max_pairs=4)
     assert dd.sampled and dd.different_measured == 4 and dd.different_pairs == 8
     assert dd.same_measured == 2 and dd.same_counts == (1, 1, 0)  # 2 <= 4: still every pair
     assert sum(dd.different_counts) == 4 and dd.different_counts[0] == 0
@@ -63,13 +73,13 @@ def test_sampled_pairs_are_the_right_kind_and_match_the_full_histogram() -> None
         [c + rng.normal(0, 0.008 + 0.002 * i, (k, 128)) for i, (c, k) in enumerate(zip(centers, sizes, strict=True))]
     ).astype(np.float32)
     persons = [f"p{i}" for i, k in enumerate(sizes) for _ in range(k)]
-    full = V.distance_distributions(x, persons)
-    sampled = V.distance_distributions(x, persons, max_pairs=10_000, seed=3)
+    full = distance_distributions(x, persons)
+    sampled = distance_distributions(x, persons, max_pairs=10_000, seed=3)
     assert (full.same_pairs, full.different_pairs) == (28_390, 230_450) and not full.sampled
     assert sampled.same_measured == sampled.different_measured == 10_000
     # same-person pairs lie below 0.6 and different-person pairs above: a sampled
     # pair of the wrong kind (or a face paired with itself, at 0) would show
-    low = np.asarray(V.BIN_EDGES[:-1]) < 0.6
+    low = np.asarray(BIN_EDGES[:-1]) < 0.6
     assert sampled.same_counts[0] == 0 and sum(np.asarray(sampled.same_counts)[~low]) == 0
     assert sum(np.asarray(sampled.different_counts)[low]) == 0
     for kind in ("same", "different"):
@@ -81,7 +91,7 @@ def test_sampled_pairs_are_the_right_kind_and_match_the_full_histogram() -> None
 # --------------------------------------------------------------------------- calibration
 
 
-def test_calibration_by_hand(hand_calibration: V.Calibration) -> None:
+def test_calibration_by_hand(hand_calibration: Calibration) -> None:
     cal = hand_calibration
     # pairs strictly below t: 0.3 -> {0-1}; 0.5 -> {0-1} (0.5 itself is not below);
     # 0.6 -> {0-1, 2-3, 1-2}; 0.8 -> also 1-3 and 0-2
@@ -96,16 +106,16 @@ def test_calibration_by_hand(hand_calibration: V.Calibration) -> None:
     assert (cal.stranger_queries, cal.same_person_queries) == (5, 4)
 
 
-def test_recommended_threshold_is_the_largest_within_the_limit(hand_calibration: V.Calibration) -> None:
-    assert V.recommended_threshold(hand_calibration) == 0.5
-    assert V.recommended_threshold(hand_calibration, max_stranger_rate=0.4) == 0.6
-    assert V.recommended_threshold(hand_calibration, max_stranger_rate=0.9) == 0.8
-    strict = V.calibrate(_hand(), PERSONS, thresholds=(0.6, 0.8))
+def test_recommended_threshold_is_the_largest_within_the_limit(hand_calibration: Calibration) -> None:
+    assert recommended_threshold(hand_calibration) == 0.5
+    assert recommended_threshold(hand_calibration, max_stranger_rate=0.4) == 0.6
+    assert recommended_threshold(hand_calibration, max_stranger_rate=0.9) == 0.8
+    strict = calibrate(_hand(), PERSONS, thresholds=(0.6, 0.8))
     with pytest.raises(InvalidParameterError, match="smaller thresholds"):
-        V.recommended_threshold(strict)
+        recommended_threshold(strict)
 
 
-def test_calibration_point_is_measured_or_interpolated(hand_calibration: V.Calibration) -> None:
+def test_calibration_point_is_measured_or_interpolated(hand_calibration: Calibration) -> None:
     p = hand_calibration.at(0.6)
     assert p.measured and p.pair_precision == pytest.approx(2 / 3) and p.stranger_rate == pytest.approx(0.4)
     mid = hand_calibration.at(0.7)
@@ -120,8 +130,8 @@ def test_sampled_queries_and_pairs_estimate_the_full_calibration() -> None:
     x = np.concatenate([c + rng.normal(0, 0.04, (12, 128)) for c in rng.normal(0, 0.03, (30, 128))])
     persons = [f"p{i}" for i in range(30) for _ in range(12)]
     t = (0.6, 0.65, 0.7, 0.75)
-    full = V.calibrate(x.astype(np.float32), persons, thresholds=t)
-    part = V.calibrate(x.astype(np.float32), persons, thresholds=t, max_pairs=20_000, max_queries=200)
+    full = calibrate(x.astype(np.float32), persons, thresholds=t)
+    part = calibrate(x.astype(np.float32), persons, thresholds=t, max_pairs=20_000, max_queries=200)
     assert full.stranger_rate[0] < 0.05 and full.stranger_rate[-1] > 0.95
     assert (part.stranger_queries, part.different_measured, full.different_measured) == (200, 20_000, 62_640)
     assert (part.same_pairs, part.different_pairs) == (full.same_pairs, full.different_pairs)
@@ -133,20 +143,20 @@ def test_sampled_queries_and_pairs_estimate_the_full_calibration() -> None:
 def test_calibration_refuses_what_it_cannot_measure() -> None:
     x = _hand()
     with pytest.raises(NotEnoughFacesError, match="two people"):
-        V.calibrate(x[:2], ["a", "a"])
+        calibrate(x[:2], ["a", "a"])
     with pytest.raises(NotEnoughFacesError, match="two people"):
-        V.calibrate(x[:3], ["a", "b", "c"])  # nobody has two faces
+        calibrate(x[:3], ["a", "b", "c"])  # nobody has two faces
     with pytest.raises(InvalidParameterError, match="5 entries for 6 faces"):
-        V.calibrate(x, PERSONS[:5])
+        calibrate(x, PERSONS[:5])
     with pytest.raises(InvalidParameterError, match="increasing"):
-        V.calibrate(x, PERSONS, thresholds=(0.6, 0.5))
+        calibrate(x, PERSONS, thresholds=(0.6, 0.5))
 
 
 # --------------------------------------------------------------------------- collection size
 
 
-def test_the_whole_collection_draw_matches_calibrate(hand_calibration: V.Calibration) -> None:
-    draws = V.stranger_rates_by_size(_hand(), PERSONS, person_counts=(2, 3), draws=4, thresholds=THRESHOLDS)
+def test_the_whole_collection_draw_matches_calibrate(hand_calibration: Calibration) -> None:
+    draws = stranger_rates_by_size(_hand(), PERSONS, person_counts=(2, 3), draws=4, thresholds=THRESHOLDS)
     assert [d.persons for d in draws] == [2, 2, 2, 2, 3]  # one draw when it is everybody
     whole = draws[-1]
     assert whole.faces == 5 and whole.stranger_rate == pytest.approx(hand_calibration.stranger_rate)
@@ -157,19 +167,19 @@ def test_the_whole_collection_draw_matches_calibrate(hand_calibration: V.Calibra
 
 
 def test_per_pair_model_by_hand() -> None:
-    got = V.predicted_stranger_rate(np.array([0.0, 0.5]), np.array([1, 2]))
+    got = predicted_stranger_rate(np.array([0.0, 0.5]), np.array([1, 2]))
     assert got == pytest.approx([0.0, (0.5 + 0.75) / 2])
 
 
-def _draw(persons: int, faces: int, rates: tuple[float, ...], recommended: float) -> V.SizeDraw:
+def _draw(persons: int, faces: int, rates: tuple[float, ...], recommended: float) -> SizeDraw:
     t = (0.3, 0.4, 0.5, 0.6)
-    return V.SizeDraw(persons, faces, 0, t, rates, rates, recommended)
+    return SizeDraw(persons, faces, 0, t, rates, rates, recommended)
 
 
 def test_size_rule_fit_and_rounding() -> None:
     draws = [_draw(10, 100, (0, 0, 0.05, 0.2), 0.5), _draw(100, 1000, (0, 0.05, 0.2, 0.5), 0.4)]
-    assert V.size_thresholds(draws) == ((100.0, 0.5), (1000.0, 0.4))
-    rule = V.fit_size_rule(draws)
+    assert size_thresholds(draws) == ((100.0, 0.5), (1000.0, 0.4))
+    rule = fit_size_rule(draws)
     assert (rule.intercept, rule.slope) == pytest.approx((0.7, 0.1))
     assert [rule.threshold(n) for n in (1, 10, 20, 100, 1000, 10**6)] == [0.6, 0.6, 0.565, 0.5, 0.4, 0.4]
     with pytest.raises(InvalidParameterError, match="n_faces=0"):
@@ -178,56 +188,56 @@ def test_size_rule_fit_and_rounding() -> None:
 
 def test_default_threshold_tightens_with_size() -> None:
     sizes = [1, 10, 100, 300, 1000, 2338, 10_000, 100_000, 10**7]
-    values = [V.default_threshold(n) for n in sizes]
+    values = [default_threshold(n) for n in sizes]
     assert values == sorted(values, reverse=True)
     assert values[0] == 0.6 and values[-1] == 0.4
-    assert V.default_threshold(2338) == V.VERDICT_THRESHOLD
+    assert default_threshold(2338) == VERDICT_THRESHOLD
     # the documented shared-set numbers keep stranger matches rare at the default
-    assert V.SHARED_CALIBRATION.at(V.VERDICT_THRESHOLD).stranger_rate <= V.MAX_STRANGER_RATE
+    assert SHARED_CALIBRATION.at(VERDICT_THRESHOLD).stranger_rate <= MAX_STRANGER_RATE
 
 
 # --------------------------------------------------------------------------- one query
 
 
 def test_a_distance_equal_to_the_threshold_is_not_a_match() -> None:
-    v = V.match_verdict([0.3, 0.5, 0.7], 0.5)
+    v = match_verdict([0.3, 0.5, 0.7], 0.5)
     assert v.matched == (0,)
     assert v.headline == "1 face below 0.50: likely the same person"
     assert not v.mixed and v.warning == ""
 
 
 def test_nothing_below_says_so() -> None:
-    v = V.match_verdict([0.5, 0.62], 0.5)
+    v = match_verdict([0.5, 0.62], 0.5)
     assert v.matched == ()
     assert v.headline.startswith("No confident match in this collection")
     assert "0.50" in v.headline
-    assert V.match_verdict([], 0.495).headline.startswith("No confident match in this collection")
+    assert match_verdict([], 0.495).headline.startswith("No confident match in this collection")
 
 
 def test_matches_of_several_people_are_mixed() -> None:
-    v = V.match_verdict([0.1, 0.2, 0.3, 0.6], 0.495, ["p1", "p2", None, "p3"])
+    v = match_verdict([0.1, 0.2, 0.3, 0.6], 0.495, ["p1", "p2", None, "p3"])
     assert v.matched == (0, 1, 2) and v.mixed
     assert "2 different people (p1, p2)" in v.warning  # None is unknown, p3 is not below
     assert v.headline == "3 faces below 0.495, but of 2 different people"
-    assert not V.match_verdict([0.1, 0.2], 0.495, [7, 7]).mixed  # person ids from a grouping
-    assert V.match_verdict([0.1, 0.2], 0.495, [7, 8]).mixed
+    assert not match_verdict([0.1, 0.2], 0.495, [7, 7]).mixed  # person ids from a grouping
+    assert match_verdict([0.1, 0.2], 0.495, [7, 8]).mixed
 
 
-def test_meaning_quotes_the_calibration_or_the_shared_numbers(hand_calibration: V.Calibration) -> None:
-    own = V.match_verdict([0.1], 0.6, calibration=hand_calibration).meaning
+def test_meaning_quotes_the_calibration_or_the_shared_numbers(hand_calibration: Calibration) -> None:
+    own = match_verdict([0.1], 0.6, calibration=hand_calibration).meaning
     assert own.startswith("Below 0.60, 66.7 % of face pairs in the test set are the same person")
     assert "40.0 % of the time" in own and "100.0 % of the time" in own
-    assert "about" in V.meaning(0.7, hand_calibration)
-    shared = V.match_verdict([0.1], V.VERDICT_THRESHOLD).meaning
+    assert "about" in meaning(0.7, hand_calibration)
+    shared = match_verdict([0.1], VERDICT_THRESHOLD).meaning
     assert "96.2 % of face pairs in the shared photos" in shared and "7.2 %" in shared
-    assert "was not measured" in V.meaning(0.9)
+    assert "was not measured" in meaning(0.9)
 
 
 def test_verdict_rejects_bad_input() -> None:
     with pytest.raises(InvalidParameterError, match="1 entries for 2 distances"):
-        V.match_verdict([0.1, 0.2], 0.5, ["a"])
+        match_verdict([0.1, 0.2], 0.5, ["a"])
     with pytest.raises(InvalidParameterError, match="threshold=0"):
-        V.match_verdict([0.1], 0)
+        match_verdict([0.1], 0)
 
 
 # --------------------------------------------------------------------------- real photos
@@ -235,14 +245,14 @@ def test_verdict_rejects_bad_input() -> None:
 
 def test_six_real_people_at_their_default(small_faceset) -> None:
     x, persons = _arrays(small_faceset)
-    t = V.default_threshold(len(x))
-    cal = V.calibrate(x, persons, thresholds=(t,))
-    assert cal.stranger_rate[0] <= V.MAX_STRANGER_RATE
+    t = default_threshold(len(x))
+    cal = calibrate(x, persons, thresholds=(t,))
+    assert cal.stranger_rate[0] <= MAX_STRANGER_RATE
     assert cal.same_person_rate[0] >= 0.95  # measured 0.99
     # one real query: every face below the threshold is of the query's own person
     d = np.linalg.norm(x - x[0], axis=1)
     order = np.argsort(d)[1:11]
-    v = V.match_verdict(d[order], t, [persons[i] for i in order])
+    v = match_verdict(d[order], t, [persons[i] for i in order])
     assert v.matched and not v.mixed
     assert {persons[order[i]] for i in v.matched} == {persons[0]}
 
@@ -258,15 +268,15 @@ def shared_faceset(dataset_dir, session_cache):
 @pytest.mark.slow
 def test_default_threshold_on_the_whole_shared_set(shared_faceset) -> None:
     x, persons = _arrays(shared_faceset)
-    t = V.default_threshold(len(x))
-    cal = V.calibrate(x, persons, thresholds=(0.45, t, 0.5, 0.55))
+    t = default_threshold(len(x))
+    cal = calibrate(x, persons, thresholds=(0.45, t, 0.5, 0.55))
     at = cal.at(t)
     # leave-one-person-out: at most 10 % of searches for an absent person find anyone below t
-    assert at.stranger_rate <= V.MAX_STRANGER_RATE  # measured 7.2 % at 0.495
+    assert at.stranger_rate <= MAX_STRANGER_RATE  # measured 7.2 % at 0.495
     assert at.same_person_rate >= 0.90  # measured 94.4 %
     # the documented numbers quoted by verdict() are this set's
     for threshold in (0.45, 0.5, 0.55):
-        doc, got = V.SHARED_CALIBRATION.at(threshold), cal.at(threshold)
+        doc, got = SHARED_CALIBRATION.at(threshold), cal.at(threshold)
         assert got.stranger_rate == pytest.approx(doc.stranger_rate, abs=0.01)
         assert got.pair_precision == pytest.approx(doc.pair_precision, abs=0.01)
         assert got.same_person_rate == pytest.approx(doc.same_person_rate, abs=0.01)

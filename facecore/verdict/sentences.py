@@ -1,0 +1,111 @@
+"""An honest "same person?" verdict for one query's ranked hits, in plain words.
+
+dlib's 0.6 was tuned to verify ONE pair of faces. A search compares the query with every face of a
+collection, so the chance that some stranger lands below a fixed threshold grows with the collection's
+size: the verdict reads the threshold and what it means from a :class:`~.calibration.Calibration`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InvalidParameterError
+from .calibration import SHARED_CALIBRATION, Calibration
+
+# --------------------------------------------------------------------------- one query
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Plain words for one query's ranked hits.
+
+    ``matched`` are the indices of the hits strictly below ``threshold`` (in
+    the order given); ``mixed`` is True when they belong to two people or more,
+    with ``warning`` saying so ("" otherwise); ``meaning`` says what the
+    threshold means on a labelled collection.
+    """
+
+    threshold: float
+    matched: tuple[int, ...]
+    headline: str
+    mixed: bool
+    warning: str
+    meaning: str
+
+
+def _fmt(threshold: float) -> str:
+    """0.5 -> "0.50", 0.495 -> "0.495": the threshold shown as set, not rounded to 2 decimals."""
+    text = f"{threshold:.3f}"
+    return text[:-1] if text.endswith("0") else text
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.1f} %"
+
+
+def meaning(threshold: float, calibration: Calibration | None = None) -> str:
+    """One sentence on what ``threshold`` means, measured on ``calibration``'s collection
+    (default: :data:`SHARED_CALIBRATION`)."""
+    cal = calibration if calibration is not None else SHARED_CALIBRATION
+    t = _fmt(threshold)
+    if not cal.thresholds[0] - 1e-9 <= threshold <= cal.thresholds[-1] + 1e-9:
+        return (
+            f"{t} was not measured on {cal.source} (measured {_fmt(cal.thresholds[0])} to {_fmt(cal.thresholds[-1])})."
+        )
+    p = cal.at(threshold)
+    about = "" if p.measured else "about "
+    if math.isnan(p.pair_precision):
+        pairs = f"no two faces in {cal.source} are that close"
+    else:
+        pairs = f"{about}{_pct(p.pair_precision)} of face pairs in {cal.source} are the same person"
+    return (
+        f"Below {t}, {pairs}; a search for someone absent still finds a face this close "
+        f"{about}{_pct(p.stranger_rate)} of the time, one for someone present finds them "
+        f"{about}{_pct(p.same_person_rate)} of the time."
+    )
+
+
+def match_verdict(
+    distances: Sequence[float] | np.ndarray,
+    threshold: float,
+    persons_of_hits: Sequence[str | int | None] | None = None,
+    calibration: Calibration | None = None,
+) -> Verdict:
+    """Say whether one query's hits are likely the same person.
+
+    ``distances`` ``(k,)`` are the query's distances to its hits (usually
+    ranked, nearest first); a hit matches only when strictly below
+    ``threshold``. ``persons_of_hits[i]`` names hit i's person (a folder name,
+    or a person id from a people grouping; None: unknown), used to warn when
+    the matches are of several people. ``calibration`` gives the measured
+    meaning of the threshold for the loaded collection; without one the
+    shared photos' numbers are quoted.
+    """
+    d = np.asarray(distances, dtype=np.float64).ravel()
+    if not threshold > 0:
+        raise InvalidParameterError(f"threshold={threshold} should be a distance above 0")
+    if persons_of_hits is not None and len(persons_of_hits) != len(d):
+        raise InvalidParameterError(f"persons_of_hits has {len(persons_of_hits)} entries for {len(d)} distances")
+    matched = tuple(int(i) for i in np.flatnonzero(d < threshold))
+    t = _fmt(threshold)
+    if not matched:
+        nearest = f"the nearest face is at {float(np.nanmin(d)):.2f}" if len(d) else "there is no other face"
+        headline = f"No confident match in this collection ({nearest}; a match needs less than {t})"
+    else:
+        faces = "1 face" if len(matched) == 1 else f"{len(matched)} faces"
+        headline = f"{faces} below {t}: likely the same person"
+    people = [] if persons_of_hits is None else [persons_of_hits[i] for i in matched]
+    distinct = list(dict.fromkeys(p for p in people if p is not None))
+    warning = ""
+    if len(distinct) > 1:
+        named = ", ".join(str(p) for p in distinct[:5]) + (", ..." if len(distinct) > 5 else "")
+        warning = (
+            f"The faces below {t} belong to {len(distinct)} different people ({named}): "
+            "at most one of them is this person, so check them one by one."
+        )
+        headline = f"{len(matched)} faces below {t}, but of {len(distinct)} different people"
+    return Verdict(float(threshold), matched, headline, bool(warning), warning, meaning(threshold, calibration))
