@@ -19,7 +19,7 @@ from ..errors import InvalidParameterError
 # --------------------------------------------------------------------------- constraints
 
 
-def _same_photo_pairs(photos: np.ndarray) -> np.ndarray:
+def same_photo_pairs(photos: np.ndarray) -> np.ndarray:
     """``(c, 2)`` every pair of faces that share a photo (photos with several faces only)."""
     order = np.argsort(photos, kind="stable")
     sorted_ids = photos[order]
@@ -33,7 +33,7 @@ def _same_photo_pairs(photos: np.ndarray) -> np.ndarray:
     return np.concatenate(pairs) if pairs else np.zeros((0, 2), np.int64)
 
 
-def _components(n: int, must: np.ndarray, conflicts: np.ndarray) -> np.ndarray:
+def components(n: int, must: np.ndarray, conflicts: np.ndarray) -> np.ndarray:
     """``(n,)`` must-link component of each face; raise if a component holds a conflicting pair."""
     if not len(must):
         return np.arange(n)
@@ -49,7 +49,7 @@ def _components(n: int, must: np.ndarray, conflicts: np.ndarray) -> np.ndarray:
     return comp.astype(np.int64)
 
 
-def _dissolve_conflicts(labels: np.ndarray, conflicts: np.ndarray) -> np.ndarray:
+def dissolve_conflicts(labels: np.ndarray, conflicts: np.ndarray) -> np.ndarray:
     """Break every group that holds a conflicting pair into single faces (pass 2 rebuilds it, apart)."""
     if not len(conflicts):
         return labels
@@ -67,7 +67,7 @@ def _clash(inside: np.ndarray, conflicts: np.ndarray) -> bool:
     return bool(len(conflicts)) and bool((inside[conflicts[:, 0]] & inside[conflicts[:, 1]]).any())
 
 
-def _join_must_links(labels: np.ndarray, comp: np.ndarray, conflicts: np.ndarray) -> np.ndarray:
+def join_must_links(labels: np.ndarray, comp: np.ndarray, conflicts: np.ndarray) -> np.ndarray:
     """Join the groups of each must-link component ("same person": their groups are one person).
 
     When joining whole groups would put a conflicting pair together, only the

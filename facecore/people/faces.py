@@ -38,10 +38,10 @@ def face_fields(faceset) -> tuple[list[str], list[int], list[str]]:
 def photo_ids(faceset) -> np.ndarray:
     """``(n,)`` int64: faces of the same photo (same content digest) share a number."""
     digests = face_fields(faceset)[0]
-    return _codes(digests)
+    return codes(digests)
 
 
-def _codes(values: Sequence | np.ndarray) -> np.ndarray:
+def codes(values: Sequence | np.ndarray) -> np.ndarray:
     if len(values) == 0:
         return np.zeros(0, np.int64)
     _, inv = np.unique(np.asarray(values), return_inverse=True)
@@ -59,7 +59,7 @@ def check_threshold(threshold: float, name: str = "threshold") -> float:
     return float(threshold)
 
 
-def _check_encodings(encodings: np.ndarray) -> np.ndarray:
+def check_encodings(encodings: np.ndarray) -> np.ndarray:
     x = np.asarray(encodings, dtype=np.float32)
     if x.ndim != 2 or x.shape[1] != 128:
         raise InvalidParameterError(f"encodings has shape {x.shape}: pass an (n_faces, 128) array.")
@@ -68,7 +68,7 @@ def _check_encodings(encodings: np.ndarray) -> np.ndarray:
     return x
 
 
-def _check_pairs(pairs, n: int, name: str) -> np.ndarray:
+def check_pairs(pairs, n: int, name: str) -> np.ndarray:
     p = np.asarray(pairs, dtype=np.int64).reshape(-1, 2) if len(pairs) else np.zeros((0, 2), np.int64)
     if p.size and (p.min() < 0 or p.max() >= n):
         raise InvalidParameterError(f"{name} names face rows outside 0..{n - 1}: pass rows of this face set.")

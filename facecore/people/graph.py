@@ -12,7 +12,7 @@ import numpy as np
 from scipy import sparse
 
 from ..errors import InvalidParameterError
-from .faces import _check_encodings, check_threshold
+from .faces import check_encodings, check_threshold
 
 #: Above this many faces the graph comes from a coarse index instead of all pairs. Measured on
 #: 30,000 synthetic faces at radius 0.6: 3.6 s instead of 11.1 s, missing 89 of 737,025 pairs.
@@ -22,7 +22,7 @@ INDEX_PROBES = 3
 #: Each face keeps at most this many nearest neighbours in the graph (bounds memory and time on dense sets).
 MAX_NEIGHBOURS = 64
 
-_BLOCK = 1024
+BLOCK = 1024
 
 
 # --------------------------------------------------------------------------- neighbour graph
@@ -83,8 +83,8 @@ def _pairs_within(x: np.ndarray, radius: float, cap: int, ids: np.ndarray | None
     n = len(x)
     half = 0.5 * np.einsum("ij,ij->i", x, x)
     out_i, out_j, out_d = [], [], []
-    for s in range(0, n, _BLOCK):
-        e = min(n, s + _BLOCK)
+    for s in range(0, n, BLOCK):
+        e = min(n, s + BLOCK)
         g = x[s:e] @ x.T  # (b, n)
         g -= half[None, :]
         g[np.arange(e - s), np.arange(s, e)] = -np.inf  # a face is not its own neighbour
@@ -108,9 +108,9 @@ def _nearest_centroids(x: np.ndarray, centres: np.ndarray, probes: int) -> np.nd
     """``(n, probes)`` indices of each face's nearest centres, in blocks of faces."""
     c_sq = np.einsum("ij,ij->i", centres, centres)
     out = np.empty((len(x), probes), np.int64)
-    for s in range(0, len(x), 8 * _BLOCK):
-        d = c_sq[None, :] - 2.0 * (x[s : s + 8 * _BLOCK] @ centres.T)
-        out[s : s + 8 * _BLOCK] = np.argpartition(d, probes - 1, axis=1)[:, :probes]
+    for s in range(0, len(x), 8 * BLOCK):
+        d = c_sq[None, :] - 2.0 * (x[s : s + 8 * BLOCK] @ centres.T)
+        out[s : s + 8 * BLOCK] = np.argpartition(d, probes - 1, axis=1)[:, :probes]
     return out
 
 
@@ -169,7 +169,7 @@ def neighbour_graph(
     (a 1,024 x bucket block with the index). A graph built once at the largest
     threshold serves every smaller one (:meth:`NeighbourGraph.below`).
     """
-    x = _check_encodings(encodings)
+    x = check_encodings(encodings)
     radius = check_threshold(radius, "radius")
     if not isinstance(max_neighbours, (int, np.integer)) or max_neighbours < 1:
         raise InvalidParameterError(f"max_neighbours={max_neighbours!r} must be a positive integer, e.g. 64.")

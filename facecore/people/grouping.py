@@ -16,18 +16,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InvalidParameterError, NotEnoughFacesError
-from .constraints import Constraints, _components, _dissolve_conflicts, _join_must_links, _same_photo_pairs
+from .constraints import Constraints, components, dissolve_conflicts, join_must_links, same_photo_pairs
 from .faces import (
     DEFAULT_MIN_SIZE,
     DEFAULT_THRESHOLD,
-    _check_encodings,
-    _check_pairs,
-    _codes,
+    check_encodings,
+    check_pairs,
     check_threshold,
+    codes,
     photo_ids,
 )
 from .graph import NeighbourGraph, neighbour_graph
-from .passes import _chinese_whispers, _merge_groups
+from .passes import chinese_whispers, merge_groups
 
 #: Pass 1 links faces closer than ``threshold - FIRST_PASS_GAP``.
 FIRST_PASS_GAP = 0.1
@@ -78,7 +78,7 @@ class Grouping:
 
 def _finish(labels: np.ndarray, min_size: int, keep: np.ndarray) -> np.ndarray:
     """Renumber groups largest first (ties: lowest face row); groups below ``min_size`` become -1."""
-    labels = _codes(labels)
+    labels = codes(labels)
     sizes = np.bincount(labels)
     first = np.full(len(sizes), len(labels))
     np.minimum.at(first, labels, np.arange(len(labels)))
@@ -106,7 +106,7 @@ def _check_group_args(x: np.ndarray, photo_ids, threshold: float, min_size: int,
             f"method='agglomerative' is limited to {AGGLOMERATIVE_UP_TO} faces (got {len(x)}): "
             "use method='chinese_whispers'."
         )
-    return _codes(photo_ids)
+    return codes(photo_ids)
 
 
 def group_faces(
@@ -133,17 +133,17 @@ def group_faces(
     :func:`neighbour_graph` of radius >= threshold. Same inputs and ``seed``
     give the same labels.
     """
-    x = _check_encodings(encodings)
+    x = check_encodings(encodings)
     photos = _check_group_args(x, photo_ids, threshold, min_size, method)
     n = len(x)
     if n == 0:
         raise NotEnoughFacesError("n_faces=0: add photos with faces before grouping them into persons.")
-    must = _check_pairs(must_link, n, "must_link")
-    conflicts = np.concatenate([_check_pairs(cannot_link, n, "cannot_link"), _same_photo_pairs(photos)])
+    must = check_pairs(must_link, n, "must_link")
+    conflicts = np.concatenate([check_pairs(cannot_link, n, "cannot_link"), same_photo_pairs(photos)])
     keep_rows = np.asarray(keep, dtype=np.int64).reshape(-1)
     if keep_rows.size and (keep_rows.min() < 0 or keep_rows.max() >= n):
         raise InvalidParameterError(f"keep names face rows outside 0..{n - 1}: pass rows of this face set.")
-    comp = _components(n, must, conflicts)
+    comp = components(n, must, conflicts)
     if graph is None:
         graph = neighbour_graph(x, threshold, seed=seed)
     elif graph.n != n:
@@ -152,10 +152,10 @@ def group_faces(
     labels = np.arange(n)
     if method == "chinese_whispers":
         tight = d < threshold - FIRST_PASS_GAP
-        cw = _chinese_whispers(n, a[tight], b[tight], np.ones(int(tight.sum())), seed)
-        labels = _dissolve_conflicts(cw, conflicts)
-    labels = _merge_groups(x, labels, (a, b), conflicts, threshold)
-    labels = _join_must_links(labels, comp, conflicts)
+        cw = chinese_whispers(n, a[tight], b[tight], np.ones(int(tight.sum())), seed)
+        labels = dissolve_conflicts(cw, conflicts)
+    labels = merge_groups(x, labels, (a, b), conflicts, threshold)
+    labels = join_must_links(labels, comp, conflicts)
     return Grouping(_finish(labels, min_size, keep_rows), float(threshold), int(min_size), method, int(seed))
 
 

@@ -8,7 +8,7 @@
    look-alike pair never merges two persons, as it does in pass 1.
 
 Pass 2 runs in vectorised rounds: every two groups that are each other's nearest merge at once, which
-makes the merges of closest first one at a time (:func:`_merge_groups`); it never merges across a
+makes the merges of closest first one at a time (:func:`merge_groups`); it never merges across a
 conflict (two faces of one photo, or a cannot-link).
 """
 
@@ -17,13 +17,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from .faces import _codes
-from .graph import _BLOCK
+from .faces import codes
+from .graph import BLOCK
 
 # --------------------------------------------------------------------------- pass 1: Chinese whispers
 
 
-def _chinese_whispers(m: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, seed: int, max_iter: int = 30) -> np.ndarray:
+def chinese_whispers(m: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, seed: int, max_iter: int = 30) -> np.ndarray:
     """Labels ``(m,)`` of ``m`` nodes after Chinese whispers over undirected weighted edges ``(a, b, w)``.
 
     Each node takes the label with the largest summed edge weight among its
@@ -87,7 +87,7 @@ def _vote(nodes: np.ndarray, indptr: np.ndarray, dst: np.ndarray, wt: np.ndarray
 # --------------------------------------------------------------------------- pass 2: merge groups on average
 
 
-class _Groups:
+class Groups:
     """Per-group count, sum and sum of squares of encodings: the exact mean squared distance between groups."""
 
     def __init__(self, x: np.ndarray, labels: np.ndarray) -> None:
@@ -99,7 +99,7 @@ class _Groups:
 
     def link2(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``(p,)`` mean squared distance over all face pairs across groups ``a[k]`` and ``b[k]``."""
-        dot, step = np.empty(len(a)), 16 * _BLOCK
+        dot, step = np.empty(len(a)), 16 * BLOCK
         for s in range(0, len(a), step):  # in chunks: gathering all of (p, 128) float64 twice is 2 KB a pair
             dot[s : s + step] = np.einsum("ij,ij->i", self.sum[a[s : s + step]], self.sum[b[s : s + step]])
         na, nb = self.count[a], self.count[b]
@@ -157,7 +157,7 @@ def _renamed(lo: np.ndarray, hi: np.ndarray, root: np.ndarray, moved: np.ndarray
     return ~touched, _unique_pairs(root[lo[touched]], root[hi[touched]], len(root))
 
 
-def _merge_round(stats: _Groups, root: np.ndarray, edges: tuple, foes: tuple, t2: float) -> tuple[tuple, tuple]:
+def _merge_round(stats: Groups, root: np.ndarray, edges: tuple, foes: tuple, t2: float) -> tuple[tuple, tuple]:
     """Merge every mutual-nearest pair of groups at once; return the new ``edges`` and ``foes``.
 
     ``edges`` are ``(lo, hi, d2)`` pairs of groups that may merge (linkage
@@ -190,7 +190,7 @@ def _live_foes(g: int, lo: np.ndarray, hi: np.ndarray, flo: np.ndarray, fhi: np.
     return flo[keep], fhi[keep]
 
 
-def _merge_groups(x: np.ndarray, labels: np.ndarray, edges: tuple, conflicts: np.ndarray, threshold: float):
+def merge_groups(x: np.ndarray, labels: np.ndarray, edges: tuple, conflicts: np.ndarray, threshold: float):
     """Merge groups closest first while their RMS cross distance is below ``threshold``; return labels.
 
     ``edges`` are face pairs closer than ``threshold`` (every group pair that
@@ -208,8 +208,8 @@ def _merge_groups(x: np.ndarray, labels: np.ndarray, edges: tuple, conflicts: np
     can bring a group newly into reach and a few merges differ (on 100,000
     dense faces: 52,549 merges instead of 52,529, pairwise F 0.990 between the two).
     """
-    labels = _codes(labels)
-    stats = _Groups(x, labels)
+    labels = codes(labels)
+    stats = Groups(x, labels)
     g, t2 = len(stats.count), threshold * threshold
     lo, hi = _group_pairs(labels, edges[0], edges[1])
     foes = _group_pairs(labels, conflicts[:, 0], conflicts[:, 1]) if len(conflicts) else (lo[:0], hi[:0])

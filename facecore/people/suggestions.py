@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InvalidParameterError
-from .constraints import _same_photo_pairs
-from .faces import THRESHOLD_RANGE, _check_encodings, _check_pairs, _codes
-from .graph import _BLOCK
+from .constraints import same_photo_pairs
+from .faces import THRESHOLD_RANGE, check_encodings, check_pairs, codes
+from .graph import BLOCK
 from .grouping import FIRST_PASS_GAP, Grouping, group_faces
-from .passes import _Groups
+from .passes import Groups
 
 # --------------------------------------------------------------------------- helping the user correct
 
@@ -42,7 +42,7 @@ def suggest_merges(
     the threshold. Pairs sharing a photo or a ``cannot_link`` pair ("different
     people") are left out. Persons are compared in blocks: no persons x persons matrix.
     """
-    x = _check_encodings(encodings)
+    x = check_encodings(encodings)
     if not isinstance(top, (int, np.integer)) or top < 1:
         raise InvalidParameterError(f"top={top!r} must be a positive integer.")
     p = grouping.n_persons
@@ -50,14 +50,14 @@ def suggest_merges(
         return ()
     labels = grouping.labels.astype(np.int64)
     inside = labels >= 0
-    stats = _Groups(x[inside], labels[inside])
-    conflicts = np.concatenate([_check_pairs(cannot_link, len(x), "cannot_link"), _same_photo_pairs(_codes(photo_ids))])
+    stats = Groups(x[inside], labels[inside])
+    conflicts = np.concatenate([check_pairs(cannot_link, len(x), "cannot_link"), same_photo_pairs(codes(photo_ids))])
     la, lb = labels[conflicts[:, 0]], labels[conflicts[:, 1]]
     ok = (la >= 0) & (lb >= 0) & (la != lb)
     banned = np.unique(np.minimum(la, lb)[ok] * p + np.maximum(la, lb)[ok])
     found = []
-    for s in range(0, p, _BLOCK):
-        rows = np.arange(s, min(p, s + _BLOCK))
+    for s in range(0, p, BLOCK):
+        rows = np.arange(s, min(p, s + BLOCK))
         d2 = (stats.sq[rows] / stats.count[rows])[:, None] + (stats.sq / stats.count)[None, :]
         d2 -= 2.0 * (stats.sum[rows] / stats.count[rows, None]) @ (stats.sum / stats.count[:, None]).T
         d2[np.arange(p)[None, :] <= rows[:, None]] = np.inf  # each pair once, a < b
@@ -88,8 +88,8 @@ def propose_split(
     """
     rows = grouping.members(person)
     t = max(THRESHOLD_RANGE[0], grouping.threshold - FIRST_PASS_GAP) if threshold is None else threshold
-    x = _check_encodings(encodings)
-    photos = _codes(photo_ids)
+    x = check_encodings(encodings)
+    photos = codes(photo_ids)
     if len(photos) != len(x):
         raise InvalidParameterError(f"photo_ids has {len(photos)} entries but encodings has {len(x)} rows.")
     sub = group_faces(x[rows], photos[rows], t, min_size=1, seed=seed)

@@ -21,7 +21,7 @@ from typing import IO
 
 from .. import settings as S
 from ..errors import ArchiveLimitError, DatasetError, UnreadableImageError
-from .refs import ImageRef, Skipped, _has_image_extension, _unique, display_name
+from .refs import ImageRef, Skipped, display_name, has_image_extension, unique_name
 
 
 def _safe_member_name(name: str) -> str | None:
@@ -177,7 +177,7 @@ def _refusal(info: zipfile.ZipInfo, clean: str, unpacked: int, packed: int, max_
         return "not a file", "a symbolic link inside the archive"
     if clean.lower().endswith(".zip"):
         return "nested archive", "archives inside archives are not opened"
-    if not _has_image_extension(clean):
+    if not has_image_extension(clean):
         return "unsupported type", "not an image type"
     if info.flag_bits & 0x1:
         return "encrypted", "password-protected member: unzip it yourself first"
@@ -241,7 +241,7 @@ def _list_members(
         # Reading stops at the declared size, so the declared sizes bound what the members unpack to.
         total += info.file_size
         packed += info.compress_size
-        images.append(ImageRef(name=_unique(shown, used), member=ZipMember(archive, info)))
+        images.append(ImageRef(name=unique_name(shown, used), member=ZipMember(archive, info)))
     return images, skipped
 
 
@@ -279,16 +279,16 @@ def from_uploads(files: Iterable[tuple[str, bytes | IO[bytes]]]) -> tuple[list[I
         if name in ("", ".", ".."):
             name = "upload"
         if name.lower().endswith(".zip"):
-            imgs, skip = _upload_zip(data, _unique(name, used))
-            images += [replace(r, name=_unique(r.name, used)) for r in imgs]
+            imgs, skip = _upload_zip(data, unique_name(name, used))
+            images += [replace(r, name=unique_name(r.name, used)) for r in imgs]
             skipped += skip
-        elif not _has_image_extension(name):
+        elif not has_image_extension(name):
             skipped.append(Skipped(name, "unsupported type", "not an image or zip file"))
         elif (size := _upload_size(data)) > S.MAX_FILE_BYTES:
             limit = f"{S.MAX_FILE_BYTES // 2**20} MiB"
             skipped.append(Skipped(name, "too large", f"{size / 1e6:.0f} MB is above the {limit} limit"))
         else:
-            images.append(ImageRef(name=_unique(name, used), data=_upload_bytes(data)))
+            images.append(ImageRef(name=unique_name(name, used), data=_upload_bytes(data)))
     return images, skipped
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import DatasetError
 from .archives import read_zip
-from .folders import _refuse_outside, scan_folder
+from .folders import refuse_outside, scan_folder
 from .refs import ImageRef, Skipped, display_name
 
 
@@ -24,7 +24,7 @@ def open_dataset(
     path = Path(source).expanduser()
     if path.suffix.lower() == ".zip" and path.is_file():
         real = path.resolve()  # the archive itself may be a link to somewhere else
-        _refuse_outside(str(source), real, allowed_roots, what="zip")
+        refuse_outside(str(source), real, allowed_roots, what="zip")
         return read_zip(real, prefix="")
     return scan_folder(path, allowed_roots, should_stop)
 

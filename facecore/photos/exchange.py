@@ -188,7 +188,7 @@ def _strings(cols: dict[str, np.ndarray], name: str, n: int, shown: str) -> list
     return ["" if v is None else v for v in values]
 
 
-def _inside(real: Path, roots: Sequence[Path]) -> bool:
+def inside_roots(real: Path, roots: Sequence[Path]) -> bool:
     return any(real == r or r in real.parents for r in roots)
 
 
@@ -204,7 +204,7 @@ def _paths(raw: list[str], roots: Sequence[Path], base: Path, shown: str) -> lis
             real = (base / Path(p).expanduser()).resolve()
         except (OSError, RuntimeError, ValueError) as exc:
             raise _refuse(shown, f"the path of row {i} ({p[:200]!r}) cannot be resolved ({exc})") from exc
-        if not _inside(real, roots):
+        if not inside_roots(real, roots):
             listed = ", ".join(str(r) for r in roots)
             raise _refuse(shown, f"the photo {p[:200]!r} (row {i}) is outside the allowed folders ({listed})")
         out[p] = str(real)

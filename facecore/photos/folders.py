@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import settings as S
 from ..errors import DatasetError, UnsafeInputError
-from .refs import ImageRef, Skipped, _has_image_extension, _unique, display_name
+from .refs import ImageRef, Skipped, display_name, has_image_extension, unique_name
 
 # --------------------------------------------------------------------------- folders
 
@@ -39,7 +39,7 @@ def _inside(real: Path, roots: list[Path] | None) -> bool:
     return roots is None or any(_is_within(real, r) for r in roots)
 
 
-def _refuse_outside(shown: str, real: Path, allowed_roots: Iterable[Path] | None, what: str = "folder") -> None:
+def refuse_outside(shown: str, real: Path, allowed_roots: Iterable[Path] | None, what: str = "folder") -> None:
     """Raise :class:`UnsafeInputError` when ``real`` lies under none of ``allowed_roots`` (None: no limit)."""
     roots = _resolve_roots(allowed_roots)
     if not _inside(real, roots):
@@ -85,7 +85,7 @@ def check_folder(folder: str | os.PathLike[str], allowed_roots: Iterable[Path] |
         real = Path(text).expanduser().resolve()
     except (OSError, RuntimeError, ValueError) as exc:
         raise DatasetError(f"Folder {shown!r} cannot be resolved ({exc}).") from exc
-    _refuse_outside(shown, real, allowed_roots)
+    refuse_outside(shown, real, allowed_roots)
     try:
         exists, is_dir = real.exists(), real.is_dir()
     except OSError as exc:  # e.g. a name longer than the file system allows
@@ -144,7 +144,7 @@ def scan_folder(
                 continue
             full = Path(dirpath) / fn
             rel = display_name(full.relative_to(root).as_posix())
-            if not _has_image_extension(fn):
+            if not has_image_extension(fn):
                 kind = display_name(full.suffix) or "no extension"
                 skipped.append(Skipped(rel, "unsupported type", f"{kind} is not an image type"))
                 continue
@@ -160,5 +160,5 @@ def scan_folder(
             if not stat.S_ISREG(mode):
                 skipped.append(Skipped(rel, "not a file", "a device, pipe or socket, not a regular file"))
                 continue
-            images.append(ImageRef(name=_unique(rel, used), path=str(real)))
+            images.append(ImageRef(name=unique_name(rel, used), path=str(real)))
     return images, skipped

@@ -90,7 +90,7 @@ def person_of(name: str) -> str | None:
     return parts[-2] if len(parts) >= 2 else None
 
 
-def _has_image_extension(name: str) -> bool:
+def has_image_extension(name: str) -> bool:
     return PurePosixPath(name).suffix.lower() in S.IMAGE_EXTENSIONS
 
 
@@ -108,7 +108,7 @@ def display_name(name: str) -> str:
     """
     return "".join("?" if (ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c in _BIDI_CONTROLS) else c for c in name)
 
-def _unique(name: str, used: set[str]) -> str:
+def unique_name(name: str, used: set[str]) -> str:
     """Return ``name``, or ``name`` with `` (2)``, `` (3)``... before the suffix if already used."""
     suffix = PurePosixPath(name).suffix
     stem = name[: len(name) - len(suffix)]

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import UnreadableImageError
 from ..faceset import FaceSet
 from ..storage.encodings import EncodingStore
-from .exchange import _inside, path_digest
+from .exchange import inside_roots, path_digest
 from .imaging import Box, decode_image, face_thumbnail
 from .refs import ImageRef, content_digest
 
@@ -62,7 +62,7 @@ def _photo(path: str, digest: str, roots: list[Path] | None) -> np.ndarray | Non
         return None
     try:
         real = p.resolve()
-        if roots is not None and not _inside(real, roots):
+        if roots is not None and not inside_roots(real, roots):
             return None
         data = ImageRef(path, path=str(real)).read_bytes()
         if digest not in (content_digest(data), path_digest(path)):
