@@ -1,7 +1,7 @@
 """What a slider move costs: PCA + K-means refits on the real encodings and on synthetic sets, and the scatter.
 
 Fits run as the app runs them, with BLAS/OpenMP limited to
-``facecore.reduce.FIT_THREADS``; a second table repeats them on every core.
+``facecore.settings.FIT_THREADS``; a second table repeats them on every core.
 """
 
 from __future__ import annotations
@@ -12,20 +12,19 @@ import numpy as np
 
 from facecore import MINIBATCH_ABOVE, auto_k, fit_model, fit_pca, project
 from facecore import settings as S
-from facecore.search import reduce as facecore_reduce
 
 from .report import Report, Table, load_avg, secs, timed
 from .synthetic import synthetic_faces, within_person_std
 
 
 def timed_all_cores(fn: Callable[[], object], repeats: int = 1) -> tuple[float, float, object]:
-    """:func:`~bench.report.timed` with ``facecore.reduce.FIT_THREADS`` lifted (BLAS/OpenMP on every core)."""
-    before = facecore_reduce.FIT_THREADS
-    facecore_reduce.FIT_THREADS = None
+    """:func:`~bench.report.timed` with ``facecore.settings.FIT_THREADS`` lifted (BLAS/OpenMP on every core)."""
+    before = S.FIT_THREADS
+    S.FIT_THREADS = None
     try:
         return timed(fn, repeats)
     finally:
-        facecore_reduce.FIT_THREADS = before
+        S.FIT_THREADS = before
 
 
 def _fit_rows(name: str, x: np.ndarray, repeats: int, seed: int, threads_t: Table, data: dict) -> list[list[str]]:
@@ -81,10 +80,10 @@ def bench_interactive(real: np.ndarray, persons: Sequence[str | None], *, synthe
     sets = [("real", np.asarray(real, np.float32))]
     if synthetic_n:
         sets.append(("synthetic", synthetic_faces(real, within_person_std(real, persons), synthetic_n, seed)))
-    threads = facecore_reduce.FIT_THREADS
+    threads = S.FIT_THREADS
     table = Table("Refitting the model (what a slider move costs), seconds",
                   ["faces", "step", "median s", "min s", "target"])
-    threads_t = Table(f"Same fits with BLAS/OpenMP on every core instead of reduce.FIT_THREADS={threads}",
+    threads_t = Table(f"Same fits with BLAS/OpenMP on every core instead of settings.FIT_THREADS={threads}",
                       ["faces", "step", f"{threads} thread median s", "all cores median s", "all cores / one thread"])
     data: dict = {}
     for name, x in sets:

@@ -44,6 +44,12 @@ PEOPLE_THRESHOLD = 0.6
 PEOPLE_MIN_SIZE = 2
 #: The self-tuning search (facecore.tuning) keeps this share of the exact top-k.
 SEARCH_RECALL = 0.95
+#: Threads BLAS/OpenMP may use inside a PCA or K-means fit (None: every core).
+#: One, because these fits are small (a 128x128 covariance, 20-d K-means) and
+#: share two cores with the encoding workers and other sessions: measured on
+#: a loaded machine, two spinning threads made a refit 5-20x slower than one
+#: thread (BENCHMARKS.md, "interactive").
+FIT_THREADS: int | None = 1
 
 #: Longest side of the copy the detector looks at. Larger photos are
 #: downscaled for detection only; encodings come from full resolution.

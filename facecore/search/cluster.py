@@ -3,7 +3,7 @@
 Uses scikit-learn's ``KMeans`` with a fixed seed; above
 ``MINIBATCH_ABOVE`` faces it switches to ``MiniBatchKMeans`` (one
 initialisation), which keeps a slider move interactive at 100k faces. Fits
-run with at most ``reduce.FIT_THREADS`` BLAS/OpenMP threads.
+run with at most ``settings.FIT_THREADS`` BLAS/OpenMP threads.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from threadpoolctl import threadpool_limits
 
 from .. import settings as S
 from ..errors import InvalidParameterError, NotEnoughFacesError
-from . import reduce
 
 MINIBATCH_ABOVE = 20_000
 
@@ -42,7 +41,7 @@ def fit_kmeans(z: np.ndarray, k: int, seed: int = 0) -> KMeans | MiniBatchKMeans
     """
     z = np.asarray(z, dtype=np.float32)
     check_k(len(z), k)
-    with threadpool_limits(limits=reduce.FIT_THREADS):
+    with threadpool_limits(limits=S.FIT_THREADS):
         if len(z) > MINIBATCH_ABOVE:
             # n_init=1: the other two k-means++ starts cost ~45% of a K=316 fit
             # at 100k faces for 0.3% lower inertia (BENCHMARKS.md, "interactive").

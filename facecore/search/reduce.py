@@ -3,7 +3,7 @@
 One full PCA is fitted per dataset; any smaller dimension is its leading
 components, so moving the dimension slider only slices (no refit). Uses
 scikit-learn's ``PCA`` with the ``covariance_eigh`` solver on tall data.
-Fits run with BLAS/OpenMP limited to ``FIT_THREADS`` threads (see below).
+Fits run with BLAS/OpenMP limited to ``settings.FIT_THREADS`` threads.
 """
 
 from __future__ import annotations
@@ -12,14 +12,8 @@ import numpy as np
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
+from .. import settings as S
 from ..errors import InvalidParameterError, NotEnoughFacesError
-
-#: Threads BLAS/OpenMP may use inside a PCA or K-means fit (None: every core).
-#: One, because these fits are small (a 128x128 covariance, 20-d K-means) and
-#: share two cores with the encoding workers and other sessions: measured on
-#: a loaded machine, two spinning threads made a refit 5-20x slower than one
-#: thread (BENCHMARKS.md, "interactive").
-FIT_THREADS: int | None = 1
 
 
 def max_dims(n_faces: int, n_features: int = 128) -> int:
@@ -48,7 +42,7 @@ def fit_pca(encodings: np.ndarray, seed: int = 0) -> PCA:
     check_dims(len(x), 1, x.shape[1] if x.ndim == 2 else 128)
     n = max_dims(*x.shape)
     solver = "covariance_eigh" if x.shape[0] >= x.shape[1] else "full"
-    with threadpool_limits(limits=FIT_THREADS):
+    with threadpool_limits(limits=S.FIT_THREADS):
         return PCA(n_components=n, svd_solver=solver, random_state=seed).fit(x)
 
 
