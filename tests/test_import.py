@@ -1,4 +1,4 @@
-"""Importing encodings made elsewhere (facecore.photos.exchange, facecore.storage.imported_sets): the export round
+"""Importing encodings made elsewhere (facecore.photos.exchange, facecore.storage.imported): the export round
 trip, parquet, re-opening, pictures, and malformed files refused with one line and nothing written."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from facecore.cli import main
 from facecore.errors import ImportRefusedError
 from facecore.photos.exchange import encodings_npz, read_encodings
 from facecore.photos.thumbnails import face_thumbnails
-from facecore.storage.imported_sets import delete_imported, import_encodings, imported_key, imported_sets, load_imported
+from facecore.storage.imported import delete_imported, import_encodings, imported_key, imported_sets, load_imported
 
 
 def _arrays(npz: bytes) -> dict[str, np.ndarray]:
@@ -84,7 +84,7 @@ def test_minimal_file_paths_only_digests_from_the_photos(small_faceset, exported
     assert len(f.digests[-1]) == 64 and f.boxes[-1].tolist() == [0, 0, 0, 0]
     assert f.persons[:-1] == tuple(small_faceset.persons)  # the folder names the person, as for encoded folders
     store = EncodingStore(tmp_path / "c.sqlite")
-    from facecore.storage.imported_sets import write_imported
+    from facecore.storage.imported import write_imported
 
     fs = write_imported(f, store)
     pics = face_thumbnails(fs, [0, len(fs) - 1], store, [*roots, tmp_path])

@@ -36,9 +36,13 @@ def test_no_public_name_is_shadowed_by_a_submodule() -> None:
 
     code = (
         "import importlib, pkgutil, types, facecore\n"
-        "for m in pkgutil.iter_modules(facecore.__path__):\n"
-        "    if not m.name.startswith('__'): importlib.import_module('facecore.' + m.name)\n"
-        "print([n for n in facecore.__all__ if isinstance(getattr(facecore, n), types.ModuleType)])"
+        "packages = [facecore]\n"
+        "for m in pkgutil.walk_packages(facecore.__path__, 'facecore.'):\n"
+        "    if m.name.endswith(('__main__', 'dask_backend')): continue\n"
+        "    module = importlib.import_module(m.name)\n"
+        "    if m.ispkg: packages.append(module)\n"
+        "print([(p.__name__, n) for p in packages for n in getattr(p, '__all__', [])\n"
+        "       if isinstance(getattr(p, n), types.ModuleType)])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -51,10 +55,10 @@ def test_every_error_lives_in_errors_and_is_public() -> None:
     import facecore
     from facecore import errors
 
-    for info in pkgutil.iter_modules(facecore.__path__):
-        if info.name in ("__main__", "dask_backend"):  # dask_backend needs the optional `distributed`
+    for info in pkgutil.walk_packages(facecore.__path__, "facecore."):
+        if info.name.endswith(("__main__", "dask_backend")):  # dask_backend needs the optional `distributed`
             continue
-        module = importlib.import_module(f"facecore.{info.name}")
+        module = importlib.import_module(info.name)
         for name, value in vars(module).items():
             if isinstance(value, type) and issubclass(value, facecore.FaceCoreError):
                 assert value.__module__ == "facecore.errors", f"{name} is defined in {info.name}, not errors.py"

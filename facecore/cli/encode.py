@@ -47,7 +47,7 @@ def cmd_encode(args: argparse.Namespace) -> dict:
 
 def cmd_import(args: argparse.Namespace) -> dict:
     from ..photos.exchange import read_encodings
-    from ..storage.imported_sets import write_imported
+    from ..storage.imported import write_imported
     roots = args.root or allowed_roots_from_env()
     found = read_encodings(args.file, roots, name=args.name)  # all checks first: a refused file writes nothing
     fs = write_imported(found, EncodingStore(args.cache))

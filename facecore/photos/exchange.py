@@ -4,7 +4,7 @@ One home for the file format, so what :func:`encodings_npz` writes is what :func
 reads back. A file is validated as a whole before anything is written (shape ``(n, 128)``, a float
 dtype, finite values, every photo path inside the allowed folders, no row twice); a file that fails
 any check raises one :class:`ImportRefusedError` line. Storing an imported set is
-:mod:`facecore.storage.imported_sets`'s job.
+:mod:`facecore.storage.imported`'s job.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from .db import tables, transaction
 from .encodings import EncodingStore
-from .imported_sets import delete_imported, delete_imported_with
+from .imported import delete_imported, delete_imported_with
 from .person_facts import delete_corrections
 from .saved_sets import delete_sets_with
 
