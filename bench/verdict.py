@@ -29,7 +29,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.size_rule import SizeDraw, fit_size_rule, size_thresholds, stranger_rates_by_size  # noqa: E402
 from facecore import EncoderSettings, EncodingStore, encode_images, scan_folder  # noqa: E402
 from facecore import settings as S  # noqa: E402
-from facecore import verdict as V  # noqa: E402
+from facecore.verdict import (  # noqa: E402
+    DEFAULT_THRESHOLDS,
+    SIZE_RULE,
+    Calibration,
+    SizeRule,
+    calibrate,
+    default_threshold,
+    distance_distributions,
+    recommended_threshold,
+)
 
 PERSON_COUNTS = (10, 15, 20, 30, 40, 50, 75, 100, 125, 150)
 HALF_COUNTS = (10, 15, 20, 30, 40, 50, 75)
@@ -58,7 +67,7 @@ def _pct(v: float) -> str:
 
 
 def histograms(x: np.ndarray, persons: list) -> str:
-    dd = V.distance_distributions(x, persons)
+    dd = distance_distributions(x, persons)
     lines = [
         f"Pairs: {dd.same_pairs:,} same-person, {dd.different_pairs:,} different-person "
         f"(measured {dd.same_measured:,} and {dd.different_measured:,}); "
@@ -75,11 +84,11 @@ def histograms(x: np.ndarray, persons: list) -> str:
     return "\n".join(lines)
 
 
-def calibration_table(x: np.ndarray, persons: list) -> tuple[str, V.Calibration]:
-    thresholds = sorted({*TABLE, S.VERDICT_THRESHOLD, *V.DEFAULT_THRESHOLDS})
-    cal = V.calibrate(x, persons, thresholds=thresholds, source="the shared photos")
+def calibration_table(x: np.ndarray, persons: list) -> tuple[str, Calibration]:
+    thresholds = sorted({*TABLE, S.VERDICT_THRESHOLD, *DEFAULT_THRESHOLDS})
+    cal = calibrate(x, persons, thresholds=thresholds, source="the shared photos")
     merged = [KNOWN_DUPLICATE.get(p, p) for p in persons]
-    cal_m = V.calibrate(x, merged, thresholds=thresholds)
+    cal_m = calibrate(x, merged, thresholds=thresholds)
     lines = [
         f"{cal.faces:,} faces of {cal.persons} people; {cal.stranger_queries:,} stranger queries, "
         f"{cal.same_person_queries:,} same-person queries. Last two columns: person_7393 filed as person_7392.",
@@ -97,8 +106,8 @@ def calibration_table(x: np.ndarray, persons: list) -> tuple[str, V.Calibration]
         )
     lines += [
         "",
-        f"recommended_threshold (stranger rate <= 10 %): {V.recommended_threshold(cal):.3f} "
-        f"(merged: {V.recommended_threshold(cal_m):.3f})",
+        f"recommended_threshold (stranger rate <= 10 %): {recommended_threshold(cal):.3f} "
+        f"(merged: {recommended_threshold(cal_m):.3f})",
     ]
     return "\n".join(lines), cal
 
@@ -139,7 +148,7 @@ def _subset(x: np.ndarray, persons: list, keep: set) -> tuple[np.ndarray, list]:
     return x[rows], [persons[i] for i in rows]
 
 
-def held_out(x: np.ndarray, persons: list, cal: V.Calibration, draws: int, splits: int) -> tuple[str, dict]:
+def held_out(x: np.ndarray, persons: list, cal: Calibration, draws: int, splits: int) -> tuple[str, dict]:
     """Fit the rule on a random half of the people, measure the stranger rate on the other half."""
     names = sorted({p for p in persons if p is not None})
     lines = [
@@ -177,9 +186,9 @@ def held_out(x: np.ndarray, persons: list, cal: V.Calibration, draws: int, split
     return "\n".join(lines), summary
 
 
-def rule_lines(rule: V.SizeRule, cal: V.Calibration) -> str:
+def rule_lines(rule: SizeRule, cal: Calibration) -> str:
     sizes = (50, 100, 300, 1000, 2339, 3197, 10_000, 30_000, 100_000, 1_000_000)
-    shipped = V.SIZE_RULE
+    shipped = SIZE_RULE
     lines = [
         f"Fitted now: threshold = {rule.intercept:.4f} - {rule.slope:.4f} log10(faces), "
         f"kept within {rule.lowest:.2f}..{rule.highest:.2f}, rounded down to {rule.step}.",
@@ -188,10 +197,10 @@ def rule_lines(rule: V.SizeRule, cal: V.Calibration) -> str:
         "| faces | " + " | ".join(f"{n:,}" for n in sizes) + " |",
         "|---|" + "---|" * len(sizes),
         "| fitted now | " + " | ".join(f"{rule.threshold(n):.3f}" for n in sizes) + " |",
-        "| default_threshold | " + " | ".join(f"{V.default_threshold(n):.3f}" for n in sizes) + " |",
+        "| default_threshold | " + " | ".join(f"{default_threshold(n):.3f}" for n in sizes) + " |",
         "",
     ]
-    t = V.default_threshold(cal.faces)
+    t = default_threshold(cal.faces)
     p = cal.at(t)
     lines.append(
         f"Default for these {cal.faces:,} faces: {t:.3f} (VERDICT_THRESHOLD = {S.VERDICT_THRESHOLD}); "
