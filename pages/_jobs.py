@@ -1,7 +1,7 @@
 """The background encoding job: started by the Dataset page or a link, followed by every page until it ends.
 
-A job finds and encodes one set of photos in a thread, so pages stay
-responsive and show progress. What happens when its session ends: the job
+A job (:class:`facecore.encode.job.EncodeJob`) finds and encodes one set of
+photos in a thread, so pages stay responsive and show progress. What happens when its session ends: the job
 runs to the end, writing every photo into the encoding cache, and nobody
 adopts the result; the next visit to the same folder (or the same link) finds
 the photos in the cache. Jobs are shared by source: a second session (a
@@ -11,138 +11,31 @@ follows the same job instead of encoding the photos twice.
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 import weakref
-from collections.abc import Callable
 
 import streamlit as st
 
 from facecore import (
+    Collect,
+    EncodeJob,
     EncoderSettings,
-    EncodingStore,
     FaceCoreError,
     FaceSet,
-    ImageRef,
-    Progress,
-    Skipped,
     allowed_roots_from_env,
-    backend_from_env,
     check_folder,
-    encode_images,
     load_imported,
     open_saved_set,
-    save_set,
     scan_folder,
 )
 from pages import _state
 from pages._cached import store
-
-log = logging.getLogger(__name__)
-
-Collect = Callable[[Callable[[], bool]], tuple[list[ImageRef], list[Skipped]]]
 
 #: How long a reload waits for a folder from the address before drawing the page (a cached folder takes ~1 s).
 RESTORE_WAIT_S = 8.0
 #: Seconds between two redraws of the progress while a job runs (each redraw is a rerun and a browser repaint,
 #: on the cores that encode).
 POLL_S = 1.0
-
-
-class EncodeJob:
-    """Find and encode one set of photos in a background thread.
-
-    ``collect(should_stop)`` returns the photos to encode (folder scan,
-    uploads, sample download). The thread never calls Streamlit; pages read
-    :attr:`progress`, then :attr:`result` or :attr:`error` once it ends.
-    """
-
-    def __init__(
-        self,
-        label: str,
-        settings: EncoderSettings,
-        store: EncodingStore,
-        collect: Collect,
-        folder: str | None = None,
-        remember: bool = False,
-    ) -> None:
-        self.label = label
-        self.folder = folder
-        self.remember = remember  # uploads: record the set in the cache so a reload reopens it
-        self.settings = settings
-        self.phase = "Looking for photos…"
-        self.progress: Progress | None = None
-        self.result: _state.LoadedSet | None = None
-        self.error: str | None = None
-        self.started = time.monotonic()
-        self.ended: float | None = None
-        self._store = store
-        self._collect: Collect | None = collect  # dropped once the job ends: it may hold the uploads
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"encode {label}", daemon=True)
-
-    def start(self) -> EncodeJob:
-        self._thread.start()
-        return self
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
-    @property
-    def waited(self) -> float:
-        """Seconds from the start to the end of the job (or to now while it runs): what the user waited."""
-        return (self.ended or time.monotonic()) - self.started
-
-    def stop(self) -> None:
-        """Ask the job to stop; photos already encoded are kept (and cached)."""
-        self._stop.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the job ends (or ``timeout`` seconds); return True if it ended."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def _run(self) -> None:
-        try:
-            assert self._collect is not None
-            refs, skipped = self._collect(self._stop.is_set)
-            if not refs:
-                self.error = f"No photos found in {self.label}: {_nothing_found(skipped)}"
-                return
-            self.phase = f"Encoding {len(refs):,} photos…"
-            backend = backend_from_env(refs)  # a Dask cluster when FACECORE_DASK_SCHEDULER names one
-            fs = encode_images(refs, self.settings, self._store, skipped=skipped, backend=backend,
-                               on_progress=self._on_progress, should_stop=self._stop.is_set)  # fmt: skip
-            token = save_set(self._store, fs, self.label) if self.remember and len(fs) else None
-            waited = time.monotonic() - self.started
-            self.result = _state.LoadedSet(shared(fs), self.label, self.settings, self.folder, waited, token)
-        except (FaceCoreError, ValueError) as exc:  # ValueError: a malformed FACECORE_DASK_SCHEDULER
-            self.error = str(exc)
-        except Exception as exc:  # a thread that dies silently would leave the page waiting forever
-            log.exception("encoding %s failed", self.label)
-            self.error = f"Encoding failed unexpectedly ({type(exc).__name__}: {exc}). The server log has details."
-        finally:
-            self._collect = None  # a finished job holds no upload (nor its archive's bytes)
-            self.ended = time.monotonic()
-
-    def _on_progress(self, progress: Progress) -> None:
-        self.progress = progress
-
-
-def _nothing_found(skipped: list[Skipped]) -> str:
-    if not skipped:
-        return "it holds no files with a photo extension (.jpg, .png, …)."
-    counts: dict[str, int] = {}
-    for s in skipped:
-        counts[s.reason] = counts.get(s.reason, 0) + 1
-    shown = ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-    return f"{len(skipped)} files skipped ({shown})."
 
 
 _loaded_sets: weakref.WeakValueDictionary[str, FaceSet] = weakref.WeakValueDictionary()
@@ -192,9 +85,11 @@ def adopt_finished_job() -> None:
     del st.session_state[_state.JOB]
     if job.error:
         st.session_state[_state.ERROR] = job.error
-    if job.result is not None:
+    if job.faceset is not None:
         forget_query()
-        st.session_state[_state.LOADED] = job.result
+        st.session_state[_state.LOADED] = _state.LoadedSet(
+            shared(job.faceset), job.label, job.settings, job.folder, job.waited, job.token
+        )
 
 
 def forget_query() -> None:

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from facecore import EncoderSettings, EncodingStore, find_similar, fit_model, fit_pca, scan_folder
+from facecore import EncoderSettings, EncodingStore, find_similar, fit_model, fit_pca
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 DATASET, CLUSTERS, SIMILAR = "pages/dataset.py", "pages/clusters.py", "pages/similar.py"
@@ -188,29 +188,16 @@ def test_delete_removes_the_dataset_from_the_cache(tmp_path: Path, monkeypatch, 
     assert os.fspath(cache) in at.success[0].value
 
 
-def test_stop_keeps_what_was_encoded(tmp_path: Path, small_dataset: Path) -> None:
-    from pages._jobs import EncodeJob
-
-    store = EncodingStore(tmp_path / "stop.sqlite")
-    job = EncodeJob("stopped", EncoderSettings(), store, lambda stop: scan_folder(small_dataset))
-    job.stop()  # before the first photo: the job must still end with a (partial) set
-    job.start()
-    assert job.wait(TIMEOUT)
-    assert job.error is None and job.result is not None
-    assert job.result.faceset.stopped
-    assert len(job.result.faceset) < len(scan_folder(small_dataset)[0])
-
-
 # ----------------------------------------------------------------- clusters page
 
 
 def test_clusters_page_renders_and_follows_the_sliders(small_faceset, monkeypatch) -> None:
-    import pages._jobs
+    import facecore.encode.job
 
     def no_encoding(*args, **kwargs):
         raise AssertionError("a slider move must never encode")
 
-    monkeypatch.setattr(pages._jobs, "encode_images", no_encoding)
+    monkeypatch.setattr(facecore.encode.job, "encode_images", no_encoding)
     at = loaded_app(small_faceset, CLUSTERS)
     assert at.slider(key="dims").value == 20
     assert at.slider(key="k").value == 10

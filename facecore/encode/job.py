@@ -1,0 +1,123 @@
+"""A background encode job: find one set of photos and encode it through the cache, in a thread.
+
+The thread never touches a user interface: a page (or any caller) reads :attr:`EncodeJob.phase` and
+:attr:`EncodeJob.progress` while it runs, then :attr:`EncodeJob.faceset` or :attr:`EncodeJob.error` once
+it ends. A job whose caller goes away runs to the end, writing every photo into the encoding cache, so
+the next visit to the same photos finds them there.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from ..errors import FaceCoreError
+from ..faceset import FaceSet, Progress, encode_images
+from ..photos.refs import ImageRef, Skipped
+from ..settings import EncoderSettings
+from ..storage.encodings import EncodingStore
+from ..storage.saved_sets import save_set
+from .dask_backend import backend_from_env
+
+log = logging.getLogger(__name__)
+
+#: ``collect(should_stop)``: the photos to encode and the files skipped (a folder scan, uploads, a download).
+Collect = Callable[[Callable[[], bool]], tuple[list[ImageRef], list[Skipped]]]
+
+
+class EncodeJob:
+    """Find and encode one set of photos in a background thread.
+
+    ``collect(should_stop)`` returns the photos to encode. With ``remember``, the set is recorded in the
+    cache (:func:`~facecore.storage.saved_sets.save_set`) and :attr:`token` names it, so it can be
+    reopened without the photos (uploads). ``folder`` is where the photos were read from, if anywhere.
+    """
+
+    def __init__(
+        self,
+        label: str,
+        settings: EncoderSettings,
+        store: EncodingStore,
+        collect: Collect,
+        folder: str | None = None,
+        remember: bool = False,
+    ) -> None:
+        self.label = label
+        self.folder = folder
+        self.remember = remember
+        self.settings = settings
+        self.phase = "Looking for photos…"
+        self.progress: Progress | None = None
+        self.faceset: FaceSet | None = None
+        self.token: str | None = None
+        self.error: str | None = None
+        self.started = time.monotonic()
+        self.ended: float | None = None
+        self._store = store
+        self._collect: Collect | None = collect  # dropped once the job ends: it may hold the uploads
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"encode {label}", daemon=True)
+
+    def start(self) -> EncodeJob:
+        self._thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def waited(self) -> float:
+        """Seconds from the start to the end of the job (or to now while it runs): what the user waited."""
+        return (self.ended or time.monotonic()) - self.started
+
+    def stop(self) -> None:
+        """Ask the job to stop; photos already encoded are kept (and cached)."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job ends (or ``timeout`` seconds); return True if it ended."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            assert self._collect is not None
+            refs, skipped = self._collect(self._stop.is_set)
+            if not refs:
+                self.error = f"No photos found in {self.label}: {nothing_found(skipped)}"
+                return
+            self.phase = f"Encoding {len(refs):,} photos…"
+            backend = backend_from_env(refs)  # a Dask cluster when FACECORE_DASK_SCHEDULER names one
+            fs = encode_images(refs, self.settings, self._store, skipped=skipped, backend=backend,
+                               on_progress=self._on_progress, should_stop=self._stop.is_set)  # fmt: skip
+            self.token = save_set(self._store, fs, self.label) if self.remember and len(fs) else None
+            self.faceset = fs
+        except (FaceCoreError, ValueError) as exc:  # ValueError: a malformed FACECORE_DASK_SCHEDULER
+            self.error = str(exc)
+        except Exception as exc:  # a thread that dies silently would leave its caller waiting forever
+            log.exception("encoding %s failed", self.label)
+            self.error = f"Encoding failed unexpectedly ({type(exc).__name__}: {exc}). The server log has details."
+        finally:
+            self._collect = None  # a finished job holds no upload (nor its archive's bytes)
+            self.ended = time.monotonic()
+
+    def _on_progress(self, progress: Progress) -> None:
+        self.progress = progress
+
+
+def nothing_found(skipped: list[Skipped]) -> str:
+    """Why a source gave no photo to encode, in one sentence: what was skipped, most frequent reason first."""
+    if not skipped:
+        return "it holds no files with a photo extension (.jpg, .png, …)."
+    counts: dict[str, int] = {}
+    for s in skipped:
+        counts[s.reason] = counts.get(s.reason, 0) + 1
+    shown = ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    return f"{len(skipped)} files skipped ({shown})."
