@@ -5,7 +5,7 @@
 Gaussian noise with the pooled within-person spread (:mod:`bench.synthetic`),
 and keeps that face's photo path, person, digest and box, so hover pictures
 and thumbnails come from the real photo. The file has the export's format
-(:func:`facecore.exchange.encodings_npz`); copy ``k`` of a face is face
+(:func:`facecore.photos.exchange.encodings_npz`); copy ``k`` of a face is face
 number ``k`` of its photo, so no two rows collide::
 
   .venv/bin/python -m bench.scale faces --n 100000 --out /tmp/scale-100k.npz \\

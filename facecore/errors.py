@@ -28,7 +28,7 @@ class UnreadableImageError(FaceCoreError):
 
     Reasons: ``empty``, ``not an image``, ``corrupt``, ``truncated``,
     ``too many pixels``, ``too large``, ``unsupported``, ``no face``,
-    ``unreadable``, ``not a file``. Discovery (:mod:`facecore.sources`) adds
+    ``unreadable``, ``not a file``. Discovery (:mod:`facecore.photos`) adds
     ``unsupported type``, ``outside allowed folders``, ``symlinked folder``,
     ``unsafe path``, ``nested archive``, ``encrypted`` and ``zip bomb``.
     """

@@ -26,14 +26,14 @@ K_HINT_MAX = 30
 
 #: face_recognition's own tolerance for verifying ONE pair of faces (99.38 % on
 #: LFW pairs). Too loose for a search over a collection: there, 75 % of searches
-#: for someone absent still find a stranger below it (see facecore.verdict).
+#: for someone absent still find a stranger below it (see facecore.verdict.calibration).
 SAME_PERSON_THRESHOLD = 0.6
 #: The "same person?" verdict of a search allows at most this share of searches
 #: for someone absent from the collection to find a face below its threshold.
 MAX_STRANGER_RATE = 0.10
 #: The verdict threshold for the shared photos' size (2,338 faces): 7.2 % of searches
 #: for an absent person find a face below it, 94.4 % for a present one find them.
-#: Other sizes: facecore.verdict.default_threshold(n_faces).
+#: Other sizes: facecore.verdict.calibration.default_threshold(n_faces).
 VERDICT_THRESHOLD = 0.495
 
 #: Grouping faces into persons (facecore.people): faces join a person while their

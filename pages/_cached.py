@@ -27,14 +27,12 @@ from facecore import (
     EncoderSettings,
     EncodingStore,
     Evaluation,
-    FaceCoreError,
     FaceSet,
     NotEnoughFacesError,
     SearchTuning,
     SimilarityModel,
     allowed_roots_from_env,
     calibrate,
-    default_threshold,
     distance_distributions,
     encode_query,
     evaluate,
@@ -44,11 +42,13 @@ from facecore import (
     fit_pca,
     imported_key,
     load_models,
-    recommended_threshold,
     suggest_k,
     tune_search,
 )
 from facecore import settings as S
+from facecore import (
+    verdict_threshold as default_verdict_threshold,
+)
 from pages._charts import variance_figure
 from pages._pictures import PLACEHOLDER, face_uris
 from pages._views import cluster_table, face_label, face_names, matching_faces
@@ -236,14 +236,8 @@ def distributions_for(key: str, _fs: FaceSet) -> DistanceDistributions | None:
 
 
 def verdict_threshold(fs: FaceSet) -> float:
-    """The default "same person" threshold for this set: measured on its folders when they name people
-    (the loosest that keeps stranger matches at most 10 %), else the size rule; never above dlib's 0.6."""
-    cal = calibration_for(fs.key, fs)
-    try:
-        measured = recommended_threshold(cal) if cal is not None else None
-    except FaceCoreError:  # even the strictest threshold lets too many strangers through: use the size rule
-        measured = None
-    return round(min(measured if measured is not None else default_threshold(len(fs)), S.SAME_PERSON_THRESHOLD), 3)
+    """The default "same person" threshold for this set (:func:`facecore.verdict_threshold`)."""
+    return default_verdict_threshold(calibration_for(fs.key, fs), len(fs))
 
 
 @_derived

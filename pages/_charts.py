@@ -106,7 +106,7 @@ def scatter_figure(
     card shows the face, see pages/_hover_faces.py), so a selection event
     names the face. ``hover`` is the label text per face (unused with the card).
     The ``selected`` face is drawn as a star. ``rows`` are the faces to draw
-    (default all; see :func:`facecore.chart_points.drawn_rows`): the legend
+    (default all; see :func:`facecore.layout.chart_points.drawn_rows`): the legend
     still counts every face of a group.
     """
     xyz = reduced[:, :3] if three_d else reduced[:, :2]

@@ -1,6 +1,6 @@
 """Pieces of the People page: the corrections (as button callbacks), the person's panel, suggestions, quality.
 
-Every correction goes through :mod:`facecore.corrections` into the cache
+Every correction goes through :mod:`facecore.people.corrections` into the cache
 file, from an ``on_click`` callback: it acts on the grouping the user was
 looking at when they clicked, and the page run that follows draws the
 persons again with it (``pages._people_cache.people_state`` is keyed by the stored

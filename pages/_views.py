@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from facecore import Face, FaceSet, SimilarityModel, Skipped, cluster_persons
+from facecore import Face, FaceSet, SimilarityModel, Skipped, cluster_persons, typical_first
 
 #: The grey square shown where the cache has no crop of a face.
 
@@ -173,36 +173,6 @@ def person_label(person: int, names: Sequence[str | None]) -> str:
     if person < 0:
         return "Unsorted"
     return names[person] or f"Person {person + 1}"
-
-
-def typical_first(encodings: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Every face row with a person (``labels >= 0``), grouped by person and most typical first.
-
-    "Typical" is near the person's mean encoding: the first row of each person
-    is the face that shows it best. Persons come in label order (largest first).
-    """
-    labels = np.asarray(labels, dtype=np.int64)
-    rows = np.flatnonzero(labels >= 0)
-    if not len(rows):
-        return rows
-    x = np.asarray(encodings, dtype=np.float64)[rows]
-    lab = labels[rows]
-    counts = np.bincount(lab)
-    means = np.zeros((len(counts), x.shape[1]))
-    np.add.at(means, lab, x)
-    means /= np.maximum(counts, 1)[:, None]
-    dist = np.linalg.norm(x - means[lab], axis=1)
-    return rows[np.lexsort((dist, lab))]
-
-
-def representatives(encodings: np.ndarray, labels: np.ndarray, n_persons: int) -> np.ndarray:
-    """``(n_persons,)`` the most typical face row of each person (nearest its mean encoding)."""
-    order = typical_first(encodings, labels)
-    lab = np.asarray(labels, dtype=np.int64)[order]
-    first = np.flatnonzero(np.concatenate([[True], lab[1:] != lab[:-1]])) if len(order) else np.zeros(0, np.int64)
-    reps = np.full(n_persons, -1, np.int64)
-    reps[lab[first]] = order[first]
-    return reps
 
 
 def people_frame(faceset: FaceSet, labels: np.ndarray, names: Sequence[str | None]) -> pd.DataFrame:

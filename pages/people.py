@@ -2,7 +2,15 @@
 
 import streamlit as st
 
-from facecore import THRESHOLD_RANGE, FaceCoreError, photo_ids, score_labels, suggest_merges
+from facecore import (
+    THRESHOLD_RANGE,
+    FaceCoreError,
+    photo_ids,
+    representatives,
+    score_labels,
+    suggest_merges,
+    typical_first,
+)
 from pages._cached import PEOPLE_AUTO_UP_TO
 from pages._frame import frame
 from pages._people_cache import kmeans_scores_for, people_state, people_sweep_for
@@ -19,7 +27,7 @@ from pages._people_parts import (
     suggestions,
 )
 from pages._state import MIN_FACES, model_params, setting
-from pages._views import people_frame, person_label, representatives, typical_first
+from pages._views import people_frame, person_label
 from pages._widgets import CLUSTERS, gallery, require_loaded
 
 #: Persons in the gallery before "Show all"; faces shown of one person and of the unsorted ones.

@@ -5,7 +5,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from facecore import FaceCoreError, content_digest, distances_to, find_similar, match_verdict
+from facecore import FaceCoreError, content_digest, distances_to, find_similar, hit_persons, match_verdict
 from facecore import settings as S
 from pages._cached import (
     PEOPLE_AUTO_UP_TO,
@@ -145,11 +145,9 @@ if state.get("tuned") == (fs.key, top):
 
 # ----------------------------------------------------------------- the answer
 grouping, person_names = people_for(fs, setting("people_threshold", 0.3, 0.7)) if people_ready(fs) else (None, ())
-if grouping is not None:  # the People page's persons, corrections included
-    hit_persons = [int(p) if p >= 0 else None for p in grouping.labels[exact.indices]]
-else:  # a large set not grouped into persons yet: the folders
-    hit_persons = [fs.faces[i].person for i in exact.indices] if any(f.person for f in fs.faces[:1000]) else None
-answer = match_verdict(exact.distances, threshold, hit_persons, calibration)
+# the People page's persons (corrections included); a large set not grouped into persons yet: the folders
+persons = hit_persons(fs, exact.indices, None if grouping is None else grouping.labels)
+answer = match_verdict(exact.distances, threshold, persons, calibration)
 st.subheader("Same person?", divider="gray")
 if "row" in query and grouping is not None:
     own = int(grouping.labels[query["row"]])

@@ -321,3 +321,30 @@ def test_people_report_is_json_with_persons_paths_and_scores(small_faceset) -> N
     assert scores["true_persons"] == 6 and scores["kmeans_k"] == 6
     assert scores["pairwise_f"] >= 0.9 and scores["bcubed_f"] >= 0.9
     assert 0 <= scores["kmeans_pairwise_f"] <= 1
+
+
+def test_the_face_shown_first_is_the_anchor_a_correction_is_recorded_on(small_faceset) -> None:
+    from facecore import anchor_rows, group_faceset, representatives, typical_first
+
+    grouping = group_faceset(small_faceset)
+    x = small_faceset.encodings
+    order = typical_first(x, grouping.labels)
+    reps = representatives(x, grouping.labels, grouping.n_persons)
+    assert sorted(order.tolist()) == np.flatnonzero(grouping.labels >= 0).tolist()
+    for person in range(grouping.n_persons):
+        members = grouping.members(person)
+        block = order[np.isin(order, members)]
+        assert reps[person] == block[0] == anchor_rows(x, members, 1)[0]
+        assert np.array_equal(np.sort(block[:5]), anchor_rows(x, members, 5))
+
+
+def test_typical_first_orders_each_person_by_distance_to_its_mean() -> None:
+    from facecore import anchor_rows, representatives, typical_first
+
+    x = np.zeros((6, 128), np.float32)
+    x[:, 0] = [0.0, 1.0, 10.0, 5.0, 7.0, 6.0]  # person 0: rows 0-2 (mean 11/3), person 1: rows 3-5 (mean 6)
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    assert typical_first(x, labels).tolist() == [1, 0, 2, 5, 3, 4]  # person 1: 6 is the mean, 5 and 7 tie
+    assert representatives(x, labels, 2).tolist() == [1, 5]
+    assert representatives(x, np.array([-1, -1, -1, 1, 1, 1]), 2).tolist() == [-1, 5]  # a person with no face
+    assert anchor_rows(x, [0, 1, 2], 2).tolist() == [0, 1]

@@ -1,4 +1,4 @@
-"""facecore.sources: typed folder paths, zips and uploads are read only where allowed.
+"""facecore.photos: typed folder paths, zips and uploads are read only where allowed.
 
 Hostile folders and archives are generated in tmp_path; nothing here needs
 the face models.

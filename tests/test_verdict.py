@@ -280,3 +280,29 @@ def test_default_threshold_on_the_whole_shared_set(shared_faceset) -> None:
         assert got.stranger_rate == pytest.approx(doc.stranger_rate, abs=0.01)
         assert got.pair_precision == pytest.approx(doc.pair_precision, abs=0.01)
         assert got.same_person_rate == pytest.approx(doc.same_person_rate, abs=0.01)
+
+
+def test_the_verdict_threshold_is_measured_else_the_size_rule_and_never_above_06(hand_calibration) -> None:
+    from facecore import default_threshold, verdict_threshold
+
+    assert verdict_threshold(hand_calibration, 6) == 0.5  # measured on the folders
+    apart = np.zeros((4, 128), np.float32)
+    apart[:, 0] = [0.0, 0.25, 3.0, 3.25]  # two people far apart: no stranger below 0.9
+    loose = calibrate(apart, ["a", "a", "b", "b"], thresholds=(0.3, 0.7, 0.9))
+    assert recommended_threshold(loose) == 0.9 and verdict_threshold(loose, 4) == 0.6  # capped at dlib's 0.6
+    strict = calibrate(_hand(), PERSONS, thresholds=(0.6, 0.8))  # nothing within the limit: the size rule
+    assert verdict_threshold(strict, 100_000) == default_threshold(100_000) < 0.5
+    assert verdict_threshold(None, 1000) == default_threshold(1000)  # no names: the size rule
+
+
+def test_a_hits_person_comes_from_the_grouping_else_the_folders(small_faceset) -> None:
+    from facecore import hit_persons
+
+    rows = np.array([3, 0, 7])
+    labels = np.full(len(small_faceset), -1)
+    labels[[0, 3]] = [2, 5]
+    assert hit_persons(small_faceset, rows, labels) == [5, 2, None]  # the People page's persons
+    assert hit_persons(small_faceset, rows) == [small_faceset.faces[r].person for r in rows]  # the folders
+    assert all(hit_persons(small_faceset, rows))  # the shared photos are filed by person
+    unnamed = type("Unnamed", (), {"faces": [type("F", (), {"person": None})()] * 3})()
+    assert hit_persons(unnamed, [0, 1]) is None  # nobody is known

@@ -218,7 +218,7 @@ def _encode_on_worker(items: list[WorkItem], settings: EncoderSettings) -> Resul
 class DaskBackend:
     """Encode on a Dask cluster: ``scheduler`` is ``local:N``, an address, or a connected ``distributed.Client``.
 
-    ``paths`` maps a photo's name (as in :class:`~facecore.sources.ImageRef`)
+    ``paths`` maps a photo's name (as in :class:`~facecore.photos.refs.ImageRef`)
     to the file a worker reads it from; without ``ship_bytes`` only that path
     is sent. At most ``2 * threads + 2`` batches are in flight (threads: all
     the workers' threads, read again as workers come and go).

@@ -169,7 +169,7 @@ def group_faceset(
     method: str = "chinese_whispers",
     graph: NeighbourGraph | None = None,
 ) -> Grouping:
-    """:func:`group_faces` over a FaceSet, with corrections from :func:`facecore.corrections.load_corrections`."""
+    """:func:`group_faces` over a FaceSet, with corrections from :func:`.corrections.load_corrections`."""
     c = constraints or Constraints.none()
     return group_faces(
         faceset.encodings,

@@ -1,5 +1,6 @@
-"""Names and anchors: the most typical faces of a person (its anchors), and which person carries a name
-after any regrouping (the one holding most of the name's anchors).
+"""Names and anchors: the most typical faces of a person (nearest its mean encoding: the face shown first
+and the anchors corrections are recorded on), and which person carries a name after any regrouping (the
+one holding most of the name's anchors).
 """
 
 from __future__ import annotations
@@ -36,14 +37,48 @@ def name_persons(grouping: Grouping, names: Mapping[str, Sequence[int] | np.ndar
 
 
 def anchor_rows(encodings: np.ndarray, rows: Sequence[int] | np.ndarray, count: int = 5) -> np.ndarray:
-    """The ``count`` rows among ``rows`` nearest their mean encoding: a person's most typical faces.
+    """The ``count`` rows among ``rows`` nearest their mean encoding: a person's most typical faces, ascending.
 
     Corrections are recorded on these anchor faces, so they keep meaning
-    after a regrouping splits or merges the groups they were made on.
+    after a regrouping splits or merges the groups they were made on. The
+    same rule as :func:`typical_first` (the face a page shows first is the
+    person's first anchor).
     """
     rows = np.asarray(rows, np.int64)
     if len(rows) <= count:
         return np.sort(rows)
-    x = np.asarray(encodings, np.float32)[rows]
-    d = np.linalg.norm(x - x.mean(axis=0), axis=1)
-    return np.sort(rows[np.argsort(d, kind="stable")[:count]])
+    labels = np.full(len(encodings), -1, np.int64)
+    labels[rows] = 0
+    return np.sort(typical_first(encodings, labels)[:count])
+
+
+def typical_first(encodings: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Every face row with a person (``labels >= 0``), grouped by person and most typical first.
+
+    "Typical" is near the person's mean encoding (Euclidean distance, accumulated in float64 in row
+    order, so a person's order is the same whichever other persons are grouped with it): the first
+    row of each person is the face that shows it best, and its first anchor (:func:`anchor_rows`).
+    Persons come in label order (largest first); ties go to the lower row.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    rows = np.flatnonzero(labels >= 0)
+    if not len(rows):
+        return rows
+    x = np.asarray(encodings, dtype=np.float64)[rows]
+    lab = labels[rows]
+    counts = np.bincount(lab)
+    means = np.zeros((len(counts), x.shape[1]))
+    np.add.at(means, lab, x)
+    means /= np.maximum(counts, 1)[:, None]
+    dist = np.linalg.norm(x - means[lab], axis=1)
+    return rows[np.lexsort((dist, lab))]
+
+
+def representatives(encodings: np.ndarray, labels: np.ndarray, n_persons: int) -> np.ndarray:
+    """``(n_persons,)`` the most typical face row of each person (nearest its mean encoding)."""
+    order = typical_first(encodings, labels)
+    lab = np.asarray(labels, dtype=np.int64)[order]
+    first = np.flatnonzero(np.concatenate([[True], lab[1:] != lab[:-1]])) if len(order) else np.zeros(0, np.int64)
+    reps = np.full(n_persons, -1, np.int64)
+    reps[lab[first]] = order[first]
+    return reps

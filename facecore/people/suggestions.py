@@ -84,7 +84,7 @@ def propose_split(
     ``threshold`` defaults to the grouping's minus ``FIRST_PASS_GAP`` (at
     least 0.3). Every face lands in a part (no minimum size). One part back
     means the person does not split at that threshold. Recording the split
-    is :func:`facecore.corrections.split_person`.
+    is :func:`.corrections.split_person`.
     """
     rows = grouping.members(person)
     t = max(THRESHOLD_RANGE[0], grouping.threshold - FIRST_PASS_GAP) if threshold is None else threshold

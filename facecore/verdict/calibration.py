@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InvalidParameterError, NotEnoughFacesError
-from ..settings import MAX_STRANGER_RATE
+from ..settings import MAX_STRANGER_RATE, SAME_PERSON_THRESHOLD
 from .distances import (
     MAX_PAIRS,
     LabelledFaces,
@@ -211,6 +211,21 @@ def recommended_threshold(calibration: Calibration, max_stranger_rate: float = M
             f"(above max_stranger_rate={max_stranger_rate}): calibrate with smaller thresholds"
         )
     return ok[-1]
+
+
+def verdict_threshold(calibration: Calibration | None, n_faces: int) -> float:
+    """The default "same person" threshold (a distance) for a collection of ``n_faces`` faces.
+
+    Measured on the collection's folders when they name people (``calibration``: the loosest
+    threshold that keeps stranger matches at most ``MAX_STRANGER_RATE``), else the size rule
+    (:func:`default_threshold`), also when even the strictest calibrated threshold lets too many
+    strangers through; never above dlib's one-pair 0.6 (``SAME_PERSON_THRESHOLD``). Rounded to 0.001.
+    """
+    try:
+        measured = recommended_threshold(calibration) if calibration is not None else None
+    except InvalidParameterError:  # even the strictest threshold lets too many strangers through
+        measured = None
+    return round(min(measured if measured is not None else default_threshold(n_faces), SAME_PERSON_THRESHOLD), 3)
 
 
 @dataclass(frozen=True)

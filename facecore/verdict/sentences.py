@@ -19,6 +19,22 @@ from .calibration import SHARED_CALIBRATION, Calibration
 # --------------------------------------------------------------------------- one query
 
 
+def hit_persons(faceset, rows: Sequence[int] | np.ndarray, labels: np.ndarray | None = None) -> list | None:
+    """Who each search hit is, for :func:`match_verdict`: one entry per row of ``rows`` (face rows of ``faceset``).
+
+    With ``labels`` (a grouping's ``(n,)`` persons, ``-1`` unsorted: the People page's persons,
+    corrections included) the person number, None for an unsorted face; else the folder each photo is
+    filed under, when the set's folders name people (looked up in its first 1,000 faces); else None
+    (nobody is known).
+    """
+    rows = np.asarray(rows, np.int64)
+    if labels is not None:
+        return [int(p) if p >= 0 else None for p in np.asarray(labels)[rows]]
+    if not any(f.person for f in faceset.faces[:1000]):
+        return None
+    return [faceset.faces[int(i)].person for i in rows]
+
+
 @dataclass(frozen=True)
 class Verdict:
     """Plain words for one query's ranked hits.
