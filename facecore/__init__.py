@@ -11,7 +11,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-# Public name -> the module that defines it. Loaded on first use (PEP 562), so an
+# Public name -> the module that defines it: the public API, written once (``__all__`` is its keys, and
+# each subpackage's ``__all__`` the names it holds, see _exports). Loaded on first use (PEP 562), so an
 # encoding worker imports only what it needs, not scikit-learn (~1.5 s per worker).
 _LAZY = {
     "Action": "storage.person_facts",

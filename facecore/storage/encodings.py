@@ -5,8 +5,8 @@ was skipped), so re-opening a folder, even renamed or moved, does no
 detection at all. Each face keeps its box, its float32 encoding and a small
 JPEG thumbnail for the app. SQLite in WAL mode with a busy timeout lets
 several processes read and write the same file without corrupting it; every
-call opens its own short connection, so one store object is safe to share
-between threads (Streamlit sessions).
+call opens its own short connection (:mod:`.db`), so one store object is safe
+to share between threads (Streamlit sessions).
 """
 
 from __future__ import annotations
