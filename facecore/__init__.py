@@ -23,7 +23,6 @@ _LAZY = {
     "ClusterIndex": "search.index",
     "Collect": "encode.job",
     "Constraints": "people.constraints",
-    "DEFAULT_THRESHOLD": "people.faces",
     "DaskBackend": "encode.dask_backend",
     "DatasetError": "errors",
     "DistanceDistributions": "verdict.distances",

@@ -8,7 +8,6 @@ import numpy as np
 import streamlit as st
 
 from facecore import (
-    DEFAULT_THRESHOLD,
     THRESHOLD_RANGE,
     Constraints,
     FaceSet,
@@ -25,6 +24,7 @@ from facecore import (
     score_labels,
     threshold_sweep,
 )
+from facecore import settings as S
 from pages._cached import PEOPLE_AUTO_UP_TO, _derived, _store, model_for, store
 
 #: Strictness values of the People page's "where to set the slider" chart.
@@ -69,7 +69,7 @@ def people_ready(fs: FaceSet) -> bool:
     return len(fs) <= PEOPLE_AUTO_UP_TO or fs.key in _grouped
 
 
-def people_for(fs: FaceSet, threshold: float = DEFAULT_THRESHOLD) -> tuple[Grouping, tuple[str | None, ...]]:
+def people_for(fs: FaceSet, threshold: float = S.PEOPLE_THRESHOLD) -> tuple[Grouping, tuple[str | None, ...]]:
     """The persons of ``fs`` at ``threshold``, with every correction stored in the cache file applied.
 
     ``threshold`` is the People page's strictness, 0.3-0.7 (its session value:

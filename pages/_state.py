@@ -20,7 +20,6 @@ from typing import Any
 
 import streamlit as st
 
-from facecore import DEFAULT_THRESHOLD as PEOPLE_THRESHOLD
 from facecore import EncoderSettings, FaceSet, max_dims
 from facecore import settings as S
 from pages._views import face_label
@@ -87,7 +86,7 @@ SETTINGS = {
         Setting("nprobe", S.DEFAULT_NPROBE, _positive_int),
         Setting("top", S.DEFAULT_TOP, _positive_int),
         Setting("threshold", S.SAME_PERSON_THRESHOLD, _threshold),
-        Setting("people_threshold", PEOPLE_THRESHOLD, _threshold),  # the People page clamps it to 0.3-0.7
+        Setting("people_threshold", S.PEOPLE_THRESHOLD, _threshold),  # the People page clamps it to 0.3-0.7
     )
 }
 
