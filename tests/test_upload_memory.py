@@ -92,14 +92,14 @@ def test_reading_an_archive_never_holds_its_members_at_once(dataset_dir: Path) -
 
 
 def test_a_finished_job_holds_no_upload(tmp_path: Path, small_people) -> None:
-    from pages._jobs import EncodeJob
+    from facecore import EncodeJob
 
     archive, _ = photo_zip(small_people[:1], 2)
     files = [("photos.zip", io.BytesIO(archive))]  # as pages/dataset.py passes Streamlit's UploadedFile objects
     gone = weakref.ref(files[0][1])
     job = EncodeJob("photos.zip", EncoderSettings(), EncodingStore(tmp_path / "c.sqlite"),
                     functools.partial(lambda uploads, stop: from_uploads(uploads), files)).start()  # fmt: skip
-    assert job.wait(600) and job.error is None and job.result is not None
+    assert job.wait(600) and job.error is None and job.faceset is not None
     del files
     gc.collect()
     assert gone() is None, "the finished job (or its set) still refers to the uploaded archive"
