@@ -21,16 +21,16 @@ GROUPS = (encode, search, people, cache)
 POSITIVE = ("dims", "k", "nprobe", "top", "workers", "detect_max_side", "jitters", "min_size")
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict]:
-    """The argument parser of ``python -m facecore``, and ``{command: (run, show)}``."""
+def build_parser(commands: dict | None = None) -> argparse.ArgumentParser:
+    """The argument parser of ``python -m facecore``; ``commands`` (if given) is filled with
+    ``{command: (run, show)}``: how to run each command and print its result for people."""
     p = argparse.ArgumentParser(prog="python -m facecore", description=DESCRIPTION)
     common, model = parent_parsers()
     sub = p.add_subparsers(dest="command", required=True)
     sub.metavar = "COMMAND"  # the list of commands no longer fits the 80-column usage line (its errors stay 2 lines)
-    commands: dict = {}
     for group in GROUPS:
-        commands |= group.register(sub, common, model)
-    return p, commands
+        (commands if commands is not None else {}).update(group.register(sub, common, model))
+    return p
 
 
 def _run(run, args: argparse.Namespace) -> tuple[dict | None, int]:
@@ -58,7 +58,8 @@ def _run(run, args: argparse.Namespace) -> tuple[dict | None, int]:
 
 def main(argv: list[str] | None = None) -> int:
     silence_bomb_warnings()  # huge images are reported in the result, not as Pillow warnings
-    parser, commands = build_parser()
+    commands: dict = {}
+    parser = build_parser(commands)
     args = parser.parse_args(argv)
     for name in POSITIVE:
         value = getattr(args, name, None)
