@@ -4,12 +4,15 @@ Quality (folders = people; unsorted faces count as singletons):
   nice -n 10 .venv/bin/python bench/people.py quality --dataset ../shared/datasets/celeba-wild \
       --cache /work/cache/celeba.sqlite [--json]
 Prints, for the whole set, the tuning half and the held-out half of the people (split with
---split-seed, the halves the defaults were chosen on and checked on), and random subsets of
-30 and 75 people: persons found, pairwise P/R/F, BCubed F and seconds for the default grouping,
-the agglomerative method, and K-means with K=10 and the true K (128-d and PCA-20).
+--split-seed, the halves the defaults were chosen on and checked on), random subsets of
+30 and 75 people, and 40 people x 10 photos drawn from each half: persons found, pairwise P/R/F,
+BCubed F and seconds for every grouping method (consensus, the default; chinese_whispers;
+agglomerative), plain Infomap (10 and 20 neighbours, radius 0.55) and K-means with K=10 and
+the true K (128-d and PCA-20).
 
 Scale (real encodings repeated with Gaussian noise, as facecore.bench's synthetic faces):
-  nice -n 10 .venv/bin/python bench/people.py scale --dataset ... --cache ... --faces 100000 [--noise 1.0]
+  nice -n 10 .venv/bin/python bench/people.py scale --dataset ... --cache ... --faces 100000 [--noise 1.0] \
+      [--method consensus|chinese_whispers]
 --noise scales the per-dimension within-person standard deviation added to each copy (1.0 is what
 facecore.bench uses; smaller noise makes a denser graph). Or an imported set, with its photos:
   nice -n 10 .venv/bin/python bench/people.py scale --imported KEY --cache COPY.sqlite --radius 0.7
@@ -34,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from facecore import (
+from facecore import (  # noqa: E402
     EncoderSettings,
     EncodingStore,
     encode_images,
@@ -47,6 +50,7 @@ from facecore import (
     score_labels,
     threshold_sweep,
 )
+from facecore.people import DEFAULT_METHOD, METHODS, infomap_labels, nearest_edges  # noqa: E402
 
 
 def load(dataset: str, cache: str):
@@ -77,14 +81,28 @@ def row(label: str, persons, labels, seconds: float) -> dict:
     }
 
 
+def infomap_alone(x: np.ndarray, neighbours: int, radius: float) -> np.ndarray:
+    """Plain Infomap (edge weight 1 - distance) over each face's nearest neighbours below ``radius``; groups of
+    one face unsorted. No constraints: for comparison only."""
+    g = neighbour_graph(x, radius)
+    a, b, d = nearest_edges(g.rows, g.cols, g.dist, len(x), neighbours)
+    labels = infomap_labels(len(x), a, b, 1.0 - d)
+    return np.where(np.bincount(labels)[labels] >= 2, labels, -1)
+
+
 def compare(x: np.ndarray, persons: np.ndarray, digests: np.ndarray, kmeans: bool = True) -> list[dict]:
-    """The default grouping, the agglomerative method and K-means (K=10 and true K) on one set."""
+    """Every grouping method, plain Infomap (10 and 20 neighbours, radius 0.55) and K-means (K=10, true K)."""
     out = []
-    for method in ("chinese_whispers", "agglomerative"):
+    for method in METHODS:
         t = time.perf_counter()
         g = group_faces(x, digests, method=method)
         out.append(row(f"people {method}", persons, g.labels, time.perf_counter() - t))
         out[-1]["persons"] = g.n_persons
+    for k in (10, 20):
+        t = time.perf_counter()
+        labels = infomap_alone(x, k, 0.55)
+        out.append(row(f"infomap alone k={k} r=0.55", persons, labels, time.perf_counter() - t))
+        out[-1]["persons"] = len(np.unique(labels[labels >= 0]))
     if kmeans:
         true_k = len(set(persons))
         for k, dims in ((10, None), (true_k, None), (true_k, 20)):
@@ -99,8 +117,15 @@ def quality(args: argparse.Namespace) -> dict:
     tune, held = halves(persons, args.split_seed)
     report = {"faces": len(x), "people": len(set(persons)), "sets": {}}
 
-    def add(name: str, people: np.ndarray, kmeans: bool = True) -> None:
-        sel = np.isin(persons.astype(str), people)
+    def add(name: str, people: np.ndarray, kmeans: bool = True, per_person=None, people_n=None, rng=None) -> None:
+        if per_person:  # a random people_n of people, per_person random photos each
+            sel = np.zeros(len(persons), bool)
+            for p in rng.choice(people, people_n, replace=False):
+                rows = np.flatnonzero(persons.astype(str) == p)
+                sel[rng.choice(rows, min(per_person, len(rows)), replace=False)] = True
+            people = np.unique(persons[sel].astype(str))
+        else:
+            sel = np.isin(persons.astype(str), people)
         report["sets"][f"{name} ({len(people)} people, {int(sel.sum())} faces)"] = compare(
             x[sel], persons[sel], digests[sel], kmeans
         )
@@ -113,6 +138,9 @@ def quality(args: argparse.Namespace) -> dict:
     for size in (30, 75):
         for draw in range(args.draws):
             add(f"random {size} #{draw}", rng.choice(names, size, replace=False))
+    for half_name, half in (("tuning", tune), ("held-out", held)):  # small collections: 40 people x 10 photos
+        for draw in range(args.draws):
+            add(f"{half_name} 40x10 #{draw}", half, kmeans=False, per_person=10, people_n=40, rng=rng)
     t = time.perf_counter()
     sweep = threshold_sweep(x, digests, list(persons), [0.45, 0.5, 0.525, 0.55, 0.575, 0.6, 0.625, 0.65, 0.7])
     report["sweep_seconds"] = round(time.perf_counter() - t, 3)
@@ -159,11 +187,12 @@ def scale(args: argparse.Namespace) -> dict:
     t, cpu = time.perf_counter(), time.process_time()
     graph = neighbour_graph(y, radius)
     t_graph, cpu_graph = time.perf_counter() - t, time.process_time() - cpu
-    g = group_faces(y, photos, args.threshold, graph=graph)
+    g = group_faces(y, photos, args.threshold, graph=graph, method=args.method)
     total, cpu_total = time.perf_counter() - t, time.process_time() - cpu
     return {
         "faces": len(y),
         "source": source,
+        "method": args.method,
         "radius": radius,
         "threshold": args.threshold,
         "graph_exact": graph.exact,
@@ -194,6 +223,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--noise", type=float, default=1.0)
     p.add_argument("--threshold", type=float, default=0.6)
     p.add_argument("--radius", type=float, default=None, help="scale: the graph's radius (default: --threshold)")
+    p.add_argument("--method", default=DEFAULT_METHOD, choices=METHODS, help="scale: the grouping method")
     p.add_argument("--imported", default=None, help="scale: the key of an imported set in --cache, instead of copies")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)

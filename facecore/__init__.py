@@ -25,6 +25,7 @@ _LAZY = {
     "Constraints": "people.constraints",
     "DaskBackend": "encode.dask_backend",
     "DatasetError": "errors",
+    "DependencyMissingError": "errors",
     "DistanceDistributions": "verdict.distances",
     "EncodeBackend": "encode.workers",
     "EncodeJob": "encode.job",

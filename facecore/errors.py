@@ -76,3 +76,7 @@ class OnnxEncoderUnavailableError(FaceCoreError):
 
     The message is one sentence saying why; callers fall back to dlib's own encoder.
     """
+
+
+class DependencyMissingError(FaceCoreError, ImportError):
+    """A package the chosen method needs is not installed; the message names it and the alternative."""

@@ -3,7 +3,9 @@
 
 Persons are found over a sparse neighbour graph (:mod:`.graph`) in two passes (:mod:`.passes`:
 Chinese whispers, then average-linkage merge rounds). ``method="agglomerative"`` runs pass 2 alone,
-from single faces (kept for comparison; refused above ``AGGLOMERATIVE_UP_TO`` faces). Constraints
+from single faces (kept for comparison; refused above ``AGGLOMERATIVE_UP_TO`` faces).
+``method="consensus"`` (the default) then keeps together only the faces that Infomap over each face's
+nearest neighbours also puts together (:mod:`.infomap`); ``"chinese_whispers"`` is the two passes alone. Constraints
 (:mod:`.constraints`) carry the user's corrections (:mod:`.corrections`). Groups smaller than
 ``min_size`` are "unsorted", not persons. Persons are numbered largest first.
 """
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import settings as S
 from ..errors import InvalidParameterError, NotEnoughFacesError
 from .constraints import Constraints, components, dissolve_conflicts, join_must_links, same_photo_pairs
 from .faces import (
@@ -27,11 +30,14 @@ from .faces import (
     photo_ids,
 )
 from .graph import NeighbourGraph, neighbour_graph
+from .infomap import split_by_infomap
 from .passes import chinese_whispers, merge_groups
 
 #: Pass 1 links faces closer than ``threshold - FIRST_PASS_GAP``.
 FIRST_PASS_GAP = 0.1
-METHODS = ("chinese_whispers", "agglomerative")
+METHODS = ("consensus", "chinese_whispers", "agglomerative")
+#: The method group_faces uses unless told (facecore.settings; measured in .infomap).
+DEFAULT_METHOD = S.PEOPLE_METHOD
 #: ``method="agglomerative"`` is refused above this many faces (set when its Python merge loop took
 #: 7.9 s at 20,000 synthetic faces; in rounds it takes 0.6 s there, 0.1 s for the default method, graph given).
 AGGLOMERATIVE_UP_TO = 20_000
@@ -117,7 +123,7 @@ def group_faces(
     seed: int = 0,
     must_link: Sequence[tuple[int, int]] | np.ndarray = (),
     cannot_link: Sequence[tuple[int, int]] | np.ndarray = (),
-    method: str = "chinese_whispers",
+    method: str = DEFAULT_METHOD,
     *,
     keep: Sequence[int] | np.ndarray = (),
     graph: NeighbourGraph | None = None,
@@ -150,11 +156,13 @@ def group_faces(
         raise InvalidParameterError(f"graph has {graph.n} faces but encodings has {n}: build it from these encodings.")
     a, b, d = graph.below(threshold)
     labels = np.arange(n)
-    if method == "chinese_whispers":
+    if method != "agglomerative":
         tight = d < threshold - FIRST_PASS_GAP
         cw = chinese_whispers(n, a[tight], b[tight], np.ones(int(tight.sum())), seed)
         labels = dissolve_conflicts(cw, conflicts)
     labels = merge_groups(x, labels, (a, b), conflicts, threshold)
+    if method == "consensus":  # only splits groups: no conflicting pair can come together
+        labels = split_by_infomap(labels, a, b, d, threshold, seed)
     labels = join_must_links(labels, comp, conflicts)
     return Grouping(_finish(labels, min_size, keep_rows), float(threshold), int(min_size), method, int(seed))
 
@@ -166,7 +174,7 @@ def group_faceset(
     *,
     constraints: Constraints | None = None,
     seed: int = 0,
-    method: str = "chinese_whispers",
+    method: str = DEFAULT_METHOD,
     graph: NeighbourGraph | None = None,
 ) -> Grouping:
     """:func:`group_faces` over a FaceSet, with corrections from :func:`.corrections.load_corrections`."""

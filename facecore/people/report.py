@@ -60,6 +60,7 @@ def people_report(
     ]
     return {
         "threshold": g.threshold,
+        "method": g.method,
         "min_size": g.min_size,
         "faces": len(display),
         "persons": persons,
