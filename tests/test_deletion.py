@@ -13,20 +13,24 @@ import pytest
 
 from facecore import (
     EncodingStore,
+    cached_photo_hashes,
     delete_set,
     encodings_npz,
+    hidden_digests,
+    hide_photos,
     import_encodings,
     imported_sets,
     list_corrections,
     name_faces,
     save_set,
+    scan_folder,
     split_person,
 )
 
 #: Every table the cache file may hold. A new table must say here what deleting does to it.
 TABLES = {
     "images", "faces", "person_actions", "person_facts", "saved_sets", "saved_set_files", "imported_sets",
-    "sqlite_sequence",
+    "sqlite_sequence", "photo_hashes", "hidden_photos",
 }  # fmt: skip
 NAME = "Deletable Name"
 
@@ -54,7 +58,8 @@ def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture()
 def full_cache(tmp_path: Path, small_faceset, session_cache: Path, small_dataset: Path, dataset_dir: Path):
-    """A cache holding the six people's encodings, a name, a split, a saved set and an imported set."""
+    """A cache holding the six people's encodings, a name, a split, a saved set, an imported set, the photos'
+    hashes and two hidden photos (one of each of the first two people)."""
     store = _copy_cache(session_cache, tmp_path / "c.sqlite")
     fs = small_faceset
     persons = np.array([f.person for f in fs.faces])
@@ -64,6 +69,8 @@ def full_cache(tmp_path: Path, small_faceset, session_cache: Path, small_dataset
     split_person(store, fs, [np.flatnonzero(persons == first)[:4], np.flatnonzero(persons == second)[:4]])
     save_set(store, fs, "six people")
     import_encodings(encodings_npz(fs), store, [small_dataset, dataset_dir], name="six people")
+    cached_photo_hashes(fs, store, scan_folder(small_dataset)[0])
+    hide_photos(store, [fs.faces[np.flatnonzero(persons == p)[-1]].digest for p in (first, second)])
     return store, first, second
 
 
@@ -86,6 +93,9 @@ def test_cache_delete_dir_leaves_nothing_about_those_photos(full_cache, small_fa
     assert [a.kind for a in list_corrections(store, small_faceset.settings_key)] == ["name"]
     assert after["saved_sets"] == [] and after["saved_set_files"] == []  # the saved set listed deleted photos
     assert after["imported_sets"] == [] and imported_sets(store) == []  # and so did the imported set
+    folder = {d for n, d in small_faceset.read if n.startswith(first + "/")}  # with a face or not
+    assert {d for d, *_ in after["photo_hashes"]} == set(small_faceset.digests) - folder  # the kept photos' only
+    assert len(hidden_digests(store)) == 1  # the kept person's hidden photo stays hidden
     raw = b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
     assert NAME.encode() not in raw  # secure_delete: overwritten, not only unlinked
 
