@@ -36,7 +36,7 @@ def new_app() -> AppTest:
 
 def loaded_app(faceset, page: str, **state) -> AppTest:
     """An app whose session already holds ``faceset``, switched to ``page`` and run once."""
-    from pages._state import LoadedSet
+    from pages._shared.state import LoadedSet
 
     at = new_app()
     at.run()
@@ -374,7 +374,7 @@ def test_the_scatter_query_and_the_selectbox_share_one_face(small_faceset) -> No
 def test_a_large_set_finds_the_query_face_by_a_search_box(small_faceset, monkeypatch) -> None:
     # above FULL_LIST_MAX faces the Face list holds the matches of a search box, not every face (10^5 names would
     # be megabytes per click); lowered here so the six people's faces take that path
-    import pages._widgets as widgets
+    import pages._shared.widgets as widgets
 
     monkeypatch.setattr(widgets, "FULL_LIST_MAX", 10)
     fs = small_faceset
@@ -422,7 +422,7 @@ def test_an_uploaded_photo_without_a_face_is_explained(small_faceset) -> None:
 def test_hover_pictures_are_small_jpegs_of_the_cached_faces(small_faceset, session_cache: Path) -> None:
     import base64
 
-    from pages._pictures import face_uris
+    from pages._shared.pictures import face_uris
 
     keys = small_faceset.thumb_keys(range(len(small_faceset)))
     crops = EncodingStore(session_cache).thumbnails(keys, small_faceset.settings_key)
@@ -442,8 +442,8 @@ def test_hover_pictures_are_small_jpegs_of_the_cached_faces(small_faceset, sessi
 
 
 def test_the_scatter_leaves_the_hover_text_to_the_face_card(small_faceset) -> None:
-    from pages._charts import scatter_figure
-    from pages._views import hover_texts
+    from pages._clusters.charts import scatter_figure
+    from pages._clusters.tables import hover_texts
 
     model = fit_model(small_faceset.encodings, dims=5, k=3)
     hover = hover_texts(small_faceset, model.labels)
@@ -467,7 +467,7 @@ def test_the_scatter_leaves_the_hover_text_to_the_face_card(small_faceset) -> No
 
 
 def test_hover_entries_carry_each_face_with_its_file_and_folder(small_faceset) -> None:
-    from pages._cached import hover_entries
+    from pages._clusters.cached import hover_entries
 
     entries = hover_entries(small_faceset, [0, 5])
     assert set(entries) == {"0", "5"}
@@ -480,7 +480,7 @@ def test_hover_entries_carry_each_face_with_its_file_and_folder(small_faceset) -
 def test_a_resting_mouse_gets_its_face_and_its_nearest_points_on_screen(small_faceset, monkeypatch) -> None:
     from types import SimpleNamespace
 
-    import pages._hover_faces as hover
+    import pages._clusters.hover as hover
 
     fs = small_faceset
     xy = np.random.default_rng(0).normal(size=(len(fs), 2))
@@ -504,7 +504,7 @@ def test_a_resting_mouse_gets_its_face_and_its_nearest_points_on_screen(small_fa
 
 
 def test_a_loaded_folder_is_named_in_the_address(small_faceset, small_dataset: Path) -> None:
-    from pages._state import LoadedSet
+    from pages._shared.state import LoadedSet
 
     at = new_app()
     at.run()
@@ -651,7 +651,7 @@ def test_a_reload_brings_uploaded_photos_back_from_the_cache(small_people) -> No
 def test_a_selected_point_names_its_face_however_the_browser_sends_it() -> None:
     import base64
 
-    from pages._views import point_row
+    from pages._clusters.tables import point_row
 
     typed = {"dtype": "i4", "bdata": base64.b64encode(np.array([41, 3], np.int32).tobytes()).decode()}
     assert [point_row(v) for v in ([41, 3], {"0": 41, "1": 3}, typed, 41, None)] == [41, 41, 41, 41, None]
@@ -671,8 +671,8 @@ def test_imported_encodings_load_show_faces_and_come_back_on_reload(
     fs = at.session_state["loaded"].faceset
     assert len(fs) == len(small_faceset) and np.array_equal(fs.encodings, small_faceset.encodings)
     assert [f.person for f in fs.faces] == small_faceset.persons
-    from pages._cached import crops
-    from pages._pictures import PLACEHOLDER
+    from pages._shared.cached import crops
+    from pages._shared.pictures import PLACEHOLDER
 
     for jpeg in crops(fs, [0, 1]):  # faces cut from their photos: the cache had no crops of them
         assert jpeg != PLACEHOLDER
@@ -696,7 +696,7 @@ def test_imported_encodings_load_show_faces_and_come_back_on_reload(
 
 
 def test_similar_names_the_querys_person_and_clusters_colour_by_person(small_faceset) -> None:
-    from pages._people_cache import people_for
+    from pages._people.cached import people_for
 
     fs = small_faceset
     at = loaded_app(fs, SIMILAR, query_face=3)

@@ -1,4 +1,4 @@
-"""Private by default: the server binds localhost, and the optional password gate of pages/_auth.py in AppTest."""
+"""Private by default: the server binds localhost, and the optional password gate (pages/_shared/auth.py) in AppTest."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages import _auth
+from pages._shared import auth as _auth
 
 tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 

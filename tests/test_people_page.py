@@ -62,7 +62,7 @@ def fresh(encoded_cache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def people_app(fs, folder: str | None = None, **state) -> AppTest:
     """A new session holding ``fs``, on the People page."""
-    from pages._state import LoadedSet
+    from pages._shared.state import LoadedSet
 
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.run()
@@ -216,8 +216,8 @@ def test_moving_a_face_to_another_person_and_out(fresh) -> None:
 
 
 def test_exports_list_every_face_and_zip_one_picture_per_face(fresh, small_dataset: Path) -> None:
-    from pages._people_parts import person_zip_for
-    from pages._views import people_frame
+    from pages._people.panels import person_zip_for
+    from pages._people.tables import people_frame
 
     fs, store = fresh
     at = people_app(fs, folder=os.fspath(small_dataset))
@@ -250,7 +250,7 @@ def test_exports_list_every_face_and_zip_one_picture_per_face(fresh, small_datas
 
 def test_the_zip_leaves_out_photos_outside_the_folder_or_changed(fresh, tmp_path: Path, small_dataset: Path) -> None:
     from facecore.settings import default_dataset_path
-    from pages._pictures import photo_in_folder
+    from pages._shared.pictures import photo_in_folder
 
     fs, _ = fresh
     face = fs.faces[0]

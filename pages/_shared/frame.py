@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import _auth, _state
-from pages._jobs import adopt_finished_job, restore_from_url
-from pages._widgets import FAVICON, sidebar
+from pages._shared import auth as _auth
+from pages._shared import state as _state
+from pages._shared.jobs import adopt_finished_job, restore_from_url
+from pages._shared.widgets import FAVICON, sidebar
 
 
 def frame(title: str) -> None:
     """Set up the page called ``title``: config, kept widget values, job and address pick-up, sidebar.
 
     The page address is written again at the end of the run (app.py) and by
-    the settings' widgets; see :mod:`pages._state`.
+    the settings' widgets; see :mod:`pages._shared.state`.
     """
     st.set_page_config(page_title=f"{title} · Face finder", page_icon=FAVICON, layout="wide")
     _auth.password_gate()  # a demo with a password in secrets.toml shows nothing else until it is given

@@ -5,7 +5,7 @@ The password lives in ``.streamlit/secrets.toml`` (never committed)::
     [auth]
     password = "a long passphrase"
     # or, to keep no clear text on the server, its PBKDF2 hash:
-    # password_hash = "pbkdf2_sha256$600000$<salt hex>$<hash hex>"   # python -m pages._auth
+    # password_hash = "pbkdf2_sha256$600000$<salt hex>$<hash hex>"   # python -m pages._shared.auth
 
 No password configured, no gate. Guesses are compared in constant time and
 limited twice, in this process: per browser session and for the whole server
@@ -101,7 +101,7 @@ def check_password(given: str, password: str | None = None, password_hash: str |
         except ValueError as exc:
             raise ValueError(
                 "password_hash must look like pbkdf2_sha256$<iterations>$<salt hex>$<hash hex> "
-                "(make one with `python -m pages._auth`)"
+                "(make one with `python -m pages._shared.auth`)"
             ) from exc
     if password is None:
         return False
@@ -177,7 +177,7 @@ def password_gate() -> None:
     st.stop()
 
 
-if __name__ == "__main__":  # python -m pages._auth: print a password_hash line for secrets.toml
+if __name__ == "__main__":  # python -m pages._shared.auth: print a password_hash line for secrets.toml
     import getpass
 
     first = getpass.getpass("Password for the demo: ")

@@ -28,8 +28,8 @@ from facecore import (
     open_saved_set,
     scan_folder,
 )
-from pages import _state
-from pages._cached import store
+from pages._shared import state as _state
+from pages._shared.cached import store
 
 #: How long a reload waits for a folder from the address before drawing the page (a cached folder takes ~1 s).
 RESTORE_WAIT_S = 8.0

@@ -10,19 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import plotly.express as px
 import plotly.graph_objects as go
 
-#: 48 distinct colours; K above that reuses them.
-PALETTE = px.colors.qualitative.Dark24 + px.colors.qualitative.Light24
+from pages._shared.charts import MARGIN, cluster_color
+
 #: Above this many points the 2-D scatter uses WebGL (Scattergl).
 WEBGL_ABOVE = 5000
-
-_MARGIN = dict(l=10, r=10, t=30, b=10)
-
-
-def cluster_color(cluster: int) -> str:
-    return PALETTE[int(cluster) % len(PALETTE)]
 
 
 def variance_figure(ratio: np.ndarray, cumulative: np.ndarray, dims: int) -> go.Figure:
@@ -44,19 +37,13 @@ def variance_figure(ratio: np.ndarray, cumulative: np.ndarray, dims: int) -> go.
     fig.add_vline(x=dims + 0.5, line=dict(color="#6b7280", dash="dot", width=1))
     fig.update_layout(
         height=320,
-        margin=_MARGIN,
+        margin=MARGIN,
         yaxis=dict(tickformat=".0%", range=[0, 1.02], title="explained variance"),
         xaxis=dict(title="principal component"),
         legend=dict(orientation="h", y=1.12, x=0),
         bargap=0.1,
     )
     return fig
-
-
-def _vline(fig: go.Figure, x: float, line: dict) -> None:
-    """A vertical line across the plot at ``x``: a plain layout shape (``add_vline`` took 20-50 ms a line to
-    work out which axes it spans, on every query)."""
-    fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="paper", line=line)
 
 
 def _points(xyz: np.ndarray, three_d: bool, webgl: bool, **kw) -> go.Scatter | go.Scattergl | go.Scatter3d:
@@ -103,7 +90,7 @@ def scatter_figure(
     number per face, -1 for none, shown as ``no_color_name``) named ``color_names`` (folders, people).
     ``customdata`` of each face point is its row in the face set (with
     ``hover_pictures``: ``[row, group]``, and no Plotly label: the page's face
-    card shows the face, see pages/_hover_faces.py), so a selection event
+    card shows the face, see pages/_clusters/hover.py), so a selection event
     names the face. ``hover`` is the label text per face (unused with the card).
     The ``selected`` face is drawn as a star. ``rows`` are the faces to draw
     (default all; see :func:`facecore.layout.chart_points.drawn_rows`): the legend
@@ -116,12 +103,7 @@ def scatter_figure(
     names = [f"group {c}" for c in range(len(centroids))] if colors is None else list(color_names)
 
     def about(idx: np.ndarray) -> dict:
-        """What the points at ``idx`` carry: their row (and group, for the face card) and, without the card,
-        Plotly's own label text (none with it: less to send at every redraw)."""
-        if hover_pictures:
-            return dict(customdata=np.column_stack([idx, labels[idx]]).astype(np.int32), hoverinfo="none")
-        return dict(customdata=idx, hovertext=np.asarray(hover, dtype=object)[idx],
-                    hovertemplate="%{hovertext}<extra></extra>")  # fmt: skip
+        return _about(idx, labels, hover, hover_pictures)
 
     drawn = np.zeros(len(groups), dtype=bool)
     drawn[np.arange(len(groups)) if rows is None else np.asarray(rows, dtype=int)] = True
@@ -139,15 +121,28 @@ def scatter_figure(
                     line=dict(color="white", width=1))  # Plotly has no star in 3-D
         fig.add_trace(_points(xyz[[selected]], three_d, False, mode="markers", name="query", marker=star,
                               **about(np.array([selected]))))  # fmt: skip
-    fig.update_layout(height=560, margin=_MARGIN, legend=dict(itemsizing="constant", font=dict(size=11)),
-                      showlegend=len(names) <= 60, dragmode="pan" if three_d else "zoom",
-                      clickmode="event+select")  # fmt: skip
+    _scatter_layout(fig, three_d, legend=len(names) <= 60)
+    return fig
+
+
+def _about(idx: np.ndarray, labels: np.ndarray, hover: Sequence[str] | None, hover_pictures: bool) -> dict:
+    """What the scatter points at ``idx`` carry: their row (and group, for the face card) and, without the card,
+    Plotly's own label text (none with it: less to send at every redraw)."""
+    if hover_pictures:
+        return dict(customdata=np.column_stack([idx, labels[idx]]).astype(np.int32), hoverinfo="none")
+    return dict(customdata=idx, hovertext=np.asarray(hover, dtype=object)[idx],
+                hovertemplate="%{hovertext}<extra></extra>")  # fmt: skip
+
+
+def _scatter_layout(fig: go.Figure, three_d: bool, legend: bool) -> None:
+    """The scatter's size, legend, drag mode, click selection and PC axes."""
+    fig.update_layout(height=560, margin=MARGIN, legend=dict(itemsizing="constant", font=dict(size=11)),
+                      showlegend=legend, dragmode="pan" if three_d else "zoom", clickmode="event+select")  # fmt: skip
     if three_d:
         fig.update_layout(scene=dict(xaxis_title="PC1", yaxis_title="PC2", zaxis_title="PC3"))
     else:
         fig.update_xaxes(title="PC1", zeroline=False)
         fig.update_yaxes(title="PC2", zeroline=False)
-    return fig
 
 
 def sizes_figure(sizes: np.ndarray) -> go.Figure:
@@ -163,7 +158,7 @@ def sizes_figure(sizes: np.ndarray) -> go.Figure:
     )
     fig.update_layout(
         height=320,
-        margin=_MARGIN,
+        margin=MARGIN,
         xaxis=dict(title="group", tickmode="linear" if len(sizes) <= 30 else "auto"),
         yaxis=dict(title="faces"),
         bargap=0.15,
@@ -185,95 +180,7 @@ def silhouette_figure(scores: Sequence[tuple[int, float]], current_k: int) -> go
         )
     )
     fig.add_vline(x=current_k, line=dict(color="#6b7280", dash="dot", width=1))
-    fig.update_layout(height=260, margin=_MARGIN, xaxis=dict(title="K"), yaxis=dict(title="silhouette"))
+    fig.update_layout(height=260, margin=MARGIN, xaxis=dict(title="K"), yaxis=dict(title="silhouette"))
     return fig
 
 
-def distance_figure(dist, threshold: float, nearest: float | None = None) -> go.Figure:
-    """Shares of same-person and different-person pairs per distance (``DistanceDistributions``), the
-    threshold as a line and the query's nearest face as a marker."""
-    edges = np.asarray(dist.edges)
-    mids = (edges[:-1] + edges[1:]) / 2
-    fig = go.Figure()
-    for counts, name, color in (
-        (dist.same_counts, "same person", "#16a34a"),
-        (dist.different_counts, "different people", "#dc2626"),
-    ):
-        c = np.asarray(counts, dtype=float)
-        share = c / c.sum() if c.sum() else c
-        fig.add_scatter(
-            x=mids, y=share, mode="lines", line=dict(color=color, width=2, shape="hvh"), fill="tozeroy",
-            name=name, hovertemplate=f"{name}: %{{y:.1%}} of pairs at %{{x:.2f}}<extra></extra>",
-        )  # fmt: skip
-    _vline(fig, threshold, dict(color="#111827", dash="dash", width=2))
-    fig.add_annotation(x=threshold, y=1, yref="paper", text=f"threshold {threshold:.3g}", showarrow=False,
-                       xanchor="right", yanchor="top", font=dict(size=11))  # fmt: skip
-    if nearest is not None:
-        _vline(fig, nearest, dict(color="#2563eb", width=2))
-        fig.add_annotation(x=nearest, y=0.85, yref="paper", text=f"nearest face {nearest:.2f}", showarrow=False,
-                           xanchor="left", yanchor="top", font=dict(size=11, color="#2563eb"))  # fmt: skip
-    fig.update_layout(
-        height=240, margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h", y=1.15, x=0),
-        xaxis=dict(title="distance between two faces", range=[0, 1.2]),
-        yaxis=dict(title="share of pairs", tickformat=".0%"),
-    )  # fmt: skip
-    return fig
-
-
-def sweep_figure(points, threshold: float, kmeans_f: float | None = None, kmeans_k: int | None = None) -> go.Figure:
-    """How well the persons match the folders at each strictness (``SweepPoint``s of
-    :func:`facecore.threshold_sweep`): pairwise and BCubed F against the threshold, the current one
-    marked, and K-means at the Clusters page's K as a flat line for comparison."""
-    xs = [p.threshold for p in points]
-    fig = go.Figure()
-    for attr, name, color in (("pairwise_f", "pairs right (pairwise F)", "#2563eb"),
-                              ("bcubed_f", "faces right (BCubed F)", "#16a34a")):  # fmt: skip
-        fig.add_scatter(
-            x=xs, y=[getattr(p.scores, attr) for p in points], mode="lines+markers", name=name,
-            line=dict(color=color, width=2), customdata=[p.persons for p in points],
-            hovertemplate=f"{name}: %{{y:.3f}} at %{{x:.3f}} (%{{customdata}} persons)<extra></extra>",
-        )  # fmt: skip
-    if kmeans_f is not None:
-        fig.add_hline(y=kmeans_f, line=dict(color="#9ca3af", dash="dot", width=2))
-        fig.add_annotation(
-            x=xs[-1], y=kmeans_f, text=f"Clusters page, {kmeans_k} groups: {kmeans_f:.2f}", showarrow=False,
-            xanchor="right", yanchor="bottom", font=dict(size=11, color="#6b7280"),
-        )  # fmt: skip
-    fig.add_vline(x=threshold, line=dict(color="#111827", dash="dash", width=2))
-    fig.add_annotation(x=threshold, y=1.04, yref="y", text=f" now {threshold:.2f}", showarrow=False,
-                       xanchor="left", yanchor="bottom", font=dict(size=11))  # fmt: skip
-    fig.update_layout(
-        height=300, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=1.18, x=0),
-        xaxis=dict(title="how strict (distance a face must be within to join a person)"),
-        yaxis=dict(title="match with the folders (1 = perfect)", range=[0, 1.12]),
-    )  # fmt: skip
-    return fig
-
-
-def tuning_figure(tuning, article: tuple[int, int] = (10, 1)) -> go.Figure:
-    """Share of the exact nearest faces kept against comparisons per search, one line per number of groups
-    (a ``SearchTuning``); the chosen point and the article's (K = 10, one group searched) marked."""
-    fig = go.Figure()
-    ks = sorted({p.k for p in tuning.points})
-    for i, k in enumerate(ks):
-        pts = [p for p in tuning.points if p.k == k]
-        fig.add_scatter(
-            x=[p.comparisons for p in pts], y=[p.recall for p in pts], mode="lines+markers", name=f"{k} groups",
-            line=dict(color=cluster_color(i), width=1.5), marker=dict(size=5),
-            customdata=[p.nprobe for p in pts],
-            hovertemplate=f"{k} groups, %{{customdata}} searched: %{{y:.1%}} kept, "
-            "%{x:,.0f} comparisons<extra></extra>",
-        )  # fmt: skip
-    for (k, nprobe), name, symbol in (((tuning.k, tuning.nprobe), "chosen", "star"), (article, "article", "x")):
-        hit = [p for p in tuning.points if (p.k, p.nprobe) == (k, nprobe)]
-        if hit:
-            fig.add_scatter(x=[hit[0].comparisons], y=[hit[0].recall], mode="markers+text", name=name,
-                            text=[name], textposition="bottom right", hoverinfo="skip",
-                            marker=dict(symbol=symbol, size=14, color="#111827"))  # fmt: skip
-    fig.add_hline(y=tuning.target, line=dict(color="#6b7280", dash="dot", width=1))
-    fig.update_layout(
-        height=320, margin=_MARGIN, legend=dict(font=dict(size=10)),
-        xaxis=dict(title="comparisons per search", type="log"),
-        yaxis=dict(title="exact nearest faces kept", tickformat=".0%"),
-    )  # fmt: skip
-    return fig

@@ -11,10 +11,10 @@ import streamlit as st
 from PIL import Image, ImageDraw
 
 from facecore import FaceCoreError
-from pages import _state
-from pages._cached import cache_stats, crops, matches_for, store
-from pages._jobs import EncodeJob, progress_panel
-from pages._pictures import faces_zip
+from pages._shared import state as _state
+from pages._shared.cached import cache_stats, crops, matches_for, store
+from pages._shared.jobs import EncodeJob, progress_panel
+from pages._shared.pictures import faces_zip
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from facecore import FaceSet, NotEnoughFacesError, SimilarityModel
 from facecore import settings as S
-from pages._cached import quality_for
+from pages._similar.cached import quality_for
 
 
 def quality_section(fs: FaceSet, model: SimilarityModel, nprobe: int, top: int = S.DEFAULT_EVAL_TOP) -> None:

@@ -1,9 +1,9 @@
-"""Pieces of the People page: the corrections (as button callbacks), the person's panel, suggestions, quality.
+"""Corrections on the People page (as button callbacks) and the forms that make them.
 
 Every correction goes through :mod:`facecore.people.corrections` into the cache
 file, from an ``on_click`` callback: it acts on the grouping the user was
 looking at when they clicked, and the page run that follows draws the
-persons again with it (``pages._people_cache.people_state`` is keyed by the stored
+persons again with it (``pages._people.cached.people_state`` is keyed by the stored
 corrections). A callback remembers what it did (shown once, with an undo
 button) and a face to follow, so the panel stays on the same person after
 the persons are numbered again.
@@ -22,10 +22,6 @@ from facecore import (
     FaceCoreError,
     FaceSet,
     Grouping,
-    MergeSuggestion,
-    Scores,
-    SweepPoint,
-    allowed_roots_from_env,
     anchor_rows,
     different_people,
     list_corrections,
@@ -38,11 +34,9 @@ from facecore import (
     split_person,
     undo_correction,
 )
-from pages._cached import crops, store
-from pages._charts import sweep_figure
-from pages._pictures import person_zip
-from pages._views import person_label
-from pages._widgets import gallery
+from pages._shared.cached import store
+from pages._shared.views import person_label
+from pages._shared.widgets import gallery
 
 DONE, FAILED, FOLLOW = "people_done", "people_failed", "people_follow"
 #: Move targets besides the other persons.
@@ -75,11 +69,11 @@ def _rename(fs: FaceSet, grouping: Grouping, person: int, follow: int) -> None:
     _record(lambda: name_person(store(), fs, grouping, person, name), follow)
 
 
-def _merge(fs: FaceSet, grouping: Grouping, persons: list[int], follow: int) -> None:
+def merge(fs: FaceSet, grouping: Grouping, persons: list[int], follow: int) -> None:
     _record(lambda: merge_persons(store(), fs, grouping, persons), follow, ["people_merge_with"])
 
 
-def _different(fs: FaceSet, grouping: Grouping, a: int, b: int, follow: int) -> None:
+def mark_different(fs: FaceSet, grouping: Grouping, a: int, b: int, follow: int) -> None:
     _record(lambda: different_people(store(), fs, grouping, a, b), follow)
 
 
@@ -181,7 +175,7 @@ def merge_form(fs: FaceSet, grouping: Grouping, names: Names, person: int, follo
                             format_func=_label_size(grouping, names), placeholder="Pick persons")  # fmt: skip
     st.button(
         "Merge into one person", key="people_merge", icon=":material/merge:", disabled=not picked,
-        on_click=_merge, args=(fs, grouping, [person, *picked], follow),
+        on_click=merge, args=(fs, grouping, [person, *picked], follow),
         help="Saved as 'these faces are the same person' on each person's most typical faces.",
     )  # fmt: skip
 
@@ -225,74 +219,3 @@ def move_form(fs: FaceSet, grouping: Grouping, names: Names, rows: np.ndarray, p
     st.selectbox("Move them to", targets, key=f"{prefix}_to", format_func=lambda p: special.get(p) or sized(p))
     st.button("Move", key=f"{prefix}_move", icon=":material/move_item:", disabled=not picked,
               on_click=_move, args=(fs, grouping, np.asarray(rows), prefix))  # fmt: skip
-
-
-def person_zip_for(ds, rows: np.ndarray) -> bytes:
-    """One person's zip: their face crops from the cache and, for a server folder, their photos
-    (read only inside that folder or the allowed roots it was read under, and only if unchanged)."""
-    fs = ds.faceset
-    return person_zip(fs, rows, crops(fs, rows, keep=False), ds.folder, allowed_roots_from_env())[0]
-
-
-def person_downloads(ds, rows: np.ndarray, label: str) -> None:
-    """Their faces (crops from the cache) and, for a server folder, their photos, as one zip."""
-    what = "faces and photos" if ds.folder else "faces"
-    st.download_button(
-        f"Their {what} (zip)",
-        lambda: person_zip_for(ds, rows),
-        f"{label.replace(' ', '_')}.zip", "application/zip", key="dl_person_zip", icon=":material/folder_zip:",
-        help="One picture per face (cut out of its photo)" + (" and each photo itself." if ds.folder else "."),
-    )  # fmt: skip
-
-
-# ----------------------------------------------------------------- suggestions and quality
-
-
-def suggestions(fs: FaceSet, grouping: Grouping, names: Names, reps: np.ndarray, pairs: Sequence[MergeSuggestion]):
-    """Pairs of persons that may be one, closest first, each with one-click merge or "different people"."""
-    if not pairs:
-        st.caption("No two persons look alike enough to suggest.")
-        return
-    sizes = grouping.sizes
-    for i, s in enumerate(pairs):
-        faces, text = st.columns([1, 4], vertical_alignment="center")
-        faces.image(crops(fs, [reps[s.a], reps[s.b]]), width=72)
-        text.markdown(f"**{person_label(s.a, names)}** ({sizes[s.a]} faces) and "
-                      f"**{person_label(s.b, names)}** ({sizes[s.b]} faces)")  # fmt: skip
-        text.caption(f"Average distance between their faces {s.distance:.3f} (they join below "
-                     f"{grouping.threshold:.2f})")  # fmt: skip
-        buttons = text.container(horizontal=True)
-        buttons.button("Same person: merge", key=f"people_sugg_merge_{i}", icon=":material/merge:",
-                       on_click=_merge, args=(fs, grouping, [s.a, s.b], int(reps[s.a])))  # fmt: skip
-        buttons.button("Different people", key=f"people_sugg_diff_{i}", icon=":material/block:",
-                       on_click=_different, args=(fs, grouping, s.a, s.b, int(reps[s.a])))  # fmt: skip
-
-
-def quality(scores: Scores | None, sweep: Sequence[SweepPoint] | None, km: Scores | None, k: int, threshold: float):
-    """How well the persons match the folders, against the Clusters page's groups, and where to set the slider."""
-    if scores is None or sweep is None:
-        st.caption("When the photos sit in one folder per person (folder/person_name/photo.jpg), this section "
-                   "measures how well the persons found match those folders.")  # fmt: skip
-        return
-    st.caption(
-        "Folders are taken as the truth here. *Pairs right*: of all pairs of faces, how well “put together” "
-        "matches “same folder” (pairwise F). *Faces right*: per face, how much of its person is its folder and "
-        "the other way round (BCubed F). 1 is perfect. Your corrections count."
-    )
-    m = st.columns(4)
-    m[0].metric("People in the folders", f"{scores.true_persons:,}")
-    m[1].metric("Persons found", f"{scores.groups:,}", help=f"{scores.unsorted:,} faces are alone or unsorted.")
-    delta = None if km is None else f"{scores.pairwise_f - km.pairwise_f:+.2f} vs the Clusters page"
-    m[2].metric("Pairs right", f"{scores.pairwise_f:.3f}", delta, help="Pairwise F; precision "
-                f"{scores.pairwise_precision:.3f}, recall {scores.pairwise_recall:.3f}.")  # fmt: skip
-    m[3].metric("Faces right", f"{scores.bcubed_f:.3f}", help="BCubed F; precision "
-                f"{scores.bcubed_precision:.3f}, recall {scores.bcubed_recall:.3f}.")  # fmt: skip
-    best = max(sweep, key=lambda p: p.scores.pairwise_f)
-    st.plotly_chart(sweep_figure(sweep, threshold, km.pairwise_f if km else None, k), key="people_sweep",
-                    config={"displaylogo": False})  # fmt: skip
-    st.caption(
-        f"Without corrections, these folders are matched best at strictness {best.threshold:.2f} "
-        f"(pairs right {best.scores.pairwise_f:.3f}, {best.persons} persons). "
-        + ("" if km is None else f"The Clusters page's {k} groups (K-means) get {km.pairwise_f:.3f}: "
-           "clusters are not people.")
-    )  # fmt: skip

@@ -25,7 +25,7 @@ from facecore import (
     threshold_sweep,
 )
 from facecore import settings as S
-from pages._cached import PEOPLE_AUTO_UP_TO, _derived, _store, model_for, store
+from pages._shared.cached import PEOPLE_AUTO_UP_TO, _store, derived, model_for, store
 
 #: Strictness values of the People page's "where to set the slider" chart.
 SWEEP_THRESHOLDS = tuple(round(0.3 + 0.025 * i, 3) for i in range(17))  # 0.30 … 0.70
@@ -37,14 +37,14 @@ def corrections_version(fs: FaceSet) -> tuple[tuple[int, float], ...]:
     return tuple((a.id, a.created) for a in list_corrections(store(), fs.settings_key))
 
 
-@_derived
+@derived
 @st.cache_resource(max_entries=4, show_spinner="Measuring which faces are close to each other…")
 def graph_for(key: str, _encodings: np.ndarray) -> NeighbourGraph:
     """The neighbour graph of the set ``key`` at the loosest threshold: built once, every regrouping filters it."""
     return neighbour_graph(_encodings, THRESHOLD_RANGE[1])
 
 
-@_derived
+@derived
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _people(
     key: str, threshold: float, cache_path: str, version: tuple, _fs: FaceSet
@@ -73,10 +73,10 @@ def people_for(fs: FaceSet, threshold: float = S.PEOPLE_THRESHOLD) -> tuple[Grou
     """The persons of ``fs`` at ``threshold``, with every correction stored in the cache file applied.
 
     ``threshold`` is the People page's strictness, 0.3-0.7 (its session value:
-    ``pages._state.setting("people_threshold")``). Returns ``(grouping, names)``:
+    ``pages._shared.state.setting("people_threshold")``). Returns ``(grouping, names)``:
     ``grouping.labels[row]`` is the person of face ``row`` (0 = the largest
     person, -1 = unsorted), ``names[person]`` its name or None; show a person
-    with ``pages._views.person_label(person, names)`` ("Ada" or "Person 7").
+    with ``pages._shared.views.person_label(person, names)`` ("Ada" or "Person 7").
     Fast: the neighbour graph is built once per set and a regrouping takes
     ~0.05 s at 2,338 faces; the result is cached until a correction or an undo.
     Raises ``FaceCoreError`` (e.g. a threshold outside 0.3-0.7).
@@ -90,7 +90,7 @@ def names_people(fs: FaceSet) -> bool:
     return len({p for p in fs.persons if p is not None}) >= 2
 
 
-@_derived
+@derived
 @st.cache_data(max_entries=8, show_spinner="Trying every strictness on these photos…")
 def people_sweep_for(key: str, _fs: FaceSet) -> tuple[SweepPoint, ...] | None:
     """Persons found and their match with the folders at each of :data:`SWEEP_THRESHOLDS` (no corrections);
@@ -100,7 +100,7 @@ def people_sweep_for(key: str, _fs: FaceSet) -> tuple[SweepPoint, ...] | None:
     return threshold_sweep(_fs.encodings, photo_ids(_fs), _fs.persons, SWEEP_THRESHOLDS)
 
 
-@_derived
+@derived
 @st.cache_data(max_entries=16, show_spinner="Grouping the faces…")
 def kmeans_scores_for(key: str, dims: int, k: int, _fs: FaceSet) -> Scores | None:
     """How well the Clusters page's K-means groups (``dims``, ``k``) match the folders; None without named people."""

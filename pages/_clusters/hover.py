@@ -7,7 +7,7 @@ Plotly's hover events and shows a floating card beside the mouse with the
 face whose ``customdata`` is ``[row, group]``: its picture, file, folder and group.
 
 Pictures reach the browser once per set and are kept there. Up to
-:data:`~pages._cached.HOVER_ALL_UP_TO` faces they all come with the first drawing (about 2 KB a
+:data:`~pages._shared.cached.HOVER_ALL_UP_TO` faces they all come with the first drawing (about 2 KB a
 face); above, the card asks for the face under the mouse, and the server
 answers with it and its :data:`NEIGHBOURS` nearest points on screen (the
 next ones the mouse is likely to reach), in a fragment rerun that redraws
@@ -22,7 +22,7 @@ import numpy as np
 import streamlit as st
 
 from facecore import FaceSet, imported_key
-from pages._cached import HOVER_ALL_UP_TO, hover_entries, hover_payload_for
+from pages._clusters.cached import HOVER_ALL_UP_TO, hover_entries, hover_payload_for
 
 #: Above HOVER_ALL_UP_TO faces, a hovered face comes with this many of its nearest points on screen.
 NEIGHBOURS = 48

@@ -3,7 +3,7 @@
 Per-user state lives only in ``st.session_state``:
 
 - ``LOADED``: this session's :class:`LoadedSet` (face set and where it came from)
-- ``JOB``: the encoding job this session follows, if any (see ``pages._jobs``)
+- ``JOB``: the encoding job this session follows, if any (see ``pages._shared.jobs``)
 - one key per setting in :data:`SETTINGS` (dims, k, nprobe, top, threshold):
   the widget's own key, so the value lives in exactly one place; the page
   address mirrors it, so a link or a reload gives the same view.
@@ -22,7 +22,7 @@ import streamlit as st
 
 from facecore import EncoderSettings, FaceSet, max_dims
 from facecore import settings as S
-from pages._views import face_label
+from pages._shared.views import face_label
 
 LOADED, JOB, NOTICE, ERROR = "loaded", "encode_job", "notice", "encode_error"
 
