@@ -14,9 +14,10 @@ import os
 import re
 from pathlib import Path
 
-import browser_support
 import pytest
-from browser_support import CHROMIUM, ENCODE_TIMEOUT_MS, SHOTS, _no_exception, _shot
+
+import tests.app.browser_support as browser_support
+from tests.app.browser_support import CHROMIUM, ENCODE_TIMEOUT_MS, SHOTS, _no_exception, _shot
 
 pytestmark = pytest.mark.browser
 server = browser_support.server  # the fixture, found by pytest in this module

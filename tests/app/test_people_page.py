@@ -28,7 +28,7 @@ from facecore.people.grouping import group_faceset
 from facecore.people.names import name_persons
 from facecore.storage.person_facts import list_corrections
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+APP = Path(__file__).resolve().parents[2] / "app.py"
 PEOPLE = "pages/people.py"
 TIMEOUT = 300
 

@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM, ENCODE_TIMEOUT_MS, _images_load, _no_exception, _shot, serve
 
 from facecore import EncodingStore
 from facecore.people.corrections import load_corrections
 from facecore.people.grouping import group_faceset
 from facecore.people.names import name_persons
 from facecore.storage.person_facts import list_corrections
+from tests.app.browser_support import CHROMIUM, ENCODE_TIMEOUT_MS, _images_load, _no_exception, _shot, serve
 
 pytestmark = pytest.mark.browser
 

@@ -81,7 +81,7 @@ def test_two_processes_converting_at_once_both_get_a_whole_file(tmp_path: Path) 
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     code = "import sys; from facecore.encode.onnx_session import load_session; load_session(sys.argv[1])"
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=root) for _ in range(2)]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     assert [p.name for p in tmp_path.iterdir()] == [converted_model_path(tmp_path).name]
@@ -183,7 +183,7 @@ def test_module_imports_without_onnx_or_sklearn() -> None:
         "import facecore.encode.dlib_file, facecore.encode.onnx_graph, facecore.encode.onnx_session\n"
         "print('sklearn' in sys.modules, 'streamlit' in sys.modules)"
     )
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert out.stdout.strip() == "False False"
 

@@ -17,7 +17,7 @@ from facecore import EncoderSettings, EncodingStore, clear_cache, encode_images,
 from facecore.encode.encoding import EncodedImage
 from facecore.errors import CacheError
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str) -> subprocess.Popen:

@@ -17,7 +17,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hostile_files import (
+from PIL import Image
+
+from facecore import settings as S
+from facecore.errors import ArchiveLimitError, DatasetError, UnreadableImageError, UnsafeInputError
+from facecore.photos.archives import from_uploads, read_zip
+from facecore.photos.datasets import open_dataset
+from facecore.photos.folders import check_folder, scan_folder
+from facecore.photos.refs import ImageRef, display_name
+from tests.photos.hostile_files import (
     deflate_bomb_member,
     mark_encrypted,
     not_an_image,
@@ -27,16 +35,8 @@ from hostile_files import (
     understate_size,
     zip_bytes,
 )
-from PIL import Image
 
-from facecore import settings as S
-from facecore.errors import ArchiveLimitError, DatasetError, UnreadableImageError, UnsafeInputError
-from facecore.photos.archives import from_uploads, read_zip
-from facecore.photos.datasets import open_dataset
-from facecore.photos.folders import check_folder, scan_folder
-from facecore.photos.refs import ImageRef, display_name
-
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def jpg() -> bytes:

@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM, serve
+
+from tests.app.browser_support import CHROMIUM, serve
 
 pytestmark = pytest.mark.browser
 

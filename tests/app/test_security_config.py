@@ -11,7 +11,7 @@ from facecore import settings as S
 
 tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def test_streamlit_config_is_hardened() -> None:

@@ -11,7 +11,7 @@ from pages._shared import auth as _auth
 
 tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
 PASSWORD = "correct horse battery staple"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
 #: First encoding of the six people (108 photos) on two busy cores, with margin.
 ENCODE_TIMEOUT_MS = 600_000

@@ -16,18 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hostile_files import (
-    MODE_CASES,
-    animated,
-    broken_cases,
-    cut,
-    exif_rotated,
-    face_photo,
-    gray16,
-    huge_jpeg,
-    no_face,
-    save,
-)
 from PIL import Image, ImageFile
 
 from facecore import (
@@ -47,8 +35,20 @@ from facecore import (
 )
 from facecore import settings as S
 from facecore.photos.refs import ImageRef
+from tests.photos.hostile_files import (
+    MODE_CASES,
+    animated,
+    broken_cases,
+    cut,
+    exif_rotated,
+    face_photo,
+    gray16,
+    huge_jpeg,
+    no_face,
+    save,
+)
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 
 # Pillow warns about the bombs before facecore refuses them: expected here.
 pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
@@ -177,7 +177,7 @@ def test_truncated_files_are_reported_by_the_worker_pool(tmp_path: Path, face: I
 
 
 def test_decompression_bomb_is_refused_before_any_pixel_is_decoded(monkeypatch) -> None:
-    from hostile_files import bomb_png
+    from tests.photos.hostile_files import bomb_png
 
     bombs = {mode: bomb_png(mode) for mode in ("1", "L")}
     assert all(len(b) < 100_000 for b in bombs.values())  # a few KB on disk

@@ -20,7 +20,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hostile_files import (
+from PIL import Image
+
+from facecore import EncoderSettings, EncodingStore, FaceCoreError, encode_images, read_zip, scan_folder
+from tests.photos.hostile_files import (
     MODE_CASES,
     broken_cases,
     deflate_bomb_member,
@@ -32,11 +35,8 @@ from hostile_files import (
     understate_size,
     zip_bytes,
 )
-from PIL import Image
 
-from facecore import EncoderSettings, EncodingStore, FaceCoreError, encode_images, read_zip, scan_folder
-
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 GOOD_PEOPLE = ("person_7202", "person_7203", "person_7204", "person_7205")
 FLOOD = 5000
 
