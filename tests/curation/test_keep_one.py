@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from curation_support import altered
 
 from facecore import (
     EncoderSettings,
@@ -25,6 +24,7 @@ from facecore import (
     unhide_last,
     unhide_photos,
 )
+from tests.curation.support import altered
 
 #: Altered copies planted next to their originals: the smaller copy, the recompressed one, the cropped one.
 KINDS = ("size60", "jpeg55", "crop4")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from curation_support import encode_folder, link_people, originals_with_a_face
 
 from facecore.curation import find_suspects, folder_disagreement
 from facecore.errors import InvalidParameterError
+from tests.curation.support import encode_folder, link_people, originals_with_a_face
 
 #: Photos moved, each from a different person into the folder of the person 5 places further on.
 MOVES = 10
