@@ -57,13 +57,17 @@ def main() -> None:
         groups, first = _timed(duplicate_groups, fs, store, refs)
         again, second = _timed(duplicate_groups, fs, store, refs)
         assert again == groups
-        print(f"duplicate_groups: first {first:.2f} s (hashing), second {second:.2f} s (from the cache): "
-              f"{first / second:.0f}x")
+        print(
+            f"duplicate_groups: first {first:.2f} s (hashing), second {second:.2f} s (from the cache): "
+            f"{first / second:.0f}x"
+        )
         hide = photos_to_hide(fs, groups)
         hide_photos(store, hide)
         kept, t_without = _timed(fs.without, hidden_digests(store, fs.digests))
-        print(f"{len(groups)} groups, {sum(map(len, groups))} photos; keeping the largest of each hides {len(hide)} "
-              f"photos: {len(fs):,} -> {len(kept):,} faces (FaceSet.without {t_without * 1000:.0f} ms)")
+        print(
+            f"{len(groups)} groups, {sum(map(len, groups))} photos; keeping the largest of each hides {len(hide)} "
+            f"photos: {len(fs):,} -> {len(kept):,} faces (FaceSet.without {t_without * 1000:.0f} ms)"
+        )
         print(f"load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

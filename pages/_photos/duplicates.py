@@ -21,6 +21,11 @@ GROUPS_PER_PAGE = 8
 CHOICES = "duplicates_keep"
 
 
+def _n(count: int, word: str) -> str:
+    """``"1 photo"``, ``"2 photos"``."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 def _pictures(ds: _state.LoadedSet, names: list[str], digest: dict[str, str]) -> list[tuple[bytes, str]]:
     """``(JPEG, size text)`` of each photo: the whole photo from the server folder, else its largest face's crop
     from the cache (uploads, imported encodings), else a grey square."""
@@ -68,18 +73,19 @@ def _actions(ds: _state.LoadedSet, groups: list[list[str]]) -> None:
     hide = photos_to_hide(whole, groups, {g: n for g, n in choices.items() if g < len(groups) and n in groups[g]})
     todo = [d for d in hide if d not in ds.faceset.hidden]
     left, mid, right = st.columns(3)
-    if left.button(f"Keep one of each group: hide {len(todo):,} photos", key="dup_hide", type="primary",
+    label = f"Keep one of each group: hide {_n(len(todo), 'photo')}" if todo else "One photo of each group is kept"
+    if left.button(label, key="dup_hide", type="primary",
                    disabled=not todo, icon=":material/visibility_off:"):  # fmt: skip
         hide_photos(store(), todo)
-        _apply(ds, f"Hid {len(todo):,} photos (the files are untouched).")
+        _apply(ds, f"Hid {_n(len(todo), 'photo')} (the files are untouched).")
     n_hidden = ds.faceset.photos_hidden
     if mid.button("Undo the last hiding", key="dup_undo", disabled=not n_hidden, icon=":material/undo:"):
         shown = unhide_last(store(), whole.digests)
-        _apply(ds, f"Showing {len(shown):,} photos again.")
-    if right.button(f"Show all {n_hidden:,} hidden photos again", key="dup_unhide_all", disabled=not n_hidden,
-                    icon=":material/visibility:"):  # fmt: skip
+        _apply(ds, f"Showing {_n(len(shown), 'photo')} again.")
+    again = f"Show the {_n(n_hidden, 'hidden photo')} again" if n_hidden else "No photo is hidden"
+    if right.button(again, key="dup_unhide_all", disabled=not n_hidden, icon=":material/visibility:"):
         unhide_photos(store(), ds.faceset.hidden)
-        _apply(ds, f"Showing {n_hidden:,} photos again.")
+        _apply(ds, f"Showing {_n(n_hidden, 'photo')} again.")
 
 
 def near_duplicates(ds: _state.LoadedSet) -> None:
@@ -98,8 +104,10 @@ def near_duplicates(ds: _state.LoadedSet) -> None:
         st.write("No near-duplicate photos in this set.")
     else:
         extra = sum(len(g) - 1 for g in groups)
-        st.write(f"{len(groups):,} groups of near-duplicates ({sum(map(len, groups)):,} photos): keeping one "
-                 f"of each leaves out {extra:,} photos. The largest photo of each group is kept unless you choose.")
+        st.write(
+            f"{_n(len(groups), 'group')} of near-duplicates ({_n(sum(map(len, groups)), 'photo')}): keeping one "
+            f"of each leaves out {_n(extra, 'photo')}. The largest photo of each group is kept unless you choose."
+        )
         pages = (len(groups) - 1) // GROUPS_PER_PAGE + 1
         page = st.number_input(f"Page of groups (of {pages})", 1, pages, key="dup_page", width=180) if pages > 1 else 1
         first = (page - 1) * GROUPS_PER_PAGE
@@ -109,5 +117,5 @@ def near_duplicates(ds: _state.LoadedSet) -> None:
     if groups or ds.faceset.photos_hidden:
         _actions(ds, groups)
     if ds.faceset.photos_hidden:
-        st.caption(f"{ds.faceset.photos_hidden:,} photos of this set are hidden: {len(whole):,} faces in all, "
-                   f"{len(ds.faceset):,} used.")
+        hidden = _n(ds.faceset.photos_hidden, "photo")
+        st.caption(f"{hidden} of this set hidden: {_n(len(whole), 'face')} in all, {len(ds.faceset):,} used.")

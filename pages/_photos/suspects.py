@@ -22,7 +22,7 @@ def _suspect(fs: FaceSet, row: int, suspect, typical: dict[str, list[int]]) -> N
     """One suspect: its face, its folder's typical faces, the likely folder's typical faces."""
     face, own, other = st.columns([1, 2, 2])
     face.image(crops(fs, [row])[0], caption=f"{suspect.path}", width=112)
-    face.caption(f"{suspect.score:.2f}× nearer {suspect.likely}")
+    face.caption(f"{suspect.score:.2f}× nearer {suspect.likely} than its own folder")
     own.caption(f"Filed under **{suspect.folder}**: its most typical faces")
     own.image(crops(fs, typical.get(suspect.folder, [])), width=72)
     other.caption(f"Looks more like **{suspect.likely}**:")
