@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import numpy as np
 import streamlit as st
@@ -19,6 +20,7 @@ from facecore import (
     decode_image,
     duplicate_groups,
     find_suspects,
+    from_uploads,
     scan_folder,
 )
 from pages._shared.cached import derived, store
@@ -31,6 +33,11 @@ PHOTO_SIDE = 200
 MIN_SUSPECT_SCORE = 1.0
 #: Typical faces shown for a folder next to a suspect.
 TYPICAL = 4
+#: Sets of more photos look for near-duplicates only when asked: the first time, every photo is read and hashed
+#: (3-9 ms a photo on this machine; afterwards the hashes come from the cache file).
+DUPLICATES_AUTO_UP_TO = 5_000
+#: Sets of more faces look for wrong-folder suspects only when asked (faces x folders distances).
+SUSPECTS_AUTO_UP_TO = 20_000
 
 
 @derived
@@ -45,13 +52,27 @@ def refs_for(folder: str, key: str) -> dict[str, ImageRef]:
     return {r.name: r for r in refs}
 
 
+def photo_refs(folder: str | None, token: str | None, key: str) -> list[ImageRef]:
+    """The photos of a set that can still be read: a server folder's, or this session's uploads (while the upload
+    widget holds them); else none (the cache's hashes and crops are then all there is)."""
+    if folder:
+        return list(refs_for(folder, key).values())
+    files = st.session_state.get("uploads") or []
+    if token and files:
+        try:
+            return from_uploads([(f.name, f) for f in files])[0]
+        except FaceCoreError:
+            return []
+    return []
+
+
 @derived
 @st.cache_data(max_entries=8, show_spinner="Looking for near-duplicate photos…")
-def groups_for(key: str, photos: int, folder: str | None, _fs: FaceSet) -> list[list[str]]:
+def groups_for(key: str, photos: int, _fs: FaceSet, _refs: Callable[[], list[ImageRef]]) -> list[list[str]]:
     """The near-duplicate groups of the whole set ``key`` (``photos`` photos read, hidden ones included), the
-    photos' hashes kept in the cache file: only photos never hashed are read (from ``folder``)."""
-    refs = list(refs_for(folder, key).values()) if folder else []
-    return duplicate_groups(_fs, store(), refs)
+    photos' hashes kept in the cache file: only photos never hashed are read (from ``_refs()``, listed only
+    when the groups are not kept here already)."""
+    return duplicate_groups(_fs, store(), _refs())
 
 
 @derived

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from facecore import hide_photos, photos_to_hide, unhide_last, unhide_photos
-from pages._photos.cached import groups_for, photo_thumb
+from pages._photos.cached import DUPLICATES_AUTO_UP_TO, groups_for, photo_refs, photo_thumb
 from pages._shared import state as _state
 from pages._shared.cached import crops, store
 from pages._shared.jobs import forget_query, keep_out_hidden
@@ -88,6 +88,19 @@ def _actions(ds: _state.LoadedSet, groups: list[list[str]]) -> None:
         _apply(ds, f"Showing {_n(n_hidden, 'photo')} again.")
 
 
+def _groups(ds: _state.LoadedSet) -> list[list[str]] | None:
+    """The set's near-duplicate groups; None while a large set waits for the user to ask (a button)."""
+    whole = ds.everything
+    if len(whole.read) > DUPLICATES_AUTO_UP_TO and st.session_state.get("dup_asked") != whole.key:
+        st.write(f"Looking for them reads each of the {len(whole.read):,} photos once (minutes the first time; "
+                 "the result is kept).")  # fmt: skip
+        if st.button("Look for near-duplicate photos", key="dup_look", icon=":material/search:"):
+            st.session_state["dup_asked"] = whole.key
+            st.rerun()
+        return None
+    return groups_for(whole.key, len(whole.read), whole, lambda: photo_refs(ds.folder, ds.token, whole.key))
+
+
 def near_duplicates(ds: _state.LoadedSet) -> None:
     """The section: what a near-duplicate is, the groups a page at a time, keep one of each, undo."""
     st.subheader("Near-duplicate photos", divider="gray")
@@ -99,8 +112,10 @@ def near_duplicates(ds: _state.LoadedSet) -> None:
     if notice := st.session_state.pop("duplicates_notice", None):
         st.success(notice, icon=":material/check_circle:")
     whole = ds.everything
-    groups = groups_for(whole.key, len(whole.read), ds.folder, whole)
-    if not groups:
+    groups = _groups(ds)
+    if groups is None:
+        groups = []
+    elif not groups:
         st.write("No near-duplicate photos in this set.")
     else:
         extra = sum(len(g) - 1 for g in groups)

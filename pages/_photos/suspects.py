@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from facecore import FaceSet
-from pages._photos.cached import suspects_for, typical_for
+from pages._photos.cached import SUSPECTS_AUTO_UP_TO, suspects_for, typical_for
 from pages._shared.cached import crops
 
 #: Suspects shown before the user asks for more.
@@ -39,6 +39,11 @@ def wrong_folder(fs: FaceSet) -> None:
         "faces are nearer another folder's (the number says how much nearer): a photo filed under the wrong "
         "person, or an unusual photo of the right one. Moving files is up to you; nothing changes here."
     )
+    if len(fs) > SUSPECTS_AUTO_UP_TO and st.session_state.get("suspects_asked") != fs.key:
+        if st.button("Compare each face with its folder", key="suspects_look", icon=":material/search:"):
+            st.session_state["suspects_asked"] = fs.key
+            st.rerun()
+        return
     found = suspects_for(fs.key, fs)
     if not found:
         st.write("Every face is nearer its own folder than any other.")

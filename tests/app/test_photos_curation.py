@@ -99,3 +99,20 @@ def test_a_photo_filed_under_the_wrong_person_is_a_suspect(collection) -> None:
     assert moved in suspects, f"{moved} is not among the first suspects: {list(suspects)}"
     assert f"nearer {source} than" in suspects[moved]  # the folder it came from
     assert at.number_input(key="suspects_shown").value == min(5, at.number_input(key="suspects_shown").max)
+
+
+def test_uploaded_near_duplicates_are_found_from_the_uploads(collection) -> None:
+    """Uploads have no folder: the photos are hashed from the upload widget's files, then shown by their face."""
+    root, copy, original, moved, source = collection
+    others = sorted((root / Path(original).parent).glob("*.jpg"))[:4]
+    files = [(p.name, p.read_bytes(), "image/jpeg") for p in {root / original, root / copy, *others}]
+    at = new_app().run()
+    at.file_uploader(key="uploads").set_value(files)
+    at.run()
+    finish_job(at.button(key="encode_uploads").click().run())
+    assert not at.exception and not at.error
+    radio = _group_radio(at, Path(copy).name)
+    assert radio.value == Path(original).name and set(radio.options) == {Path(copy).name, Path(original).name}
+    before = _faces(at)
+    at.button(key="dup_hide").click().run()
+    assert not at.exception and _faces(at) == before - 1
