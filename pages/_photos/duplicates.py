@@ -118,7 +118,7 @@ def near_duplicates(ds: _state.LoadedSet) -> None:
     elif not groups:
         st.write("No near-duplicate photos in this set.")
     else:
-        extra = sum(len(g) - 1 for g in groups)
+        extra = len(photos_to_hide(whole, groups))  # a copy with the kept photo's very bytes is not counted
         st.write(
             f"{_n(len(groups), 'group')} of near-duplicates ({_n(sum(map(len, groups)), 'photo')}): keeping one "
             f"of each leaves out {_n(extra, 'photo')}. The largest photo of each group is kept unless you choose."
