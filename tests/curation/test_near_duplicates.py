@@ -123,7 +123,7 @@ def test_unreadable_files_are_left_out(tmp_path: Path, dataset_dir: Path) -> Non
 
 
 def test_duplicates_cli_prints_the_groups(copies_collection, session_cache: Path) -> None:
-    from test_cli import run_cli
+    from tests.cli.test_cli import run_cli
 
     root, pairs, faceset, refs, base = copies_collection
     out = run_cli("duplicates", str(root), "--json", cache=session_cache)

@@ -75,7 +75,7 @@ def test_folder_disagreement_on_hand_made_points() -> None:
 
 
 def test_evaluate_json_lists_the_suspects(moved_collection, session_cache: Path) -> None:
-    from test_cli import run_cli
+    from tests.cli.test_cli import run_cli
 
     root, moved, faceset = moved_collection
     out = run_cli("evaluate", "--dataset", str(root), "--k", "8", "--json", cache=session_cache)
