@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +10,7 @@ import numpy as np
 from facecore import EncodingStore
 from facecore.layout import faceset_layout_key, neighbours_kept, same_person_neighbours
 from facecore.storage.maps import load_map
-
-
-def run_cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "facecore", *args, "--cache", str(cache)], capture_output=True, text=True, timeout=900
-    )
+from tests.cli.test_cli import run_cli
 
 
 def test_map_json_has_every_face_with_its_path_and_number(small_dataset: Path, session_cache: Path, small_faceset):

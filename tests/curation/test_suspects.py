@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from curation_support import encode_folder, link_people, originals_with_a_face
 
 from facecore.curation import find_suspects, folder_disagreement
 from facecore.errors import InvalidParameterError
+from tests.curation.support import encode_folder, link_people, originals_with_a_face
 
 #: Photos moved, each from a different person into the folder of the person 5 places further on.
 MOVES = 10
@@ -75,7 +75,7 @@ def test_folder_disagreement_on_hand_made_points() -> None:
 
 
 def test_evaluate_json_lists_the_suspects(moved_collection, session_cache: Path) -> None:
-    from test_cli import run_cli
+    from tests.cli.test_cli import run_cli
 
     root, moved, faceset = moved_collection
     out = run_cli("evaluate", "--dataset", str(root), "--k", "8", "--json", cache=session_cache)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from curation_support import ALTERATIONS, altered, encode_folder, link_people, originals_with_a_face
 from PIL import Image
 
 from facecore.curation import find_near_duplicates, hash_photo, near_duplicate_groups, photo_hashes
 from facecore.errors import InvalidParameterError
+from tests.curation.support import ALTERATIONS, altered, encode_folder, link_people, originals_with_a_face
 
 #: Originals per alteration: 3 x 5 = 15 copies, of 15 different people.
 PER_KIND = 3
@@ -123,7 +123,7 @@ def test_unreadable_files_are_left_out(tmp_path: Path, dataset_dir: Path) -> Non
 
 
 def test_duplicates_cli_prints_the_groups(copies_collection, session_cache: Path) -> None:
-    from test_cli import run_cli
+    from tests.cli.test_cli import run_cli
 
     root, pairs, faceset, refs, base = copies_collection
     out = run_cli("duplicates", str(root), "--json", cache=session_cache)
@@ -136,7 +136,7 @@ def test_duplicates_cli_prints_the_groups(copies_collection, session_cache: Path
 
 
 def test_photos_without_a_face_need_almost_equal_hashes(tmp_path: Path) -> None:
-    from curation_support import encode_folder
+    from tests.curation.support import encode_folder
 
     from facecore import scan_folder
 
