@@ -2,9 +2,9 @@
 
 Encodings, face crops and everything said about those faces are biometric data, so deleting a set
 deletes all of it: the photos' encodings and crops (every encoder setting), the person facts and
-corrections about their faces, the saved upload sets and the imported sets listing them, the photos' perceptual
-hashes and whether they were hidden from their set. Clearing the
-cache leaves no row in any table of the file (names included) and shrinks it.
+corrections about their faces, the saved upload sets and the imported sets listing them, the maps drawn
+from them, the photos' perceptual hashes and whether they were hidden from their set. Clearing the cache
+leaves no row in any table of the file (names included) and shrinks it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from .db import tables, transaction
 from .encodings import EncodingStore
 from .hidden_photos import unhide_photos
 from .imported import delete_imported, delete_imported_with
+from .maps import delete_maps
 from .person_facts import delete_corrections
 from .photo_hashes import delete_photo_hashes
 from .saved_sets import delete_sets_with
@@ -33,6 +34,7 @@ def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | Non
     delete_imported_with(store, wanted)
     delete_photo_hashes(store, wanted)
     unhide_photos(store, wanted)
+    delete_maps(store, wanted)
     with store.connect() as con:  # the deleted rows' old pages leave the write-ahead log too
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return removed

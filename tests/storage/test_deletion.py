@@ -16,6 +16,7 @@ from facecore import (
     cached_photo_hashes,
     delete_set,
     encodings_npz,
+    faceset_layout_key,
     hidden_digests,
     hide_photos,
     import_encodings,
@@ -26,11 +27,12 @@ from facecore import (
     scan_folder,
     split_person,
 )
+from facecore.storage.maps import store_map
 
 #: Every table the cache file may hold. A new table must say here what deleting does to it.
 TABLES = {
     "images", "faces", "person_actions", "person_facts", "saved_sets", "saved_set_files", "imported_sets",
-    "sqlite_sequence", "photo_hashes", "hidden_photos",
+    "maps", "map_photos", "photo_hashes", "hidden_photos", "sqlite_sequence",
 }  # fmt: skip
 NAME = "Deletable Name"
 
@@ -73,6 +75,7 @@ def full_cache(tmp_path: Path, small_faceset, session_cache: Path, small_dataset
     name_faces(store, fs, np.flatnonzero(persons == second)[:3], "Kept Name")
     split_person(store, fs, [np.flatnonzero(persons == first)[:4], np.flatnonzero(persons == second)[:4]])
     save_set(store, fs, "six people")
+    store_map(store, faceset_layout_key(fs, "pca"), fs.encodings[:, :2], "pca", fs.digests)  # a kept map
     import_encodings(encodings_npz(fs), store, [small_dataset, dataset_dir], name="six people")
     cached_photo_hashes(fs, store, scan_folder(small_dataset)[0])
     hide_photos(store, [fs.faces[np.flatnonzero(persons == p)[-1]].digest for p in (first, second)])
@@ -101,6 +104,7 @@ def test_cache_delete_dir_leaves_nothing_about_those_photos(full_cache, small_fa
     folder = {d for n, d in small_faceset.read if n.startswith(first + "/")}  # with a face or not
     assert {d for d, *_ in after["photo_hashes"]} == set(small_faceset.digests) - folder  # the kept photos' only
     assert len(hidden_digests(store)) == 1  # the kept person's hidden photo stays hidden
+    assert after["maps"] == [] and after["map_photos"] == []  # the map was drawn from deleted photos
     raw = b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
     assert NAME.encode() not in raw  # secure_delete: overwritten, not only unlinked
 
