@@ -97,6 +97,8 @@ class FaceSet:
     #: content digests of this set's photos hidden from it (:meth:`without`): still in :attr:`read` (the cache
     #: holds them, and deleting the set deletes them), no longer among :attr:`faces`
     hidden: frozenset[str] = frozenset()
+    #: photos in which the detector found two faces or more (group photos), whether or not all are kept
+    photos_with_several_faces: int = 0
 
     @property
     def digests(self) -> tuple[str, ...]:
@@ -304,6 +306,7 @@ def _assemble(refs: Sequence[ImageRef], run: _Run, settings: EncoderSettings, sk
         stopped=run.stopped,
         key=faceset_key(faces, settings.key),
         read=tuple(run.digests.items()),
+        photos_with_several_faces=sum(1 for r in run.results.values() if r.reason is None and len(r.boxes) > 1),
     )
 
 

@@ -185,8 +185,10 @@ n_skipped = len(fs.skipped) - fs.other_files  # files that are not photos are co
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Photos with a face", f"{fs.photos_with_face:,}", f"of {fs.images:,} photo files", delta_color="off",
           delta_arrow="off")  # fmt: skip
-m2.metric("Faces", f"{len(fs):,}", help=f"{fs.photos_hidden:,} photos hidden from this set (near-duplicates): "
-          f"{len(ds.everything):,} faces with them" if fs.photos_hidden else None)  # fmt: skip
+m2.metric("Faces", f"{len(fs):,}", f"{fs.photos_with_several_faces:,} photos hold several", delta_color="off",
+          delta_arrow="off", help="Group photos: photos in which two faces or more were found."
+          + (f" {fs.photos_hidden:,} photos are hidden from this set (near-duplicates): {len(ds.everything):,} faces "
+             "with them." if fs.photos_hidden else ""))  # fmt: skip
 m3.metric(
     "Skipped",
     f"{n_skipped:,}",

@@ -60,7 +60,8 @@ def _faceset(f: EncodingsFile) -> FaceSet:
     )
     photos = dict(zip(f.digests, f.paths, strict=True))  # digest -> path, first row's order
     return FaceSet(faces=faces, encodings=f.encodings, images=len(photos), skipped=(), settings_key=f.settings_key,
-                   key=faceset_key(faces, f.settings_key), read=tuple((p, d) for d, p in photos.items()))  # fmt: skip
+                   key=faceset_key(faces, f.settings_key), read=tuple((p, d) for d, p in photos.items()),
+                   photos_with_several_faces=len({fc.digest for fc in faces if fc.in_photo > 0}))  # fmt: skip
 
 
 def _manifest(f: EncodingsFile) -> bytes:

@@ -30,7 +30,7 @@ from facecore import (
     load_models,
 )
 from facecore import settings as S
-from pages._shared.pictures import PLACEHOLDER
+from pages._shared.pictures import PLACEHOLDER, photo_with_box
 from pages._shared.views import face_names, matching_faces
 
 #: The getters whose results are derived from a face set (encodings, crops): forgotten together.
@@ -130,6 +130,13 @@ def names_for(key: str, _fs: FaceSet) -> list[str]:
 #: Up to this many faces, pages that only mention persons (Similar faces) group the faces themselves;
 #: above, they do once the People page (or a click) has grouped them: it takes a while at 10^5 faces.
 PEOPLE_AUTO_UP_TO = 20_000
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def boxed_photo(folder: str, name: str, box: tuple) -> bytes | None:
+    """Photo ``name`` of the server ``folder`` with the face ``box`` drawn; None when it cannot be read
+    (read inside the folder or the allowed roots it was read under)."""
+    return photo_with_box(folder, name, box, allowed=allowed_roots_from_env())
+
 
 
 def forget_all() -> None:

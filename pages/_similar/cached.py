@@ -15,7 +15,9 @@ from facecore import (
     NotEnoughFacesError,
     SearchTuning,
     SimilarityModel,
+    allowed_roots_from_env,
     calibrate,
+    decode_image,
     distance_distributions,
     encode_query,
     evaluate,
@@ -23,6 +25,7 @@ from facecore import (
 )
 from facecore import verdict_threshold as default_verdict_threshold
 from pages._shared.cached import PEOPLE_AUTO_UP_TO, derived, face_models
+from pages._shared.pictures import photo_with_faces, read_photo
 
 #: Above this many faces, the quality over every face is measured on a sample of this many queries.
 QUALITY_QUERIES = 5000
@@ -80,3 +83,27 @@ def verdict_threshold(fs: FaceSet) -> float:
 def tuning_for(key: str, top: int, _fs: FaceSet) -> SearchTuning:
     """K and nprobe keeping 95 % of the exact top-``top`` at the fewest comparisons on the set ``key``."""
     return tune_search(_fs.encodings, top=top)
+
+
+@derived
+@st.cache_resource(max_entries=8, show_spinner=False)
+def photo_rows_for(key: str, _fs: FaceSet) -> dict[str, tuple[int, ...]]:
+    """The face rows of every photo of the set ``key`` with several faces, by content digest, largest face first."""
+    rows: dict[str, list[int]] = {}
+    for i, face in enumerate(_fs.faces):
+        rows.setdefault(face.digest, []).append(i)
+    return {d: tuple(sorted(r, key=lambda i: _fs.faces[i].in_photo)) for d, r in rows.items() if len(r) > 1}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def numbered_upload(digest: str, chosen: int, _data: bytes, boxes: tuple) -> bytes:
+    """An uploaded photo (keyed by its sha256) with its faces boxed and numbered, face ``chosen`` marked."""
+    return photo_with_faces(decode_image(_data), boxes, chosen)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def numbered_photo(folder: str, name: str, chosen: int, boxes: tuple) -> bytes | None:
+    """Photo ``name`` of the server ``folder`` with its faces boxed and numbered; None when it cannot be read
+    (read inside the folder or the allowed roots it was read under)."""
+    rgb = read_photo(folder, name, allowed_roots_from_env())
+    return None if rgb is None else photo_with_faces(rgb, boxes, chosen)
