@@ -2,8 +2,9 @@
 
 Encodings, face crops and everything said about those faces are biometric data, so deleting a set
 deletes all of it: the photos' encodings and crops (every encoder setting), the person facts and
-corrections about their faces, the saved upload sets and the imported sets listing them. Clearing the
-cache leaves no row in any table of the file (names included) and shrinks it.
+corrections about their faces, the saved upload sets and the imported sets listing them, and every
+set's kept measurements (storage.set_results: curves and histograms, measured again when next
+needed). Clearing the cache leaves no row in any table of the file (names included) and shrinks it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .encodings import EncodingStore
 from .imported import delete_imported, delete_imported_with
 from .person_facts import delete_corrections
 from .saved_sets import delete_sets_with
+from .set_results import forget_results
 
 
 def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | None = None) -> int:
@@ -27,6 +29,7 @@ def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | Non
     delete_corrections(store, wanted)
     delete_sets_with(store, wanted)
     delete_imported_with(store, wanted)
+    forget_results(store)  # every set's kept calibration and histograms: measured again when next needed
     with store.connect() as con:  # the deleted rows' old pages leave the write-ahead log too
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return removed
