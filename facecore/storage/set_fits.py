@@ -71,29 +71,31 @@ def _pca_from(arrays: dict[str, np.ndarray], n_samples: int) -> PCA:
     return pca
 
 
-def kept_pca(store: EncodingStore, faceset, seed: int = S.DEFAULT_SEED) -> PCA:
-    """The full PCA of ``faceset``'s encodings: read from the cache file, or fitted and kept there."""
+def kept_pca(store: EncodingStore, key: str, encodings: np.ndarray, seed: int = S.DEFAULT_SEED) -> PCA:
+    """The full PCA of a set's ``(n, 128)`` ``encodings`` (``key``: its ``FaceSet.key``): read from the cache
+    file, or fitted and kept there."""
     params = {"seed": seed}
-    got = _get(store, faceset.key, "pca", params)
+    got = _get(store, key, "pca", params)
     if got is not None:
-        return _pca_from(got, len(faceset))
-    pca = fit_pca(faceset.encodings, seed)
+        return _pca_from(got, len(encodings))
+    pca = fit_pca(encodings, seed)
     arrays = {name: np.asarray(getattr(pca, name)) for name in _PCA_FIELDS}
-    _put(store, faceset.key, "pca", params, {**arrays, "noise_variance_": np.asarray(pca.noise_variance_)})
+    _put(store, key, "pca", params, {**arrays, "noise_variance_": np.asarray(pca.noise_variance_)})
     return pca
 
 
 def kept_model(
-    store: EncodingStore, faceset, dims: int, k: int, pca: PCA, seed: int = S.DEFAULT_SEED
+    store: EncodingStore, key: str, encodings: np.ndarray, dims: int, k: int, pca: PCA, seed: int = S.DEFAULT_SEED
 ) -> SimilarityModel:
-    """PCA to ``dims`` and K-means with ``k`` clusters of ``faceset`` (``pca``: its full PCA, e.g. from
-    :func:`kept_pca`): rebuilt from the centres kept in the cache file, or fitted and its centres kept."""
+    """PCA to ``dims`` and K-means with ``k`` clusters of a set's ``encodings`` (``key``: its ``FaceSet.key``;
+    ``pca``: its full PCA, e.g. from :func:`kept_pca`): rebuilt from the centres kept in the cache file, or
+    fitted and its centres kept."""
     params = {"dims": dims, "k": k, "seed": seed}
-    got = _get(store, faceset.key, "kmeans", params)
+    got = _get(store, key, "kmeans", params)
     if got is not None:
-        return model_from_centroids(faceset.encodings, dims, got["centroids"], pca)
-    model = fit_model(faceset.encodings, dims, k, seed=seed, pca=pca)
-    _put(store, faceset.key, "kmeans", params, {"centroids": model.centroids})
+        return model_from_centroids(encodings, dims, got["centroids"], pca)
+    model = fit_model(encodings, dims, k, seed=seed, pca=pca)
+    _put(store, key, "kmeans", params, {"centroids": model.centroids})
     return model
 
 
