@@ -6,7 +6,6 @@ from facecore import (
     IMAGE_EXTENSIONS,
     EncoderSettings,
     FaceCoreError,
-    allowed_roots_from_env,
     default_dataset_path,
     delete_set,
     from_uploads,
@@ -15,6 +14,7 @@ from facecore import (
     read_encodings,
     write_imported,
 )
+from pages._photos.picker import folder_picker
 from pages._photos.review import faces_found
 from pages._photos.tables import skipped_frame
 from pages._shared import state as _state
@@ -29,6 +29,7 @@ from pages._shared.jobs import (
     start_folder_job,
     start_job,
 )
+from pages._shared.roots import server_roots
 
 UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
 
@@ -67,7 +68,8 @@ with st.container(border=True):
 settings = EncoderSettings(detector=detector, all_faces=all_faces)
 
 # ----------------------------------------------------------------- three ways in
-roots = allowed_roots_from_env()
+allowed = server_roots()
+roots = list(allowed.roots)
 if "folder_path" not in st.session_state:
     shared = default_dataset_path()
     st.session_state["folder_path"] = str(shared) if shared.is_dir() else ""
@@ -87,7 +89,9 @@ with tab_folder:
         help="Read with its sub-folders. Sub-folders name the person (person_1/a.jpg), which the pages use "
         "to check results.",
     )
-    st.caption("Allowed folders: " + (", ".join(f"`{r}`" for r in roots) or "none (set FACECORE_ALLOWED_ROOTS)"))
+    st.caption(f"Allowed folders ({allowed.why}): " + (", ".join(f"`{r}`" for r in roots) or "none")
+               + ("" if allowed.home or roots else ". Set FACECORE_ALLOWED_ROOTS to the folders of your photos."))
+    folder_picker(roots)
     if st.button("Encode this folder", key="encode_folder", type="primary", disabled=busy,
                  icon=":material/play_arrow:"):  # fmt: skip
         try:
@@ -191,9 +195,10 @@ m3.metric(
 )
 waited = ds.waited or fs.seconds
 m4.metric(
-    "Time",
+    "Encoded in" if fs.encoded else "Opened in",
     duration(waited) if waited >= 1 else f"{waited:.2f} s",
-    help=f"From the click to the result: {fs.encoded:,} photos encoded now, {fs.cached:,} read from the cache",
+    help=(f"From the click to the result: {fs.encoded:,} photos encoded now, {fs.cached:,} read from the cache"
+          if fs.encoded else f"Every photo read from the cache ({fs.cached:,}): nothing was encoded again"),
 )
 
 if fs.skipped:

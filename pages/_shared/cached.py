@@ -22,7 +22,6 @@ from facecore import (
     EncodingStore,
     FaceSet,
     SimilarityModel,
-    allowed_roots_from_env,
     face_thumbnails,
     fit_model,
     fit_pca,
@@ -31,6 +30,7 @@ from facecore import (
 )
 from facecore import settings as S
 from pages._shared.pictures import PLACEHOLDER
+from pages._shared.roots import allowed_roots
 from pages._shared.views import face_names, matching_faces
 
 #: The getters whose results are derived from a face set (encodings, crops): forgotten together.
@@ -110,7 +110,7 @@ def crops(fs: FaceSet, rows: Sequence[int] | np.ndarray, keep: bool = True) -> l
 
 
 def _imported_crops(fs: FaceSet, rows: Sequence[int] | np.ndarray) -> dict[tuple[str, int], bytes]:
-    return face_thumbnails(fs, rows, store(), allowed_roots_from_env())
+    return face_thumbnails(fs, rows, store(), allowed_roots())
 
 
 @derived

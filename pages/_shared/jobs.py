@@ -22,7 +22,6 @@ from facecore import (
     EncoderSettings,
     FaceCoreError,
     FaceSet,
-    allowed_roots_from_env,
     check_folder,
     load_imported,
     open_saved_set,
@@ -30,6 +29,7 @@ from facecore import (
 )
 from pages._shared import state as _state
 from pages._shared.cached import store
+from pages._shared.roots import allowed_roots
 
 #: How long a reload waits for a folder from the address before drawing the page (a cached folder takes ~1 s).
 RESTORE_WAIT_S = 8.0
@@ -72,7 +72,7 @@ def start_job(
 
 def start_folder_job(folder: str, settings: EncoderSettings) -> EncodeJob:
     """Check ``folder`` against the allowed roots and encode it; raises FaceCoreError with a message to show."""
-    roots = allowed_roots_from_env()
+    roots = allowed_roots()
     path = check_folder(folder, roots)
     return start_job(f"{path.name} (folder)", settings, lambda stop: scan_folder(path, roots, stop), str(path))
 
@@ -158,6 +158,8 @@ def progress_text(job: EncodeJob) -> tuple[float, str]:
         parts.append("stopping…")
     elif p.eta is not None and p.done < p.total:
         parts.append(f"about {duration(p.eta)} left")
+    elif p.done < p.total:  # the rate is measured after a warm-up (facecore.Progress)
+        parts.append("estimating the time left…")
     return p.done / p.total, " · ".join(parts)
 
 
