@@ -10,8 +10,10 @@ the faces join their nearest centre again (:func:`~facecore.search.similarity.mo
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import sqlite3
 import time
 from collections.abc import Mapping
 
@@ -19,6 +21,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from .. import settings as S
+from ..errors import FaceCoreError
 from ..search.reduce import fit_pca
 from ..search.similarity import SimilarityModel, fit_model, model_from_centroids
 from .db import tables, transaction
@@ -40,9 +43,10 @@ _PCA_FIELDS = ("components_", "mean_", "explained_variance_", "explained_varianc
 
 
 def _put(store: EncodingStore, key: str, kind: str, params: Mapping[str, int], arrays: dict[str, np.ndarray]) -> None:
+    """Keep a fit; a cache file that cannot be written (read-only, full) only means it is fitted again next time."""
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    with store.connect() as con:
+    with contextlib.suppress(FaceCoreError, sqlite3.Error), store.connect() as con:
         con.executescript(SCHEMA)
         with transaction(con):
             con.execute("INSERT OR REPLACE INTO set_fits VALUES (?,?,?,?,?)",
@@ -50,10 +54,14 @@ def _put(store: EncodingStore, key: str, kind: str, params: Mapping[str, int], a
 
 
 def _get(store: EncodingStore, key: str, kind: str, params: Mapping[str, int]) -> dict[str, np.ndarray] | None:
-    with store.connect() as con:
-        con.executescript(SCHEMA)
-        row = con.execute("SELECT body FROM set_fits WHERE set_key=? AND kind=? AND params=?",
-                          (key, kind, json.dumps(dict(sorted(params.items()))))).fetchone()  # fmt: skip
+    """A kept fit's arrays, or None (never kept, or the cache file cannot be read: then it is fitted)."""
+    try:
+        with store.connect() as con:
+            con.executescript(SCHEMA)
+            row = con.execute("SELECT body FROM set_fits WHERE set_key=? AND kind=? AND params=?",
+                              (key, kind, json.dumps(dict(sorted(params.items()))))).fetchone()  # fmt: skip
+    except (FaceCoreError, sqlite3.Error):
+        return None
     if row is None:
         return None
     with np.load(io.BytesIO(row[0]), allow_pickle=False) as z:

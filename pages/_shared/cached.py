@@ -23,9 +23,9 @@ from facecore import (
     FaceSet,
     SimilarityModel,
     face_thumbnails,
-    fit_model,
-    fit_pca,
     imported_key,
+    kept_model,
+    kept_pca,
     load_models,
 )
 from facecore import settings as S
@@ -75,15 +75,17 @@ def face_models() -> object:
 @derived
 @st.cache_resource(max_entries=8, show_spinner=False)
 def pca_for(key: str, _encodings: np.ndarray) -> PCA:
-    """The full PCA of a face set; ``key`` is its ``FaceSet.key``."""
-    return fit_pca(_encodings)
+    """The full PCA of a face set; ``key`` is its ``FaceSet.key``. Kept in the cache file too
+    (:func:`facecore.kept_pca`): a set opened again, even by a new server, is not fitted again."""
+    return kept_pca(store(), key, _encodings)
 
 
 @derived
 @st.cache_resource(max_entries=64, show_spinner="Grouping the faces…")
 def model_for(key: str, dims: int, k: int, _encodings: np.ndarray) -> SimilarityModel:
-    """PCA to ``dims`` + K-means with ``k`` clusters; the PCA is fitted once per set and sliced."""
-    return fit_model(_encodings, dims, k, seed=S.DEFAULT_SEED, pca=pca_for(key, _encodings))
+    """PCA to ``dims`` + K-means with ``k`` clusters; the PCA is fitted once per set and sliced, the K-means
+    centres kept in the cache file (:func:`facecore.kept_model`: reopening costs a projection, not a fit)."""
+    return kept_model(store(), key, _encodings, dims, k, pca_for(key, _encodings), seed=S.DEFAULT_SEED)
 
 
 @derived
