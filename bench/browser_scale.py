@@ -159,6 +159,22 @@ def _stats(values: list[float]) -> dict:
     return {"median_ms": round(statistics.median(ok)), "max_ms": round(max(ok)), "n": len(ok)}
 
 
+def _more_sessions(browser, url: str, count: int) -> tuple[list, list[float]]:
+    """``count`` new sessions on the Clusters page of a warm server (the set and its fits already in memory): the
+    pages, and seconds until each drew its scatter."""
+    pages, warm = [], []
+    for _ in range(count):
+        other = browser.new_page(viewport={"width": 1400, "height": 1000})
+        other.set_default_timeout(180_000)
+        t = time.perf_counter()
+        other.goto(url)
+        other.get_by_text("faces in 10 groups").wait_for()
+        other.wait_for_function("() => document.querySelector('.st-key-scatter .js-plotly-plot')")
+        warm.append(time.perf_counter() - t)
+        pages.append(other)
+    return pages, warm
+
+
 def run(url: str, key: str, sessions: int, server: Server, shots: Path, skip_people: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
 
@@ -188,16 +204,7 @@ def run(url: str, key: str, sessions: int, server: Server, shots: Path, skip_peo
         out["query"] = _query(page)
         page.screenshot(path=shots / "similar.png", full_page=True)
         out["rss_one_session_mib"] = server.rss_mib()
-        extra, warm = [], []
-        for _ in range(sessions - 1):  # a new session on a warm server: the set and its fits already in memory
-            other = browser.new_page(viewport={"width": 1400, "height": 1000})
-            other.set_default_timeout(180_000)
-            t = time.perf_counter()
-            other.goto(f"{url}clusters?imported={key}")
-            other.get_by_text("faces in 10 groups").wait_for()
-            other.wait_for_function("() => document.querySelector('.st-key-scatter .js-plotly-plot')")
-            warm.append(time.perf_counter() - t)
-            extra.append(other)
+        extra, warm = _more_sessions(browser, f"{url}clusters?imported={key}", sessions - 1)
         if warm:
             out["clusters_new_session_load_s"] = [round(v, 1) for v in warm]
         out[f"rss_{sessions}_sessions_mib"] = server.rss_mib()

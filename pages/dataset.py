@@ -72,7 +72,7 @@ allowed = server_roots()
 roots = list(allowed.roots)
 if "folder_path" not in st.session_state:
     shared = default_dataset_path()
-    st.session_state["folder_path"] = str(shared) if shared.is_dir() else ""
+    st.session_state["folder_path"] = str(shared) if shared.is_dir() and any(shared.iterdir()) else ""
 
 tab_folder, tab_upload, tab_import, tab_sample = st.tabs(
     [
@@ -86,6 +86,7 @@ with tab_folder:
     path = st.text_input(
         "Folder path",
         key="folder_path",
+        placeholder="e.g. " + str(roots[0] / "Pictures" if allowed.home else "/path/to/photos"),
         help="Read with its sub-folders. Sub-folders name the person (person_1/a.jpg), which the pages use "
         "to check results.",
     )

@@ -54,8 +54,8 @@ def folder_picker(roots: list[Path]) -> None:
         subs = _listing(str(at))
         top = any(at == r for r in roots)
         c1, c2 = st.columns(2)
-        c1.button(f"Use {at.name or at}", key="picker_use_here", on_click=_use, args=(str(at),),
-                  icon=":material/check:", help=str(at))  # fmt: skip
+        c1.button("Use this folder", key="picker_use_here", on_click=_use, args=(str(at),),
+                  icon=":material/check:", help=f"Put {at} into the folder box")  # fmt: skip
         c2.button("Up one folder", key="picker_up", on_click=_go, args=(str(at.parent),), disabled=top,
                   icon=":material/arrow_upward:")  # fmt: skip
         if not subs:
