@@ -11,6 +11,7 @@ follows the same job instead of encoding the photos twice.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import weakref
 
@@ -48,7 +49,12 @@ def shared(fs: FaceSet) -> FaceSet:
     """The one in-memory copy of this set: sessions that load the same photos (same ``FaceSet.key``) share
     it instead of each holding its own encodings (51 MB at 100,000 faces). Freed when no session holds it."""
     with _loaded_lock:
-        return _loaded_sets.setdefault(fs.key, fs)
+        kept = _loaded_sets.setdefault(fs.key, fs)
+    if kept is fs:
+        return fs
+    # the same faces and encodings (shared, not copied), with this load's own counts: a reload that read every
+    # photo from the cache says so ("Opened in"), not what another session's encoding did
+    return dataclasses.replace(kept, seconds=fs.seconds, encoded=fs.encoded, cached=fs.cached, stopped=fs.stopped)
 
 
 _running: dict[tuple[str, str], EncodeJob] = {}  # (folder, settings key) -> the job encoding it, for every session

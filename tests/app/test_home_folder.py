@@ -128,3 +128,21 @@ def test_with_a_password_the_home_folder_is_refused(home: Path, home_env) -> Non
     finally:
         config.set_option("server.address", old)
     assert not at.exception and _refused(at)
+
+
+def test_the_picker_lists_home_subfolders_with_counts_and_fills_the_folder_box(home: Path, home_env) -> None:
+    old = config.get_option("server.address")
+    config.set_option("server.address", "localhost")
+    try:
+        at = AppTest.from_file(os.fspath(APP), default_timeout=120).run()
+        assert at.text_input(key="folder_path").value == ""  # no shared photos: nothing prefilled
+        at.selectbox(key=f"picker_sub_{home.resolve()}").select_index(0)
+        at = at.button(key="picker_open").click().run()  # into Pictures
+        pictures = (home / "Pictures").resolve()
+        box = at.selectbox(key=f"picker_sub_{pictures}")
+        assert box.options == ["family  (8 photos)"]
+        at = at.button(key="picker_use").click().run()
+    finally:
+        config.set_option("server.address", old)
+    assert at.text_input(key="folder_path").value == os.fspath(pictures / "family")
+    assert not at.exception
