@@ -61,7 +61,7 @@ with param_col:
     top_hi = min(50, n - 1)
     setting("top", 1, top_hi)
     top = st.slider("Faces to show", 1, top_hi, key="top")
-    default_threshold(fs, measured)
+    default_threshold(fs, measured, calibration)
     setting("threshold", 0.30, 1.00)
     threshold = st.slider(
         "Same person below this distance",

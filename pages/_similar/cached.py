@@ -25,7 +25,6 @@ from facecore import (
     tune_search,
     wait_for_set_results,
 )
-from facecore import verdict_threshold as default_verdict_threshold
 from pages._shared.cached import PEOPLE_AUTO_UP_TO, derived, face_models, store
 
 #: Above this many faces, the quality over every face is measured on a sample of this many queries.
@@ -108,12 +107,6 @@ def calibration_for(fs: FaceSet) -> Calibration | None:
     """What each threshold means on the set, its folders taken as people; None without named people or while
     it is being measured (:func:`set_measure` says which)."""
     return set_measure(fs, "calibration")[1]
-
-
-def verdict_threshold(fs: FaceSet) -> float:
-    """The default "same person" threshold for this set (:func:`facecore.verdict_threshold`): the size rule's
-    while the set's own calibration is being measured."""
-    return default_verdict_threshold(calibration_for(fs), len(fs))
 
 
 @derived

@@ -6,23 +6,25 @@ from __future__ import annotations
 
 import streamlit as st
 
-from facecore import FaceSet
-from pages._similar.cached import set_measure, verdict_threshold
+from facecore import Calibration, FaceSet, verdict_threshold
+from pages._similar.cached import set_measure
 
 _PROVISIONAL = "threshold_provisional"  # (set key, value) of a threshold set before the calibration was ready
 
 
-def default_threshold(fs: FaceSet, measured: bool) -> None:
+def default_threshold(fs: FaceSet, measured: bool, calibration: Calibration | None) -> None:
     """Put the set's default "same person" threshold into the session before its slider is drawn: the measured
-    one when ready; meanwhile the size rule's, replaced once measured if the user has not moved it."""
+    one when ready (``calibration``, None for a set without named people); meanwhile the size rule's, replaced
+    once measured if the user has not moved it."""
     state = st.session_state
+    default = verdict_threshold(calibration, len(fs))
     provisional = state.get(_PROVISIONAL)
     if measured and provisional is not None:
         if provisional == (fs.key, state.get("threshold")):
-            state["threshold"] = verdict_threshold(fs)
+            state["threshold"] = default
         del state[_PROVISIONAL]
     if "threshold" not in state:
-        state["threshold"] = verdict_threshold(fs)
+        state["threshold"] = default
         if not measured:
             state[_PROVISIONAL] = (fs.key, state["threshold"])
 
