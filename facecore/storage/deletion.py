@@ -2,10 +2,10 @@
 
 Encodings, face crops and everything said about those faces are biometric data, so deleting a set
 deletes all of it: the photos' encodings and crops (every encoder setting), the person facts and
-corrections about their faces, the saved upload sets and the imported sets listing them, and every
-set's kept measurements and fits (storage.set_results, storage.set_fits: curves, histograms, PCA and
-K-means centres, made again when next needed). Clearing the cache leaves no row in any table of the
-file (names included) and shrinks it.
+corrections about their faces, the saved upload sets and the imported sets listing them, the maps
+drawn from them, and every set's kept measurements and fits (storage.set_results, storage.set_fits: curves,
+histograms, PCA and K-means centres, made again when next needed). Clearing the cache leaves no row in any
+table of the file (names included) and shrinks it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from .db import tables, transaction
 from .encodings import EncodingStore
 from .imported import delete_imported, delete_imported_with
+from .maps import delete_maps
 from .person_facts import delete_corrections
 from .saved_sets import delete_sets_with
 from .set_fits import forget_fits
@@ -31,6 +32,7 @@ def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | Non
     delete_corrections(store, wanted)
     delete_sets_with(store, wanted)
     delete_imported_with(store, wanted)
+    delete_maps(store, wanted)
     forget_results(store)  # every set's kept calibration and histograms: measured again when next needed
     forget_fits(store)  # and its kept PCA and K-means centres: fitted again when next opened
     with store.connect() as con:  # the deleted rows' old pages leave the write-ahead log too
