@@ -13,14 +13,9 @@ from pages._shared.pictures import face_uris
 from pages._shared.state import MIN_FACES, model_params, setting
 from pages._shared.views import person_label
 from pages._shared.widgets import CLUSTERS, PEOPLE, face_photo, require_loaded
-from pages._similar.cached import (
-    QUALITY_QUERIES,
-    calibration_for,
-    distributions_for,
-    tuning_for,
-    verdict_threshold,
-)
+from pages._similar.cached import QUALITY_QUERIES, distributions_for, set_measure, tuning_for
 from pages._similar.charts import distance_figure, tuning_figure
+from pages._similar.measuring import default_threshold, rerun_when_measured
 from pages._similar.quality import quality_section
 from pages._similar.query import dataset_query, upload_query
 from pages._similar.tables import result_frame
@@ -47,7 +42,7 @@ except FaceCoreError as exc:
     st.error(str(exc))
     st.stop()
 names = names_for(fs.key, fs)
-calibration = calibration_for(fs.key, fs)
+measured, calibration = set_measure(fs, "calibration")
 
 # ----------------------------------------------------------------- query and settings
 query_col, param_col = st.columns([1, 2], gap="large")
@@ -65,8 +60,7 @@ with param_col:
     top_hi = min(50, n - 1)
     setting("top", 1, top_hi)
     top = st.slider("Faces to show", 1, top_hi, key="top")
-    if "threshold" not in state:
-        state["threshold"] = verdict_threshold(fs)
+    default_threshold(fs, measured, calibration)
     setting("threshold", 0.30, 1.00)
     threshold = st.slider(
         "Same person below this distance",
@@ -134,7 +128,9 @@ shout(answer.headline + ".", icon=":material/warning:" if answer.mixed else None
 if answer.warning:
     st.caption(answer.warning)
 st.caption(answer.meaning)
-dist = distributions_for(fs.key, fs)
+dist = distributions_for(fs) if measured else None
+if not measured:
+    rerun_when_measured(fs)
 if dist is not None:
     nearest = float(exact.distances[0]) if len(exact.distances) else None
     st.plotly_chart(distance_figure(dist, threshold, nearest), key="distances", config={"displaylogo": False})

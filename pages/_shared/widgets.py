@@ -140,7 +140,9 @@ def _cache_status() -> None:
     except (FaceCoreError, sqlite3.Error, OSError) as exc:  # a damaged file must not hide the pages
         st.error(str(exc))
         return
-    st.caption(f"{stats['images']:,} photos · {stats['faces']:,} faces · {stats['bytes'] / 1e6:.1f} MB")
+    st.caption(f"{stats['images']:,} photos · {stats['faces']:,} detected faces · {stats['bytes'] / 1e6:.1f} MB",
+               help="Everything encoded on this server: every folder, detector and face found in each photo. A set "
+               "in largest-face mode uses one face per photo, so its count (above) can be smaller.")  # fmt: skip
     st.code(str(cache.path), language=None, wrap_lines=True)
 
 
