@@ -15,6 +15,7 @@ from facecore import (
     EncodingStore,
     delete_set,
     encodings_npz,
+    faceset_layout_key,
     import_encodings,
     imported_sets,
     list_corrections,
@@ -22,11 +23,12 @@ from facecore import (
     save_set,
     split_person,
 )
+from facecore.storage.maps import store_map
 
 #: Every table the cache file may hold. A new table must say here what deleting does to it.
 TABLES = {
     "images", "faces", "person_actions", "person_facts", "saved_sets", "saved_set_files", "imported_sets",
-    "sqlite_sequence",
+    "maps", "map_photos", "sqlite_sequence",
 }  # fmt: skip
 NAME = "Deletable Name"
 
@@ -63,6 +65,7 @@ def full_cache(tmp_path: Path, small_faceset, session_cache: Path, small_dataset
     name_faces(store, fs, np.flatnonzero(persons == second)[:3], "Kept Name")
     split_person(store, fs, [np.flatnonzero(persons == first)[:4], np.flatnonzero(persons == second)[:4]])
     save_set(store, fs, "six people")
+    store_map(store, faceset_layout_key(fs, "pca"), fs.encodings[:, :2], "pca", fs.digests)  # a kept map
     import_encodings(encodings_npz(fs), store, [small_dataset, dataset_dir], name="six people")
     return store, first, second
 
@@ -86,6 +89,7 @@ def test_cache_delete_dir_leaves_nothing_about_those_photos(full_cache, small_fa
     assert [a.kind for a in list_corrections(store, small_faceset.settings_key)] == ["name"]
     assert after["saved_sets"] == [] and after["saved_set_files"] == []  # the saved set listed deleted photos
     assert after["imported_sets"] == [] and imported_sets(store) == []  # and so did the imported set
+    assert after["maps"] == [] and after["map_photos"] == []  # the map was drawn from deleted photos
     raw = b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
     assert NAME.encode() not in raw  # secure_delete: overwritten, not only unlinked
 

@@ -2,8 +2,8 @@
 
 Encodings, face crops and everything said about those faces are biometric data, so deleting a set
 deletes all of it: the photos' encodings and crops (every encoder setting), the person facts and
-corrections about their faces, the saved upload sets and the imported sets listing them. Clearing the
-cache leaves no row in any table of the file (names included) and shrinks it.
+corrections about their faces, the saved upload sets and the imported sets listing them, and the maps
+drawn from them. Clearing the cache leaves no row in any table of the file (names included) and shrinks it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from .db import tables, transaction
 from .encodings import EncodingStore
 from .imported import delete_imported, delete_imported_with
+from .maps import delete_maps
 from .person_facts import delete_corrections
 from .saved_sets import delete_sets_with
 
@@ -27,6 +28,7 @@ def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | Non
     delete_corrections(store, wanted)
     delete_sets_with(store, wanted)
     delete_imported_with(store, wanted)
+    delete_maps(store, wanted)
     with store.connect() as con:  # the deleted rows' old pages leave the write-ahead log too
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return removed
