@@ -85,6 +85,7 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
             expect(tip).to_be_visible()
             expect(tip).to_contain_text(hovered.name)
             expect(tip).to_contain_text("group")
+            expect(tip).to_contain_text("person: ")  # the People page's grouping, on a set this small
             shown = tip.locator("img").evaluate(
                 "i => i.complete && i.naturalWidth > 0 && i.src.startsWith('data:image/jpeg;base64,')"
             )

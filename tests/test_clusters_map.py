@@ -101,3 +101,35 @@ def test_the_map_in_3d_and_the_hover_names_each_faces_person(small_faceset) -> N
     assert faces and all(t["type"] == "scatter3d" for t in faces)
     assert sum(len(_array(t["z"])) for t in faces) == len(fs)
 
+
+
+def test_a_large_set_shows_the_pca_axes_and_a_progress_line_until_its_map_is_ready(small_faceset, monkeypatch) -> None:
+    import threading
+
+    import facecore.layout.map_job as map_job
+    import pages._clusters.maps as maps
+
+    release = threading.Event()
+    real = map_job.faceset_map
+
+    def slow_map(*args, **kwargs):  # the real map, once the test lets it finish
+        assert release.wait(120)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(map_job, "faceset_map", slow_map)
+    monkeypatch.setattr(maps, "MAP_WAIT_UP_TO", 10)  # the six people count as a large set
+    maps.map_job_for.clear()
+    try:
+        at = loaded_app(small_faceset, CLUSTERS)
+        assert at.radio(key="scatter_view").value == "map"
+        assert "Drawing the similarity map of" in at.get("progress")[0].proto.text
+        fig = _scatter(at)
+        assert fig["layout"]["xaxis"]["title"]["text"] == "PC1"  # the PCA axes stand in meanwhile
+        at.slider(key="k").set_value(5).run()  # the page stays usable
+        assert not at.exception and len(at.dataframe[0].value) == 5
+    finally:
+        release.set()
+    assert maps.map_job_for(small_faceset.key, 2, small_faceset).wait(120)
+    at.run()
+    assert not at.exception and not at.get("progress")
+    assert _scatter(at)["layout"]["xaxis"]["showticklabels"] is False  # the map, once ready
