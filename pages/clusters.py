@@ -36,7 +36,8 @@ dims = left.slider(
     dims_lo,
     dims_hi,
     key="dims",
-    help="PCA dimensions: how many of the 128 numbers' main directions the grouping and the group search "
+    help="PCA (principal component analysis) dimensions: how many of the 128 numbers' main directions the "
+    "grouping and the group search "
     "use. The article keeps 20. The chart below shows how much of the variation each one carries.",
 )
 k = right.slider(
@@ -44,7 +45,9 @@ k = right.slider(
     k_lo,
     k_hi,
     key="k",
-    help="K, the number of K-means clusters (the article uses 10). More groups: fewer comparisons per search, "
+    help="K, the number of K-means clusters (K-means: each face joins the group whose centre, or centroid, "
+    "is nearest, and the centres move until the groups settle; the article uses 10). More groups: fewer "
+    "comparisons per search, "
     "more true neighbours missed.",
 )
 try:
@@ -110,8 +113,9 @@ with var_col:
     st.subheader("How much each direction carries")
     st.plotly_chart(variance_figure_for(fs.key, dims, model.pca), key="variance", config={"displaylogo": False})
     st.caption(
-        f"Explained variance (the article's contribution rate): the first {dims} directions keep "
-        f"{cumulative[dims - 1]:.0%} of the variation of the encodings; 90 % needs "
+        f"Explained variance (the article's contribution rate): how much of the differences between faces each "
+        f"direction (principal component, PC) carries. The first {dims} keep {cumulative[dims - 1]:.0%} of the "
+        f"variation of the encodings (each face's 128 numbers); 90 % needs "
         f"{dims_for_variance(model.pca, 0.9)}."
     )
 with size_col:
