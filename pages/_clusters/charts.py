@@ -148,7 +148,7 @@ def _scatter_layout(fig: go.Figure, three_d: bool, legend: bool, axes: Sequence[
     """The scatter's size, legend, drag mode, click selection and axes (``axes=None``: a map's, unlabelled)."""
     fig.update_layout(height=560, margin=MARGIN, legend=dict(itemsizing="constant", font=dict(size=11)),
                       showlegend=legend, dragmode="pan" if three_d else "zoom", clickmode="event+select")  # fmt: skip
-    plain = dict(showticklabels=axes is not None, zeroline=False)
+    plain = dict(showticklabels=axes is not None, showgrid=axes is not None, zeroline=False)
     x, y, z = axes or ("", "", "")
     if three_d:
         fig.update_layout(scene=dict(xaxis=dict(title=x, **plain), yaxis=dict(title=y, **plain),
