@@ -46,6 +46,7 @@ def map_progress(job: MapJob) -> None:
     """A progress line while the map is computed; the whole page is drawn again once it is ready."""
     if not job.running:
         st.rerun(scope="app")
+    step = "finding each face's nearest faces" if job.fraction == 0 else f"{job.fraction:.0%}"
     st.progress(job.fraction, text=f"Drawing the similarity map of {job.n_faces:,} faces ({job.dims}-D): "
-                f"{job.fraction:.0%} after {duration(job.waited)}. Until it is ready the chart shows the PCA "
+                f"{step} after {duration(job.waited)}. Until it is ready the chart shows the PCA "
                 "axes; everything else on the page works meanwhile.")  # fmt: skip
