@@ -24,13 +24,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from curation_support import ALTERATIONS, altered  # noqa: E402
 
 from facecore import EncoderSettings, EncodingStore, decode_image, encode_images, open_dataset  # noqa: E402
 from facecore.curation import find_suspects, near_duplicate_groups, photo_hashes  # noqa: E402
 from facecore.settings import default_cache_path, default_dataset_path  # noqa: E402
+from tests.curation.support import ALTERATIONS, altered  # noqa: E402
 
 
 def _timed(fn, *args, **kwargs):

@@ -16,9 +16,14 @@ def register(sub, common: argparse.ArgumentParser, model: argparse.ArgumentParse
 
 
 def cmd_duplicates(args: argparse.Namespace) -> dict:
-    from ..curation.near_duplicates import find_near_duplicates
+    """The near-duplicate groups of the folder, the photos' hashes kept in the cache file (a second run
+    reads them instead of decoding every photo again)."""
+    from ..curation.keep_one import duplicate_groups
+    from ..storage.encodings import EncodingStore
+
     check_dataset_arg(args.dir)
-    return {"groups": find_near_duplicates(open_dataset(args.dir)[0], load_faceset(args.dir, args))}
+    faceset = load_faceset(args.dir, args)
+    return {"groups": duplicate_groups(faceset, EncodingStore(args.cache), open_dataset(args.dir)[0])}
 
 
 def show_duplicates(out: dict) -> None:
