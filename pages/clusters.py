@@ -98,7 +98,9 @@ with face_col:
     else:
         face = fs.faces[query]
         st.image(crops(fs, [query])[0], width=140)
-        st.caption(f"`{face.name}`  \nfolder: {face.person or '-'}  \ngroup: {int(model.labels[query])}")
+        person = -1 if shown.persons is None else int(shown.persons[query])
+        who = f"  \nperson: {shown.person_names[person]}" if person >= 0 else ""
+        st.caption(f"`{face.name}`  \nfolder: {face.person or '-'}  \ngroup: {int(model.labels[query])}{who}")
         st.page_link(SIMILAR.path, label="Find similar faces", icon=":material/person_search:")
 
 if region and chosen:

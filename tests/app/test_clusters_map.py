@@ -133,3 +133,14 @@ def test_a_large_set_shows_the_pca_axes_and_a_progress_line_until_its_map_is_rea
     at.run()
     assert not at.exception and not at.get("progress")
     assert _scatter(at)["layout"]["xaxis"]["showticklabels"] is False  # the map, once ready
+
+
+def test_the_query_panel_names_the_querys_person(small_faceset) -> None:
+    from pages._people.cached import people_for
+    from pages._shared.views import person_label
+
+    grouping, names = people_for(small_faceset)
+    row = int(np.flatnonzero(grouping.labels >= 0)[0])
+    at = loaded_app(small_faceset, CLUSTERS, query_face=row)
+    panel = " ".join(c.value for c in at.caption)
+    assert f"person: {person_label(int(grouping.labels[row]), names)}" in panel
