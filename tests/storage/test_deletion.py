@@ -27,8 +27,8 @@ from facecore.storage.maps import store_map
 
 #: Every table the cache file may hold. A new table must say here what deleting does to it.
 TABLES = {
-    "images", "faces", "person_actions", "person_facts", "saved_sets", "saved_set_files", "imported_sets",
-    "maps", "map_photos", "sqlite_sequence",
+    "images", "faces", "face_quality", "person_actions", "person_facts", "saved_sets", "saved_set_files",
+    "imported_sets", "maps", "map_photos", "sqlite_sequence",
 }  # fmt: skip
 NAME = "Deletable Name"
 
@@ -83,6 +83,7 @@ def test_cache_delete_dir_leaves_nothing_about_those_photos(full_cache, small_fa
             assert not gone.intersection(v for v in row if isinstance(v, str)), f"{table} still has {row}"
     kept = {f.digest for f in small_faceset.faces if f.person != first}
     assert {d for d, *_ in after["images"]} >= kept  # the other photos' encodings stay (both settings)
+    assert {d for d, *_ in after["face_quality"]} >= kept  # and their faces' quality
     assert not any(NAME in str(row) for row in after["person_facts"])
     assert any("Kept Name" in str(row) for row in after["person_facts"])  # facts about kept photos only
     # the split linked the deleted person's faces to the kept one's: gone with them, and its action too
