@@ -136,9 +136,8 @@ def test_duplicates_cli_prints_the_groups(copies_collection, session_cache: Path
 
 
 def test_photos_without_a_face_need_almost_equal_hashes(tmp_path: Path) -> None:
-    from tests.curation.support import encode_folder
-
     from facecore import scan_folder
+    from tests.curation.support import encode_folder
 
     rng = np.random.default_rng(3)
     for name in ("a", "b"):  # two different smooth landscapes-like pictures, no face in either
