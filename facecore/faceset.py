@@ -169,7 +169,8 @@ def faceset_key(faces: Sequence[Face], settings_key: str) -> str:
 
 def result_from_cache(c: CachedImage) -> EncodedImage:
     """What the encoder made of a photo, rebuilt from its cache row (no thumbnails)."""
-    return EncodedImage(c.digest, c.width, c.height, list(c.boxes), c.encodings, [], c.reason, c.detail)
+    quality = c.quality if c.quality is not None else np.full((len(c.boxes), 4), np.nan, np.float32)
+    return EncodedImage(c.digest, c.width, c.height, list(c.boxes), c.encodings, [], c.reason, c.detail, quality)
 
 
 class _Run:

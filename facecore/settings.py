@@ -137,7 +137,10 @@ class EncoderSettings:
     @property
     def key(self) -> str:
         """A short stable string naming these settings, used in the cache key."""
-        # all_faces is not part of the key: every detected face is stored and
-        # the largest-face view is chosen when reading, so switching costs nothing.
+        # Every detected face is stored and the view (largest or every face) is
+        # chosen when reading. With upsample=None, every-face mode detects more
+        # (it does not stop at the first pass that finds a face), so it has a
+        # key of its own; the largest-face key is unchanged (old caches stay valid).
         up = "auto" if self.upsample is None else str(self.upsample)
-        return f"v2|{self.detector}|max{self.detect_max_side}|up{up}|j{self.jitters}"
+        every = "|every" if self.all_faces and self.upsample is None else ""
+        return f"v2|{self.detector}|max{self.detect_max_side}|up{up}|j{self.jitters}{every}"

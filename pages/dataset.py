@@ -69,8 +69,9 @@ with st.container(border=True):
     all_faces = right.toggle(
         "Every face of each photo",
         key="all_faces",
-        help="Off: only the largest face of each photo is kept. On: group photos give one face each. "
-        "Both come from the same cached detection, so switching costs no re-encoding.",
+        help="Off: only the largest face of each photo is kept. On: group photos give one face each; every "
+        "photo is searched at full size, so small faces next to large ones are found too. Each mode is "
+        "encoded once and then reopened from the cache.",
     )
 settings = EncoderSettings(detector=detector, all_faces=all_faces)
 

@@ -1,5 +1,5 @@
-"""Curating a collection: near-duplicate photos (near_duplicates), and photos that may be filed under the
-wrong person (suspects)."""
+"""Curating a collection: near-duplicate photos (near_duplicates), photos that may be filed under the wrong
+person (suspects), and how far each face can be trusted (face_quality)."""
 
 from .. import _exports
 

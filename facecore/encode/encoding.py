@@ -4,7 +4,8 @@ The chips of several photos go through the network in one onnxruntime call
 (:mod:`facecore.encode.onnx_session`, the same weights, equal to dlib within 1e-6); where onnxruntime
 is missing or the model cannot be converted, and for ``jitters > 1``, dlib's own ResNet encodes them
 (one log line says why). :func:`encode_many` is the unit of work the worker processes run
-(:mod:`facecore.encode.workers`): decode once, detect, encode, make the face thumbnails.
+(:mod:`facecore.encode.workers`): decode once, detect, encode, make the face thumbnails and measure
+each face's quality (:func:`face_qualities`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ..errors import NoFaceFoundError, OnnxEncoderUnavailableError, UnreadableIm
 from ..photos.imaging import Box, decode_image, face_thumbnail
 from ..photos.refs import content_digest
 from ..settings import EncoderSettings, default_cache_path
-from .detection import detect_faces, dlib_models, face_chips, load_models
+from .detection import detect_faces_scored, dlib_models, face_chips, load_models
 from .onnx_session import OnnxFaceEncoder, load_encoder
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,8 @@ class EncodedImage:
 
     ``boxes`` are (top, right, bottom, left) px in the oriented image;
     ``encodings`` is ``(n_faces, 128)`` float32; ``thumbs`` holds one JPEG per face.
-    ``reason``/``detail`` are set when the image was unusable or had no face.
+    ``reason``/``detail`` are set when the image was unusable or had no face;
+    ``quality`` holds one row per face (NaN rows: rebuilt from a cache written before quality was measured).
     """
 
     digest: str
@@ -137,20 +139,47 @@ class EncodedImage:
     thumbs: list[bytes] = field(default_factory=list)
     reason: str | None = None
     detail: str = ""
+    #: ``(n_faces, 4)`` float32 quality rows (:mod:`facecore.curation.face_quality`: size, score, sharpness, frontal)
+    quality: np.ndarray = field(default_factory=lambda: np.empty((0, 4), np.float32))
 
 
-def _decode_and_detect(data: bytes, settings: EncoderSettings) -> tuple[EncodedImage, np.ndarray | None, list[Box]]:
-    """One photo's result so far (or why it is unusable), its RGB pixels and its face boxes."""
+#: Side in px of the aligned chip whose sharpness is measured (the encoder's chip is 150).
+QUALITY_CHIP = 100
+
+
+def face_qualities(rgb: np.ndarray, boxes: Sequence[Box], scores: Sequence[float]) -> np.ndarray:
+    """The ``(n, 4)`` float32 quality rows of a photo's faces (:mod:`facecore.curation.face_quality`: size,
+    score, sharpness, frontal) from their boxes and detector scores, measured on the full-size ``rgb``."""
+    from ..curation.face_quality import quality_rows
+
+    if not boxes:
+        return np.empty((0, 4), np.float32)
+    import dlib
+
+    predictor = dlib_models().predictor
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    marks, chips = [], []  # a small chip: sharpness only needs the face, not the encoder's 150 px
+    for t, r, b, lf in boxes:
+        shape = predictor(rgb, dlib.rectangle(lf, t, r, b))
+        marks.append([(p.x, p.y) for p in shape.parts()])
+        chips.append(np.asarray(dlib.get_face_chip(rgb, shape, size=QUALITY_CHIP, padding=0.25), np.uint8))
+    return quality_rows(np.asarray(boxes), np.asarray(scores), np.stack(chips), np.asarray(marks, np.float32))
+
+
+def _decode_and_detect(
+    data: bytes, settings: EncoderSettings
+) -> tuple[EncodedImage, np.ndarray | None, list[tuple[Box, float]]]:
+    """One photo's result so far (or why it is unusable), its RGB pixels and its faces' (box, detector score)."""
     digest = content_digest(data)
     try:
         rgb = decode_image(data)
     except UnreadableImageError as exc:
         return EncodedImage(digest, reason=exc.reason, detail=exc.detail), None, []
     h, w = rgb.shape[:2]
-    boxes = detect_faces(rgb, settings)
-    if not boxes:
+    found = detect_faces_scored(rgb, settings)
+    if not found:
         return EncodedImage(digest, w, h, reason="no face", detail="the detector found no face"), None, []
-    return EncodedImage(digest, w, h), rgb, boxes
+    return EncodedImage(digest, w, h), rgb, found
 
 
 def encode_many(datas: Sequence[bytes], settings: EncoderSettings = EncoderSettings()) -> list[EncodedImage]:
@@ -161,17 +190,19 @@ def encode_many(datas: Sequence[bytes], settings: EncoderSettings = EncoderSetti
     has no face comes back with ``reason`` set (``empty``, ``not an image``,
     ``truncated``, ``corrupt``, ``too many pixels``, ``no face``) and no faces.
     """
-    results, pixels, boxes = [], [], []
+    results, pixels, faces = [], [], []
     for data in datas:
         result, rgb, found = _decode_and_detect(data, settings)
         results.append(result)
         if rgb is not None:
             pixels.append((result, rgb))
-            boxes.append(found)
+            faces.append(found)
+    boxes = [[bx for bx, _ in found] for found in faces]
     encodings = encode_photos([rgb for _, rgb in pixels], boxes, settings.jitters)
-    for (result, rgb), found, enc in zip(pixels, boxes, encodings, strict=True):
-        result.boxes, result.encodings = found, enc
-        result.thumbs = [face_thumbnail(rgb, bx) for bx in found]
+    for (result, rgb), found, bxs, enc in zip(pixels, faces, boxes, encodings, strict=True):
+        result.boxes, result.encodings = bxs, enc
+        result.thumbs = [face_thumbnail(rgb, bx) for bx in bxs]
+        result.quality = face_qualities(rgb, bxs, [sc for _, sc in found])
     return results
 
 

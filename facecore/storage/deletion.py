@@ -1,7 +1,8 @@
 """The one delete rule, used by the app and the CLI alike: what goes when a set or the whole cache is deleted.
 
 Encodings, face crops and everything said about those faces are biometric data, so deleting a set
-deletes all of it: the photos' encodings and crops (every encoder setting), the person facts and
+deletes all of it: the photos' encodings, crops and face quality (every
+encoder setting), the person facts and
 corrections about their faces, the saved upload sets and the imported sets listing them, the maps drawn
 from them, the photos' perceptual hashes and whether they were hidden from their set, and every set's kept
 measurements and fits (storage.set_results, storage.set_fits: curves, histograms, PCA and K-means centres,
@@ -26,9 +27,9 @@ from .set_results import forget_results
 
 
 def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | None = None) -> int:
-    """Delete a set of photos from the cache file: their encodings and face crops (all settings), every
-    person fact and correction about their faces, every saved set and every imported set listing them, their
-    perceptual hashes and their hidden marks.
+    """Delete a set of photos from the cache file: their encodings, face crops and face quality (all settings),
+    every person fact and correction about their faces, every saved set and every imported set listing them,
+    their perceptual hashes and their hidden marks.
     ``imported`` names the imported set being deleted (its key), whose photos are then the ones it lists.
     Returns how many cached results (one per photo and encoder settings) were removed."""
     wanted = list(dict.fromkeys(digests))
@@ -47,8 +48,9 @@ def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | Non
 
 
 def clear_cache(store: EncodingStore) -> None:
-    """Delete every row of every table in the cache file (encodings, crops, names, corrections, saved and
-    imported sets, photo hashes, hidden photos), then shrink the file (``VACUUM``) so no deleted page is left in it."""
+    """Delete every row of every table in the cache file (encodings, crops, face quality, names, corrections,
+    saved and imported sets, maps, photo hashes, hidden photos), then shrink the file (``VACUUM``) so no deleted
+    page is left in it."""
     with store.connect() as con:
         with transaction(con):
             for table in tables(con):

@@ -3,7 +3,7 @@
 A row per image records what the encoder made of it (its faces, or why it
 was skipped), so re-opening a folder, even renamed or moved, does no
 detection at all. Each face keeps its box, its float32 encoding and a small
-JPEG thumbnail for the app. SQLite in WAL mode with a busy timeout lets
+JPEG thumbnail for the app, and its measured quality (table face_quality). SQLite in WAL mode with a busy timeout lets
 several processes read and write the same file without corrupting it; every
 call opens its own short connection (:mod:`.db`), so one store object is safe
 to share between threads (Streamlit sessions).
@@ -50,9 +50,27 @@ CREATE TABLE IF NOT EXISTS faces (
     thumb    BLOB,
     PRIMARY KEY (digest, settings, idx)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS face_quality (
+    digest   TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    idx      INTEGER NOT NULL,
+    quality  BLOB NOT NULL,
+    PRIMARY KEY (digest, settings, idx)
+) WITHOUT ROWID;
 """
+# face_quality (facecore.curation.face_quality) is a table of its own, not a column of faces: a cache
+# written before it gains the empty table on open and stays readable (its faces' quality is unknown, NaN),
+# and older code that inserts 9 values into faces keeps working on a cache written by this one.
 
 
+def _quality_rows(quality: dict[tuple[str, int], bytes], digest: str, n_faces: int) -> np.ndarray:
+    """The ``(n_faces, 4)`` float32 quality rows of one image; NaN rows for faces cached without one."""
+    rows = np.full((n_faces, 4), np.nan, np.float32)
+    for i in range(n_faces):
+        blob = quality.get((digest, i))
+        if blob is not None and len(blob) == 16:
+            rows[i] = np.frombuffer(blob, np.float32)
+    return rows
 
 
 @dataclass(frozen=True)
@@ -66,6 +84,8 @@ class CachedImage:
     encodings: np.ndarray  # (n_faces, 128) float32
     reason: str | None
     detail: str
+    #: (n_faces, 4) float32 rows of :mod:`facecore.curation.face_quality` (NaN: not measured when cached)
+    quality: np.ndarray | None = None
 
 
 class EncodingStore:
@@ -114,13 +134,18 @@ class EncodingStore:
                     [settings_key, *chunk],
                 ):
                     faces.setdefault(row[0], []).append(row)
+                quality = {(d, i): q for d, i, q in con.execute(
+                    f"SELECT digest, idx, quality FROM face_quality WHERE settings=? AND digest IN ({marks})",
+                    [settings_key, *chunk],
+                )}
                 for digest, width, height, n_faces, reason, detail in rows:
                     fr = faces.get(digest, [])
                     if len(fr) != n_faces or any(len(r[6]) != 128 * 4 for r in fr):
                         continue  # half-written or damaged row: a miss, encoded again
                     enc = np.frombuffer(b"".join(r[6] for r in fr), dtype=np.float32).reshape(n_faces, 128)
                     boxes = tuple((r[2], r[3], r[4], r[5]) for r in fr)
-                    out[digest] = CachedImage(digest, width, height, boxes, enc, reason, detail)
+                    out[digest] = CachedImage(digest, width, height, boxes, enc, reason, detail,
+                                              _quality_rows(quality, digest, n_faces))
         return out
 
     def put_many(self, results: Iterable[EncodedImage], settings_key: str) -> None:
@@ -132,6 +157,7 @@ class EncodingStore:
         with self.connect() as con, transaction(con):
             for r in results:
                 con.execute("DELETE FROM faces WHERE digest=? AND settings=?", (r.digest, settings_key))
+                con.execute("DELETE FROM face_quality WHERE digest=? AND settings=?", (r.digest, settings_key))
                 con.execute(
                     "INSERT OR REPLACE INTO images VALUES (?,?,?,?,?,?,?,?)",
                     (r.digest, settings_key, r.width, r.height, len(r.boxes), r.reason, r.detail, now),
@@ -143,6 +169,12 @@ class EncodingStore:
                         for i, (box, enc, thumb) in enumerate(zip(r.boxes, r.encodings, r.thumbs, strict=True))
                     ],
                 )
+                if len(r.quality) == len(r.boxes):  # imported encodings carry no quality
+                    con.executemany(
+                        "INSERT INTO face_quality VALUES (?,?,?,?)",
+                        [(r.digest, settings_key, i, np.asarray(q, np.float32).tobytes())
+                         for i, q in enumerate(r.quality)],
+                    )
 
     def thumbnails(self, keys: Iterable[tuple[str, int]], settings_key: str) -> dict[tuple[str, int], bytes]:
         """Return JPEG thumbnails for ``(digest, face index)`` pairs that have one."""
@@ -163,7 +195,8 @@ class EncodingStore:
         return out
 
     def delete(self, digests: Iterable[str]) -> int:
-        """Delete every cached result (all settings) of those images; return images removed."""
+        """Delete every cached result (all settings) of those images, their faces' quality included; return images
+        removed."""
         wanted = list(dict.fromkeys(digests))
         removed = 0
         with self.connect() as con:
@@ -172,6 +205,7 @@ class EncodingStore:
                     chunk = wanted[i : i + BATCH]
                     marks = ",".join("?" * len(chunk))
                     con.execute(f"DELETE FROM faces WHERE digest IN ({marks})", chunk)
+                    con.execute(f"DELETE FROM face_quality WHERE digest IN ({marks})", chunk)
                     removed += con.execute(f"DELETE FROM images WHERE digest IN ({marks})", chunk).rowcount
             con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return removed

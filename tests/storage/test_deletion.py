@@ -31,8 +31,8 @@ from facecore.storage.maps import store_map
 
 #: Every table the cache file may hold. A new table must say here what deleting does to it.
 TABLES = {
-    "images", "faces", "person_actions", "person_facts", "saved_sets", "saved_set_files", "imported_sets",
-    "maps", "map_photos", "photo_hashes", "hidden_photos", "sqlite_sequence",
+    "images", "faces", "face_quality", "person_actions", "person_facts", "saved_sets", "saved_set_files",
+    "imported_sets", "maps", "map_photos", "photo_hashes", "hidden_photos", "sqlite_sequence",
 }  # fmt: skip
 #: Tables of what was measured or fitted on a whole set (storage.set_results, set_fits): present once a page or
 #: test measured something in the shared session cache; emptied by any deletion.
@@ -42,11 +42,11 @@ NAME = "Deletable Name"
 
 def _copy_cache(src: Path, dst: Path) -> EncodingStore:
     """A private copy of the session's cache (its photos are encoded already), without what other tests of the
-    session left in it besides encodings (saved uploads, imported sets, corrections, hidden photos, hashes), so
-    the fixture's own rows are the only ones."""
+    session left in it besides encodings and face quality (saved uploads, imported sets, corrections, hidden
+    photos, hashes), so the fixture's own rows are the only ones."""
     with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
         a.backup(b)
-        for table in TABLES - {"images", "faces"}:
+        for table in TABLES - {"images", "faces", "face_quality"}:
             if b.execute("SELECT 1 FROM sqlite_master WHERE name=?", (table,)).fetchone():
                 b.execute(f'DELETE FROM "{table}"')
     return EncodingStore(dst)
@@ -98,6 +98,7 @@ def test_cache_delete_dir_leaves_nothing_about_those_photos(full_cache, small_fa
             assert not gone.intersection(v for v in row if isinstance(v, str)), f"{table} still has {row}"
     kept = {f.digest for f in small_faceset.faces if f.person != first}
     assert {d for d, *_ in after["images"]} >= kept  # the other photos' encodings stay (both settings)
+    assert {d for d, *_ in after["face_quality"]} >= kept  # and their faces' quality
     assert not any(NAME in str(row) for row in after["person_facts"])
     assert any("Kept Name" in str(row) for row in after["person_facts"])  # facts about kept photos only
     # the split linked the deleted person's faces to the kept one's: gone with them, and its action too

@@ -1,0 +1,105 @@
+"""How far a face can be trusted: its size, the detector's confidence, its sharpness and how frontal it is.
+
+Pure functions on what detection and alignment already made (the face box,
+dlib's detector score, a 100 px aligned chip, the 5 landmarks); no model
+is loaded here (:func:`facecore.encode.encoding.face_qualities` measures a photo's
+faces). A face is one row of four float32 numbers, in :data:`QUALITY_FIELDS` order:
+
+- ``size``: the side in px of the face box in the photo (square root of its area);
+- ``score``: the detector's score of the face, from the pass that found it
+  (HOG: 0 is dlib's own cut, every-face mode keeps grey scores from -0.2;
+  frontal sharp faces reach 1-3);
+- ``sharpness``: variance of the Laplacian of the grey aligned chip's centre
+  (small faces are upsampled into the chip, so they come out soft);
+- ``frontal``: 1 for a face looking at the camera, towards 0 as it turns
+  (nose-to-eye distances on both sides, from the 5 landmarks).
+
+:func:`passes_bar` is the gate: a face below the bar stays searchable but
+never starts or joins a person on its own ("unsorted · low quality").
+Unknown quality (NaN: a cache written before quality was measured) passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+QUALITY_FIELDS = ("size", "score", "sharpness", "frontal")
+
+
+@dataclass(frozen=True)
+class QualityBar:
+    """The least quality a face needs to start or join a person; each field 0 means "no bar".
+
+    ``min_size`` px, ``min_score`` detector score, ``min_sharpness`` Laplacian
+    variance, ``min_frontal`` 0..1. The default is no bar: measured by
+    ``bench/face_quality.py`` (persons' pairwise F on 150 group photos of 75
+    people, checked on 150 of the other 75), no bar on any field raised F by
+    more than noise, and bars on size or sharpness lowered it (size >= 65 px:
+    F 0.905 -> 0.628; the faces they hold back are mostly right, and unsorted).
+    """
+
+    min_size: float = 0.0
+    min_score: float = -np.inf
+    min_sharpness: float = 0.0
+    min_frontal: float = 0.0
+
+    def as_array(self) -> np.ndarray:
+        """The bar as a ``(4,)`` float32 row in :data:`QUALITY_FIELDS` order."""
+        return np.array([self.min_size, self.min_score, self.min_sharpness, self.min_frontal], np.float32)
+
+
+def box_size(boxes: np.ndarray) -> np.ndarray:
+    """Side in px (square root of the area) of ``(n, 4)`` (top, right, bottom, left) boxes; ``(n,)`` float32."""
+    b = np.asarray(boxes, np.float32).reshape(-1, 4)
+    return np.sqrt(np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 1] - b[:, 3], 0, None))
+
+
+def sharpness(chips: np.ndarray, centre: float = 0.6) -> np.ndarray:
+    """Variance of the 4-neighbour Laplacian of the grey ``(n, s, s, 3)`` uint8 chips' centres; ``(n,)`` float32.
+
+    Only the central ``centre`` share of each side is used (the chip's
+    padding holds hair and background, whose edges say nothing of the face).
+    """
+    c = np.asarray(chips, np.float32)
+    if c.ndim != 4 or len(c) == 0:
+        return np.empty(0, np.float32)
+    grey = c @ np.array([0.299, 0.587, 0.114], np.float32)
+    s = grey.shape[1]
+    m = int(round(s * (1 - centre) / 2))
+    g = grey[:, m : s - m, m : s - m]
+    lap = g[:, 1:-1, :-2] + g[:, 1:-1, 2:] + g[:, :-2, 1:-1] + g[:, 2:, 1:-1] - 4 * g[:, 1:-1, 1:-1]
+    return lap.reshape(len(c), -1).var(axis=1).astype(np.float32)
+
+
+def frontality(landmarks: np.ndarray) -> np.ndarray:
+    """How frontal ``(n, 5, 2)`` (x, y) 5-point landmarks are: ``(n,)`` float32 in 0..1, 1 = facing the camera.
+
+    dlib's 5-point model gives two corners of each eye (points 0-1, 2-3)
+    and the base of the nose (4). A face turned away brings the nose towards
+    one eye: 1 - |dl - dr| / (dl + dr), with dl, dr the nose-to-eye-centre distances.
+    """
+    p = np.asarray(landmarks, np.float32).reshape(-1, 5, 2)
+    nose = p[:, 4]
+    dl = np.linalg.norm(p[:, 0:2].mean(axis=1) - nose, axis=1)
+    dr = np.linalg.norm(p[:, 2:4].mean(axis=1) - nose, axis=1)
+    total = np.maximum(dl + dr, 1e-6)
+    return (1.0 - np.abs(dl - dr) / total).astype(np.float32)
+
+
+def quality_rows(boxes: np.ndarray, scores: np.ndarray, chips: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The ``(n, 4)`` float32 quality rows (:data:`QUALITY_FIELDS`) of n faces from their ``(n, 4)`` boxes,
+    ``(n,)`` scores, ``(n, s, s, 3)`` uint8 chips and ``(n, 5, 2)`` landmarks."""
+    n = len(np.asarray(boxes).reshape(-1, 4))
+    if n == 0:
+        return np.empty((0, 4), np.float32)
+    return np.stack([box_size(boxes), np.asarray(scores, np.float32).reshape(n), sharpness(chips),
+                     frontality(landmarks)], axis=1).astype(np.float32)
+
+
+def passes_bar(quality: np.ndarray, bar: QualityBar) -> np.ndarray:
+    """``(n,)`` bool: which ``(n, 4)`` quality rows reach ``bar`` on every field (NaN, unknown, passes)."""
+    q = np.asarray(quality, np.float32).reshape(-1, 4)
+    low = q < bar.as_array()[None, :]
+    return ~np.any(low & ~np.isnan(q), axis=1)
