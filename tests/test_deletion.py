@@ -22,11 +22,13 @@ from facecore import (
     save_set,
     split_person,
 )
+from facecore.people.edits import mark_different, name_id
+from facecore.people.identities import persons_for
 
 #: Every table the cache file may hold. A new table must say here what deleting does to it.
 TABLES = {
     "images", "faces", "person_actions", "person_facts", "saved_sets", "saved_set_files", "imported_sets",
-    "sqlite_sequence",
+    "sqlite_sequence", "person_face_ids", "person_id_counter", "person_id_facts",
 }  # fmt: skip
 NAME = "Deletable Name"
 
@@ -62,6 +64,12 @@ def full_cache(tmp_path: Path, small_faceset, session_cache: Path, small_dataset
     name_faces(store, fs, np.flatnonzero(persons == first)[:3], NAME)
     name_faces(store, fs, np.flatnonzero(persons == second)[:3], "Kept Name")
     split_person(store, fs, [np.flatnonzero(persons == first)[:4], np.flatnonzero(persons == second)[:4]])
+    found = persons_for(store, fs)  # stable ids: every face's id, the counter
+    ids = found.face_ids()
+    one, two = (int(np.bincount(ids[(persons == f) & (ids > 0)]).argmax()) for f in (first, second))
+    name_id(store, fs, found, one, NAME + " by id")  # corrections on ids
+    name_id(store, fs, found, two, "Kept Id Name")
+    mark_different(store, fs, found, one, two)
     save_set(store, fs, "six people")
     import_encodings(encodings_npz(fs), store, [small_dataset, dataset_dir], name="six people")
     return store, first, second
@@ -82,8 +90,10 @@ def test_cache_delete_dir_leaves_nothing_about_those_photos(full_cache, small_fa
     assert {d for d, *_ in after["images"]} >= kept  # the other photos' encodings stay (both settings)
     assert not any(NAME in str(row) for row in after["person_facts"])
     assert any("Kept Name" in str(row) for row in after["person_facts"])  # facts about kept photos only
-    # the split linked the deleted person's faces to the kept one's: gone with them, and its action too
-    assert [a.kind for a in list_corrections(store, small_faceset.settings_key)] == ["name"]
+    assert any("Kept Id Name" in str(row) for row in after["person_id_facts"])
+    # the split linked the deleted person's faces to the kept one's, "different people" named the deleted
+    # person's id: gone with them, and their actions too
+    assert [a.kind for a in list_corrections(store, small_faceset.settings_key)] == ["name", "name"]
     assert after["saved_sets"] == [] and after["saved_set_files"] == []  # the saved set listed deleted photos
     assert after["imported_sets"] == [] and imported_sets(store) == []  # and so did the imported set
     raw = b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
@@ -98,7 +108,10 @@ def test_cache_clear_leaves_no_row_in_any_table_and_shrinks_the_file(full_cache)
     after = _rows(store.path)
     assert set(after) == TABLES
     assert {t: len(rows) for t, rows in after.items()} == dict.fromkeys(TABLES, 0)
-    assert store.path.stat().st_size < size / 10
+    assert store.path.stat().st_size < size / 5
+    with sqlite3.connect(store.path) as con:  # shrunk: no page but one root page per table and index
+        trees = con.execute("SELECT count(*) FROM sqlite_master WHERE rootpage > 0").fetchone()[0]
+        assert con.execute("PRAGMA page_count").fetchone()[0] == trees + 1
     raw = b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
     assert NAME.encode() not in raw and b"Kept Name" not in raw
 

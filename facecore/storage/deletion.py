@@ -1,9 +1,9 @@
 """The one delete rule, used by the app and the CLI alike: what goes when a set or the whole cache is deleted.
 
 Encodings, face crops and everything said about those faces are biometric data, so deleting a set
-deletes all of it: the photos' encodings and crops (every encoder setting), the person facts and
-corrections about their faces, the saved upload sets and the imported sets listing them. Clearing the
-cache leaves no row in any table of the file (names included) and shrinks it.
+deletes all of it: the photos' encodings and crops (every encoder setting), the person facts, stable
+person ids and corrections about their faces, the saved upload sets and the imported sets listing them.
+Clearing the cache leaves no row in any table of the file (names included) and shrinks it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from .db import tables, transaction
 from .encodings import EncodingStore
 from .imported import delete_imported, delete_imported_with
 from .person_facts import delete_corrections
+from .person_ids import delete_id_rows
 from .saved_sets import delete_sets_with
 
 
@@ -25,6 +26,7 @@ def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | Non
     wanted = list(dict.fromkeys(digests))
     removed = delete_imported(store, imported) if imported else store.delete(wanted)
     delete_corrections(store, wanted)
+    delete_id_rows(store, wanted)  # their stable person ids, and the corrections on ids about them
     delete_sets_with(store, wanted)
     delete_imported_with(store, wanted)
     with store.connect() as con:  # the deleted rows' old pages leave the write-ahead log too

@@ -120,8 +120,7 @@ def _has_table(con, name: str) -> bool:
 def delete_corrections(store: EncodingStore, digests: Iterable[str]) -> int:
     """Delete every fact (all settings) about faces of these photos, and actions left empty; return facts removed.
 
-    The stable person ids of these faces and the corrections made on ids go too
-    (:func:`facecore.storage.person_ids.delete_id_rows`).
+    The stable person ids and the corrections made on ids are :func:`facecore.storage.person_ids.delete_id_rows`'s.
 
     Call it with the digests whose encodings are deleted from the cache.
     """
@@ -136,14 +135,14 @@ def delete_corrections(store: EncodingStore, digests: Iterable[str]) -> int:
                 removed += con.execute(
                     f"DELETE FROM person_facts WHERE digest IN ({marks}) OR other_digest IN ({marks})", chunk + chunk
                 ).rowcount
-            from .person_ids import delete_id_rows  # person_ids builds on this module
-
-            removed += delete_id_rows(con, wanted)
-            con.execute(
-                "DELETE FROM person_actions WHERE id NOT IN (SELECT DISTINCT action FROM person_facts) "
-                "AND id NOT IN (SELECT DISTINCT action FROM person_id_facts)"
-            )
+            delete_empty_actions(con)
     return removed
+
+
+def delete_empty_actions(con) -> None:
+    """Inside a transaction: delete the actions left without a fact (here or on ids, ``person_id_facts``)."""
+    ids = " AND id NOT IN (SELECT DISTINCT action FROM person_id_facts)" if _has_table(con, "person_id_facts") else ""
+    con.execute(f"DELETE FROM person_actions WHERE id NOT IN (SELECT DISTINCT action FROM person_facts){ids}")
 
 
 # --------------------------------------------------------------------------- reading

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from .db import BATCH, transaction
 from .encodings import EncodingStore
 from .person_facts import _SCHEMA as FACTS_SCHEMA
-from .person_facts import Action
+from .person_facts import Action, delete_empty_actions
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS person_face_ids (
@@ -146,11 +146,18 @@ def read_id_facts(store: EncodingStore, settings_key: str) -> list[tuple]:
         ).fetchall()
 
 
-def delete_id_rows(con: sqlite3.Connection, digests: Iterable[str]) -> int:
-    """Inside a transaction: delete the face ids and id facts of these photos, then the id facts (names,
-    merges, "different people") about ids no face holds any more; return the rows removed."""
-    _ready_in_tx(con)
-    wanted = list(dict.fromkeys(digests))
+def delete_id_rows(store: EncodingStore, digests: Iterable[str]) -> int:
+    """Delete the face ids and id facts of these photos (all settings), then the id facts (names, merges,
+    "different people") about ids no face holds any more, and actions left empty; return the rows removed."""
+    with store.connect() as con:
+        _ready(con)
+        with transaction(con):
+            removed = _delete_id_rows(con, list(dict.fromkeys(digests)))
+            delete_empty_actions(con)
+    return removed
+
+
+def _delete_id_rows(con: sqlite3.Connection, wanted: list[str]) -> int:
     removed = 0
     for i in range(0, len(wanted), BATCH):
         chunk = wanted[i : i + BATCH]
@@ -163,10 +170,3 @@ def delete_id_rows(con: sqlite3.Connection, digests: Iterable[str]) -> int:
         f"OR (other IS NOT NULL AND other NOT IN ({held})))"
     ).rowcount
     return removed
-
-
-def _ready_in_tx(con: sqlite3.Connection) -> None:
-    """Create the tables inside an open transaction (executescript would commit it)."""
-    for statement in SCHEMA.split(";"):
-        if statement.strip():
-            con.execute(statement)
