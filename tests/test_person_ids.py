@@ -163,3 +163,19 @@ def test_the_face_ids_are_written_only_when_something_is_new(store, small_facese
     assert first[0] == len(small_faceset) - len(p.grouping.unsorted)  # one id per face in a person
     persons_for(store, small_faceset)
     assert state() == first
+
+
+def test_different_people_stay_apart_when_a_looser_grouping_would_join_them(store) -> None:
+    from test_corrections import blob_set
+
+    fs = blob_set([8, 6, 5], close_pair=True)  # blobs 0 and 1 are look-alikes: apart at 0.35, one at 0.6
+    strict = persons_for(store, fs, 0.35)
+    folders = np.array(fs.persons)
+    a, b = (int(np.bincount(strict.face_ids()[folders == f]).argmax()) for f in ("p0", "p1"))
+    assert a != b
+    loose = persons_for(store, fs, 0.6)
+    assert loose.face_ids()[folders == "p0"][0] == loose.face_ids()[folders == "p1"][0]  # joined when loose
+    mark_different(store, fs, strict, a, b)
+    for t in (0.6, 0.7, 0.35):
+        fid = persons_for(store, fs, t).face_ids()
+        assert set(fid[folders == "p0"]) == {a} and set(fid[folders == "p1"]) == {b}

@@ -131,12 +131,16 @@ def split_parts(store: EncodingStore, faceset, persons: Persons, parts: Sequence
 
 
 def mark_different(store: EncodingStore, faceset, persons: Persons, a: int, b: int) -> Action:
-    """Persons ``a`` and ``b`` (ids) are different people: the pair is not suggested again."""
+    """Persons ``a`` and ``b`` (ids) are different people: the pair is not suggested again, and a looser
+    grouping that would join them leaves each face they have now with its own id (recorded per face)."""
     a, b = _ids_of(persons, [a, b]) if int(a) != int(b) else (int(a), int(a))
     if a == b:
         raise InvalidParameterError(f"a={a} and b={b} must be two different persons.")
-    return _write(store, faceset, "different", f"marked Person {a} and Person {b} as different people",
-                  [("apart", None, None, a, b, None)])  # fmt: skip
+    digests, in_photo, _ = face_fields(faceset)
+    fid = persons.face_ids()
+    facts = [("apart", digests[r], in_photo[r], own, other, None)
+             for own, other in ((a, b), (b, a)) for r in np.flatnonzero(fid == own).tolist()]  # fmt: skip
+    return _write(store, faceset, "different", f"marked Person {a} and Person {b} as different people", facts)
 
 
 def apart_rows(persons: Persons) -> np.ndarray:

@@ -111,13 +111,15 @@ def inherit_ids(
 @dataclass(frozen=True)
 class IdFacts:
     """The corrections on ids for one FaceSet: ``pins`` {row: id or None}, ``alias`` {id: id it is},
-    ``names`` {id: name}, name ``anchors`` as (rows, ids), ``apart`` id pairs."""
+    ``names`` {id: name}, name ``anchors`` as (rows, ids), ``apart`` id pairs, and the faces each side
+    of them had when marked, ``sides`` {row: (its id, the other id)}."""
 
     pins: dict
     alias: dict
     names: dict
     anchors: tuple[np.ndarray, np.ndarray]
     apart: frozenset
+    sides: dict
 
     def resolve(self, pid: int) -> int:
         """The id ``pid`` shows as after merges (following merge after merge)."""
@@ -130,7 +132,7 @@ class IdFacts:
 
 def read_facts(store: EncodingStore, faceset, row_of: dict) -> IdFacts:
     """The id facts stored for ``faceset``'s settings, faces outside the set left out; later facts win."""
-    pins, alias, names, apart = {}, {}, {}, set()
+    pins, alias, names, apart, sides = {}, {}, {}, set(), {}
     anchors: dict[int, int] = {}
     for _, kind, d, i, person, other, name in read_id_facts(store, faceset.settings_key):
         row = row_of.get((d, i)) if d is not None else None
@@ -144,8 +146,11 @@ def read_facts(store: EncodingStore, faceset, row_of: dict) -> IdFacts:
                 anchors[row] = int(person)
         elif kind == "apart":
             apart.add((min(person, other), max(person, other)))
+            if row is not None:
+                sides[row] = (int(person), int(other))
     rows = np.fromiter(anchors.keys(), np.int64, len(anchors))
-    return IdFacts(pins, alias, names, (rows, np.fromiter(anchors.values(), np.int64, len(anchors))), frozenset(apart))
+    anchor_ids = np.fromiter(anchors.values(), np.int64, len(anchors))
+    return IdFacts(pins, alias, names, (rows, anchor_ids), frozenset(apart), sides)
 
 
 # --------------------------------------------------------------------------- all together
@@ -165,20 +170,34 @@ def _votes(store: EncodingStore, faceset, row_of: dict, pinned: set) -> tuple[np
     return np.asarray(rows, np.int64), np.asarray(ids, np.int64), known
 
 
-def _base_ids(store: EncodingStore, faceset, base: Grouping, row_of: dict, facts: IdFacts) -> np.ndarray:
-    """The id of each group of ``base`` (inherited, or new), remembering new (face, id) pairs."""
+def _keep_apart(raw: np.ndarray, facts: IdFacts) -> np.ndarray:
+    """Each face of a person marked "different people" from another, shown as that other person (a looser
+    grouping put the two together), goes back to its own id."""
+    out = raw.copy()
+    for row, (own, other) in facts.sides.items():
+        if raw[row] >= 0 and facts.resolve(int(raw[row])) == facts.resolve(other):
+            out[row] = own
+    return out
+
+
+def _face_ids(store: EncodingStore, faceset, base: Grouping, row_of: dict, facts: IdFacts) -> tuple:
+    """``(face ids (n,), group ids)``: each face's id from its group of ``base`` (inherited, or new; -1
+    unsorted) before merges and pins, and each group's; new (face, id) pairs are remembered."""
     digests, in_photo, _ = face_fields(faceset)
     vote_rows, vote_ids, known = _votes(store, faceset, row_of, set(facts.pins))
     ids = inherit_ids(base.labels, vote_rows, vote_ids, *facts.anchors)
-    members = [np.flatnonzero(base.labels == g) for g in range(base.n_persons)] if len(ids) else []
+    raw = np.where(base.labels >= 0, ids[np.maximum(base.labels, 0)] if len(ids) else -1, -1)
+    raw = _keep_apart(raw, facts)
     fresh = [g for g in range(len(ids)) if ids[g] < 0]
-    add = [(digests[r], in_photo[r], int(ids[g])) for g in range(len(ids)) if ids[g] >= 0
-           for r in members[g].tolist() if (r, int(ids[g])) not in known]  # fmt: skip
+    add = [(digests[r], in_photo[r], int(raw[r])) for r in np.flatnonzero(raw >= 0).tolist()
+           if (r, int(raw[r])) not in known]  # fmt: skip
     if add or fresh:
+        groups = [np.flatnonzero(base.labels == g) for g in fresh]
         new = save_face_ids(store, faceset.settings_key, add,
-                            [[(digests[r], in_photo[r]) for r in members[g].tolist()] for g in fresh])  # fmt: skip
-        ids[fresh] = new
-    return ids
+                            [[(digests[r], in_photo[r]) for r in rows.tolist()] for rows in groups])  # fmt: skip
+        for g, rows, pid in zip(fresh, groups, new, strict=True):
+            ids[g], raw[rows] = pid, pid
+    return raw, ids
 
 
 def _final_labels(face_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -212,9 +231,9 @@ def persons_for(
     legacy = load_corrections(store, faceset)
     base = group_faceset(faceset, threshold, min_size, constraints=legacy, seed=seed, graph=graph)
     facts = read_facts(store, faceset, row_of)
-    base_ids = _base_ids(store, faceset, base, row_of, facts)
-    resolved = np.array([facts.resolve(int(p)) for p in base_ids], np.int64)
-    face_ids = np.where(base.labels >= 0, resolved[np.maximum(base.labels, 0)] if len(resolved) else -1, -1)
+    raw, base_ids = _face_ids(store, faceset, base, row_of, facts)
+    cache: dict[int, int] = {}
+    face_ids = np.array([-1 if p < 0 else cache.setdefault(p, facts.resolve(p)) for p in raw.tolist()], np.int64)
     for row, pid in facts.pins.items():
         face_ids[row] = -1 if pid is None else facts.resolve(int(pid))
     labels, ids = _final_labels(face_ids)

@@ -13,7 +13,8 @@ encoder settings, faces keyed by content (photo sha256 digest, face number in th
   - ``pin``: face (digest, idx) is ``person`` (NULL: unsorted, in nobody); ``other``: the id it came from;
   - ``alias``: person ``other`` is person ``person`` (a merge);
   - ``name``: person ``person`` is called ``name``, recorded on each of its anchor faces (digest, idx);
-  - ``apart``: persons ``person`` and ``other`` are different people (no face: digest NULL).
+  - ``apart``: persons ``person`` and ``other`` are different people, recorded on each face (digest, idx)
+    of ``person`` at the time.
 
 Deleting photos (:func:`delete_id_rows`) deletes their rows, then the id facts about ids no face holds any more.
 """
