@@ -1,6 +1,6 @@
 """Face finder: the Streamlit entry point. Run with ``streamlit run app.py``.
 
-Registers the pages (each draws its own frame: see pages/_frame.py) and keeps
+Registers the pages (each draws its own frame: see pages/_shared/frame.py) and keeps
 the page address in step with the settings after every run.
 """
 
@@ -10,10 +10,10 @@ if __name__ == "__main__":
     # __mp_main__: for them this file must do nothing.
     import streamlit as st
 
-    from pages._state import write_url
-    from pages._widgets import PAGES
+    from pages._shared.state import write_url
+    from pages._shared.widgets import PAGES
 
-    # Streamlit's own menu is hidden (.streamlit/config.toml) and pages/_widgets.py
+    # Streamlit's own menu is hidden (.streamlit/config.toml) and pages/_shared/widgets.py
     # draws the menu instead, so the menu is the same in Streamlit's first-session
     # pages/ folder mode, which would list every file of pages/.
     # No icons here: the browser tab would fetch a page's :material/...: icon from Google's servers.

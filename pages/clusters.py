@@ -12,15 +12,17 @@ from facecore import (
     person_ids,
 )
 from facecore import settings as S
-from pages._cached import HOVER_ALL_UP_TO, cluster_table_for, crops, k_hint_for, model_for, variance_figure_for
-from pages._charts import scatter_figure, silhouette_figure, sizes_figure
-from pages._explain import how_it_works
-from pages._frame import frame
-from pages._hover_faces import hover_faces
-from pages._people_cache import people_for
-from pages._state import MIN_FACES, dims_range, k_range, setting
-from pages._views import captions, clusters_frame, hover_texts, person_label, point_row, selection_frame
-from pages._widgets import SIMILAR, download_faces, gallery, require_loaded
+from pages._clusters.cached import HOVER_ALL_UP_TO, cluster_table_for, k_hint_for, variance_figure_for
+from pages._clusters.charts import scatter_figure, silhouette_figure, sizes_figure
+from pages._clusters.explain import how_it_works
+from pages._clusters.hover import hover_faces
+from pages._clusters.tables import clusters_frame, hover_texts, point_row, selection_frame
+from pages._people.cached import people_for
+from pages._shared.cached import crops, model_for
+from pages._shared.frame import frame
+from pages._shared.state import MIN_FACES, dims_range, k_range, setting
+from pages._shared.views import captions, person_label
+from pages._shared.widgets import SIMILAR, download_faces, gallery, require_loaded
 
 TYPICAL, LEAST_TYPICAL = 40, 10
 BY_GROUP, BY_FOLDER, BY_PERSON = "group", "folder", "person"

@@ -4,23 +4,23 @@ import streamlit as st
 
 from facecore import (
     IMAGE_EXTENSIONS,
-    THUMB_SIDE,
     EncoderSettings,
     FaceCoreError,
     allowed_roots_from_env,
     default_dataset_path,
     delete_set,
-    encodings_npz,
     from_uploads,
     imported_key,
     lfw_sample,
     read_encodings,
     write_imported,
 )
-from pages import _state
-from pages._cached import forget_all, store
-from pages._frame import frame
-from pages._jobs import (
+from pages._photos.review import faces_found
+from pages._photos.tables import skipped_frame
+from pages._shared import state as _state
+from pages._shared.cached import forget_all, store
+from pages._shared.frame import frame
+from pages._shared.jobs import (
     duration,
     forget_query,
     imported_label,
@@ -29,10 +29,7 @@ from pages._jobs import (
     start_folder_job,
     start_job,
 )
-from pages._views import captions, skipped_frame
-from pages._widgets import gallery
 
-PER_PAGE = 60
 UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
 
 frame("Photos")
@@ -210,27 +207,7 @@ if fs.skipped:
                            key="dl_skipped", icon=":material/download:")  # fmt: skip
 
 if len(fs):
-    st.subheader("Faces found")
-    pages = (len(fs) - 1) // PER_PAGE + 1
-    if pages > 1:
-        st.session_state["faces_page"] = min(st.session_state.get("faces_page", 1), pages)
-        page = st.number_input(f"Page (of {pages:,})", 1, pages, key="faces_page", width=180)
-    else:
-        page = 1
-    first = (page - 1) * PER_PAGE
-    shown = range(first, min(first + PER_PAGE, len(fs)))
-    st.caption(f"Faces {first + 1:,}–{shown[-1] + 1:,} of {len(fs):,}, as the {THUMB_SIDE} px crops kept in the cache.")
-    gallery(fs, shown, captions(fs, shown), width=88)
-    st.download_button(
-        "Encodings (.npz)",
-        lambda: encodings_npz(fs),
-        "encodings.npz",
-        "application/octet-stream",
-        key="dl_encodings",
-        icon=":material/download:",
-        help="For other programs: the 128 numbers of every face (float32), with its file, person, photo hash, "
-        "place in the photo (0 = largest face) and box.",
-    )
+    faces_found(fs)
 
 # ----------------------------------------------------------------- the cache
 st.subheader("Cached encodings", divider="gray")

@@ -11,24 +11,15 @@ from facecore import (
     suggest_merges,
     typical_first,
 )
-from pages._cached import PEOPLE_AUTO_UP_TO
-from pages._frame import frame
-from pages._people_cache import kmeans_scores_for, people_state, people_sweep_for
-from pages._people_parts import (
-    FOLLOW,
-    history,
-    merge_form,
-    move_form,
-    notices_and_undo,
-    person_downloads,
-    quality,
-    rename_form,
-    split_form,
-    suggestions,
-)
-from pages._state import MIN_FACES, model_params, setting
-from pages._views import people_frame, person_label
-from pages._widgets import CLUSTERS, gallery, require_loaded
+from pages._people.cached import kmeans_scores_for, people_state, people_sweep_for
+from pages._people.corrections import FOLLOW, history, merge_form, move_form, notices_and_undo, rename_form, split_form
+from pages._people.panels import person_downloads, quality, suggestions
+from pages._people.tables import people_frame
+from pages._shared.cached import PEOPLE_AUTO_UP_TO
+from pages._shared.frame import frame
+from pages._shared.state import MIN_FACES, model_params, setting
+from pages._shared.views import person_label
+from pages._shared.widgets import CLUSTERS, gallery, require_loaded
 
 #: Persons in the gallery before "Show all"; faces shown of one person and of the unsorted ones.
 GALLERY_PERSONS, PERSON_FACES, UNSORTED_FACES = 48, 200, 120

@@ -7,26 +7,24 @@ import streamlit as st
 
 from facecore import FaceCoreError, content_digest, distances_to, find_similar, hit_persons, match_verdict
 from facecore import settings as S
-from pages._cached import (
-    PEOPLE_AUTO_UP_TO,
+from pages._people.cached import people_for, people_ready
+from pages._shared.cached import PEOPLE_AUTO_UP_TO, crops, model_for, names_for
+from pages._shared.frame import frame
+from pages._shared.pictures import face_uris, photo_with_box
+from pages._shared.state import MIN_FACES, model_params, setting
+from pages._shared.views import person_label
+from pages._shared.widgets import CLUSTERS, PEOPLE, face_picker, require_loaded
+from pages._similar.cached import (
     QUALITY_QUERIES,
     calibration_for,
-    crops,
     distributions_for,
-    model_for,
-    names_for,
     query_for,
     tuning_for,
     verdict_threshold,
 )
-from pages._charts import distance_figure, tuning_figure
-from pages._frame import frame
-from pages._people_cache import people_for, people_ready
-from pages._pictures import face_uris, photo_with_box
-from pages._quality import quality_section
-from pages._state import MIN_FACES, model_params, setting
-from pages._views import person_label, result_frame
-from pages._widgets import CLUSTERS, PEOPLE, face_picker, require_loaded
+from pages._similar.charts import distance_figure, tuning_figure
+from pages._similar.quality import quality_section
+from pages._similar.tables import result_frame
 
 UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in S.IMAGE_EXTENSIONS)
 DATASET_FACE, NEW_PHOTO = "A face of these photos", "A new photo"

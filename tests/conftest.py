@@ -63,3 +63,9 @@ def small_faceset(small_dataset: Path, session_cache: Path):
 def _isolated_cache_env(monkeypatch: pytest.MonkeyPatch, session_cache: Path) -> None:
     # Never touch the developer's own ~/.cache from tests.
     monkeypatch.setenv("FACECORE_CACHE", os.fspath(session_cache))
+
+
+@pytest.fixture
+def allow_small_dataset(monkeypatch: pytest.MonkeyPatch, small_dataset: Path) -> Path:
+    monkeypatch.setenv("FACECORE_ALLOWED_ROOTS", os.fspath(small_dataset))
+    return small_dataset

@@ -362,7 +362,7 @@ _APP_FULL_DISK = """
 import json, resource, sys
 from streamlit.testing.v1 import AppTest
 from facecore import EncoderSettings, EncodingStore, encode_images, scan_folder
-from pages._state import LoadedSet
+from pages._shared.state import LoadedSet
 
 app, first, second, cache = sys.argv[1:5]
 refs, skipped = scan_folder(first)

@@ -100,6 +100,21 @@ def test_the_readme_layout_names_every_module() -> None:
     assert named <= files, f"in the README's layout but not in the tree: {sorted(named - files)}"
 
 
+def test_the_readme_layout_names_every_test_folder() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "README.md").read_text()
+    layout = text[text.index("## How the code is laid out") :]
+    tests = layout[layout.index("\ntests/") : layout.index("```", layout.index("\ntests/"))]
+    folders = {p.parent.name for p in (root / "tests").glob("*/__init__.py")}
+    assert folders, "no test folders found"
+    assert not [f for f in folders if f"{f}/" not in tests], f"name these test folders in the README: {sorted(folders)}"
+    assert not [f for f in folders if not (root / "facecore" / f).is_dir() and f != "app"], (
+        "a test folder mirrors a facecore package (or is app/, for app.py and pages/)"
+    )
+
+
 def test_the_layout_reader_follows_folders() -> None:
     tree = "a.py\npkg/   x.py\n  b.py c.py\n  sub/\n    d.py\n                    e.py\n  f.py\ng.py"
     assert _layout_files(tree) == {"a.py", "pkg/x.py", "pkg/b.py", "pkg/c.py", "pkg/sub/d.py", "pkg/sub/e.py",

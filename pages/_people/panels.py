@@ -1,0 +1,83 @@
+"""Pieces of the People page besides the corrections: a person's downloads, merge suggestions, quality."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import streamlit as st
+
+from facecore import FaceSet, Grouping, MergeSuggestion, Scores, SweepPoint, allowed_roots_from_env
+from pages._people.charts import sweep_figure
+from pages._people.corrections import Names, mark_different, merge
+from pages._shared.cached import crops
+from pages._shared.pictures import person_zip
+from pages._shared.views import person_label
+
+
+def person_zip_for(ds, rows: np.ndarray) -> bytes:
+    """One person's zip: their face crops from the cache and, for a server folder, their photos
+    (read only inside that folder or the allowed roots it was read under, and only if unchanged)."""
+    fs = ds.faceset
+    return person_zip(fs, rows, crops(fs, rows, keep=False), ds.folder, allowed_roots_from_env())[0]
+
+
+def person_downloads(ds, rows: np.ndarray, label: str) -> None:
+    """Their faces (crops from the cache) and, for a server folder, their photos, as one zip."""
+    what = "faces and photos" if ds.folder else "faces"
+    st.download_button(
+        f"Their {what} (zip)",
+        lambda: person_zip_for(ds, rows),
+        f"{label.replace(' ', '_')}.zip", "application/zip", key="dl_person_zip", icon=":material/folder_zip:",
+        help="One picture per face (cut out of its photo)" + (" and each photo itself." if ds.folder else "."),
+    )  # fmt: skip
+
+
+def suggestions(fs: FaceSet, grouping: Grouping, names: Names, reps: np.ndarray, pairs: Sequence[MergeSuggestion]):
+    """Pairs of persons that may be one, closest first, each with one-click merge or "different people"."""
+    if not pairs:
+        st.caption("No two persons look alike enough to suggest.")
+        return
+    sizes = grouping.sizes
+    for i, s in enumerate(pairs):
+        faces, text = st.columns([1, 4], vertical_alignment="center")
+        faces.image(crops(fs, [reps[s.a], reps[s.b]]), width=72)
+        text.markdown(f"**{person_label(s.a, names)}** ({sizes[s.a]} faces) and "
+                      f"**{person_label(s.b, names)}** ({sizes[s.b]} faces)")  # fmt: skip
+        text.caption(f"Average distance between their faces {s.distance:.3f} (they join below "
+                     f"{grouping.threshold:.2f})")  # fmt: skip
+        buttons = text.container(horizontal=True)
+        buttons.button("Same person: merge", key=f"people_sugg_merge_{i}", icon=":material/merge:",
+                       on_click=merge, args=(fs, grouping, [s.a, s.b], int(reps[s.a])))  # fmt: skip
+        buttons.button("Different people", key=f"people_sugg_diff_{i}", icon=":material/block:",
+                       on_click=mark_different, args=(fs, grouping, s.a, s.b, int(reps[s.a])))  # fmt: skip
+
+
+def quality(scores: Scores | None, sweep: Sequence[SweepPoint] | None, km: Scores | None, k: int, threshold: float):
+    """How well the persons match the folders, against the Clusters page's groups, and where to set the slider."""
+    if scores is None or sweep is None:
+        st.caption("When the photos sit in one folder per person (folder/person_name/photo.jpg), this section "
+                   "measures how well the persons found match those folders.")  # fmt: skip
+        return
+    st.caption(
+        "Folders are taken as the truth here. *Pairs right*: of all pairs of faces, how well “put together” "
+        "matches “same folder” (pairwise F). *Faces right*: per face, how much of its person is its folder and "
+        "the other way round (BCubed F). 1 is perfect. Your corrections count."
+    )
+    m = st.columns(4)
+    m[0].metric("People in the folders", f"{scores.true_persons:,}")
+    m[1].metric("Persons found", f"{scores.groups:,}", help=f"{scores.unsorted:,} faces are alone or unsorted.")
+    delta = None if km is None else f"{scores.pairwise_f - km.pairwise_f:+.2f} vs the Clusters page"
+    m[2].metric("Pairs right", f"{scores.pairwise_f:.3f}", delta, help="Pairwise F; precision "
+                f"{scores.pairwise_precision:.3f}, recall {scores.pairwise_recall:.3f}.")  # fmt: skip
+    m[3].metric("Faces right", f"{scores.bcubed_f:.3f}", help="BCubed F; precision "
+                f"{scores.bcubed_precision:.3f}, recall {scores.bcubed_recall:.3f}.")  # fmt: skip
+    best = max(sweep, key=lambda p: p.scores.pairwise_f)
+    st.plotly_chart(sweep_figure(sweep, threshold, km.pairwise_f if km else None, k), key="people_sweep",
+                    config={"displaylogo": False})  # fmt: skip
+    st.caption(
+        f"Without corrections, these folders are matched best at strictness {best.threshold:.2f} "
+        f"(pairs right {best.scores.pairwise_f:.3f}, {best.persons} persons). "
+        + ("" if km is None else f"The Clusters page's {k} groups (K-means) get {km.pairwise_f:.3f}: "
+           "clusters are not people.")
+    )  # fmt: skip

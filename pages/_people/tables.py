@@ -1,0 +1,35 @@
+"""The People page's table of faces and persons: presentation only (numbers from facecore)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from facecore import FaceSet, typical_first
+
+
+def people_frame(faceset: FaceSet, labels: np.ndarray, names: Sequence[str | None]) -> pd.DataFrame:
+    """One row per face, persons first (by number, most typical face first), then the unsorted faces.
+
+    Columns: ``person`` (the number shown on the page, empty when unsorted),
+    ``name``, ``photo`` (path as loaded), ``face`` (0 = the photo's largest
+    face), ``top``/``right``/``bottom``/``left`` (the face box in px of the photo).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    rows = np.concatenate([typical_first(faceset.encodings, labels), np.flatnonzero(labels < 0)])
+    faces = [faceset.faces[int(r)] for r in rows]
+    lab = labels[rows]
+    frame = pd.DataFrame(
+        {
+            "person": pd.array([int(p) + 1 if p >= 0 else None for p in lab], dtype="Int64"),
+            "name": [(names[p] or "") if p >= 0 else "" for p in lab],
+            "photo": [f.name for f in faces],
+            "face": [f.in_photo for f in faces],
+        }
+    )
+    boxes = np.asarray([f.box for f in faces], dtype=np.int64).reshape(-1, 4)
+    for i, col in enumerate(("top", "right", "bottom", "left")):
+        frame[col] = boxes[:, i]
+    return frame

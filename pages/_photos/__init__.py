@@ -1,0 +1,1 @@
+"""Helpers of the Photos page (pages/dataset.py)."""

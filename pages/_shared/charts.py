@@ -1,0 +1,22 @@
+"""What every page's Plotly figures share: margins, a cheap vertical line, one colour per cluster."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import plotly.graph_objects as go
+
+#: 48 distinct colours; K above that reuses them.
+PALETTE = px.colors.qualitative.Dark24 + px.colors.qualitative.Light24
+
+
+MARGIN = dict(l=10, r=10, t=30, b=10)
+
+
+def cluster_color(cluster: int) -> str:
+    return PALETTE[int(cluster) % len(PALETTE)]
+
+
+def vline(fig: go.Figure, x: float, line: dict) -> None:
+    """A vertical line across the plot at ``x``: a plain layout shape (``add_vline`` took 20-50 ms a line to
+    work out which axes it spans, on every query)."""
+    fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="paper", line=line)

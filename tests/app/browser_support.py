@@ -1,0 +1,109 @@
+"""What the real-browser tests share: the app served on a free port (the ``server`` fixture), screenshots,
+and small waits. Debian's chromium (/usr/bin/chromium) is driven by Playwright; Playwright's own browser
+download is not used.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "artifacts" / "screenshots"
+#: First encoding of the six people (108 photos) on two busy cores, with margin.
+ENCODE_TIMEOUT_MS = 600_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(small_dataset: Path, session_cache: Path, tmp_path: Path) -> Iterator[str]:
+    """The app on a free port, reading only the small dataset; killed afterwards."""
+    yield from serve(small_dataset, session_cache, tmp_path)
+
+
+def serve(dataset: Path, cache: Path, tmp_path: Path) -> Iterator[str]:
+    """Run the app on a free port with ``cache`` as its cache file and ``dataset`` as the only allowed
+    folder; yield its address, then stop it (the body of the ``server`` fixture, for variants of it)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`) for the browser test")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+    port = _free_port()
+    env = dict(
+        os.environ,
+        FACECORE_CACHE=os.fspath(cache),
+        FACECORE_ALLOWED_ROOTS=os.fspath(dataset),
+        PYTHONUNBUFFERED="1",
+    )
+    log = tmp_path / "streamlit.log"
+    cmd = [
+        os.fspath(Path(sys.executable).parent / "streamlit"), "run", "app.py",
+        "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ready = threading.Event()
+
+    def drain() -> None:  # keep the pipe empty (a full pipe would freeze the server) and spot readiness
+        assert proc.stdout is not None
+        with open(log, "w") as fh:
+            for line in proc.stdout:
+                fh.write(line)
+                fh.flush()
+                if "URL: http" in line:  # "Local URL: …" (tornado) or "URL: …" (Streamlit's uvicorn server)
+                    ready.set()
+        ready.set()  # the server exited: stop waiting
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        if not ready.wait(120) or proc.poll() is not None:
+            pytest.fail(f"streamlit did not start: {log.read_text()[-3000:]}")
+        yield f"http://localhost:{port}/"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        print(f"server log: {log}")
+
+
+def _shot(page, name: str) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside its main block, so grow the viewport first."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    height = page.evaluate(
+        "() => Math.max(...Array.from(document.querySelectorAll("
+        "'[data-testid=stMain], [data-testid=stMainBlockContainer]')).map(e => e.scrollHeight))"
+    )
+    page.set_viewport_size({"width": 1400, "height": max(900, min(int(height) + 80, 12000))})
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=os.fspath(SHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+
+def _images_load(images, timeout_s: float = 60.0) -> bool:
+    """True once every image of the locator has been fetched and decoded (they load after the DOM)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if images.evaluate_all("imgs => imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0)"):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _no_exception(page) -> None:
+    errors = page.locator("[data-testid=stException]")
+    assert errors.count() == 0, errors.all_inner_texts()

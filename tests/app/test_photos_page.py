@@ -1,0 +1,174 @@
+"""The Photos page (pages/dataset.py) through Streamlit's AppTest: a typed folder, uploads and zips, the LFW
+sample, deleting, reloads, imported encodings.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import urllib.error
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facecore import EncoderSettings, EncodingStore
+from tests.app.support import finish_job, new_app, sidebar_text
+
+
+def test_typing_a_folder_encodes_it_and_shows_the_summary(allow_small_dataset: Path, small_faceset) -> None:
+    at = new_app().run()
+    assert at.text_input(key="folder_path").value  # prefilled with the shared dataset
+    at.text_input(key="folder_path").set_value(os.fspath(allow_small_dataset))
+    finish_job(at.button(key="encode_folder").click().run())
+    assert not at.exception
+    assert not at.error
+    ds = at.session_state["loaded"]
+    assert len(ds.faceset) == len(small_faceset)
+    assert ds.faceset.key == small_faceset.key
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Photos with a face"] == f"{small_faceset.photos_with_face:,}"
+    assert metrics["Faces"] == f"{len(small_faceset):,}"
+    assert metrics["Skipped"] == str(len(small_faceset.skipped) - small_faceset.other_files)
+    assert at.image and len(at.image[0].value) == min(60, len(small_faceset))  # the thumbnail grid
+    assert f"{len(small_faceset)} faces" in sidebar_text(at)
+    if small_faceset.skipped:
+        assert at.dataframe[0].value["reason"].notna().all()
+
+
+def test_a_folder_outside_the_allowed_roots_is_refused(tmp_path: Path) -> None:
+    at = new_app().run()
+    at.text_input(key="folder_path").set_value(os.fspath(tmp_path))
+    finish_job(at.button(key="encode_folder").click().run())
+    assert not at.exception
+    assert "outside the allowed folders" in at.error[0].value
+    assert "loaded" not in at.session_state
+
+
+def test_a_missing_folder_is_an_error_not_a_traceback(allow_small_dataset: Path) -> None:
+    at = new_app().run()
+    at.text_input(key="folder_path").set_value(os.fspath(allow_small_dataset / "nobody"))
+    finish_job(at.button(key="encode_folder").click().run())
+    assert not at.exception
+    assert "does not exist" in at.error[0].value
+
+
+def test_uploaded_photos_and_a_zip_are_encoded(small_people) -> None:
+    photos = sorted(small_people[0].glob("*.jpg"))[:3]
+    zipped = sorted(small_people[1].glob("*.jpg"))[:3]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for p in zipped:
+            zf.write(p, f"{small_people[1].name}/{p.name}")
+        zf.writestr("notes.txt", "not a photo")
+    files = [(p.name, p.read_bytes(), "image/jpeg") for p in photos]
+    files.append(("more.zip", buf.getvalue(), "application/zip"))
+    at = new_app().run()
+    at.file_uploader(key="uploads").set_value(files)
+    at.run()
+    finish_job(at.button(key="encode_uploads").click().run())
+    assert not at.exception
+    fs = at.session_state["loaded"].faceset
+    assert {f.name for f in fs.faces} >= {f"more.zip/{small_people[1].name}/{p.name}" for p in zipped[:1]}
+    assert len(fs) >= 4
+    assert {s.path: s.reason for s in fs.skipped}.get("more.zip/notes.txt") == "unsupported type"
+
+
+def test_the_lfw_sample_says_clearly_that_it_needs_the_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sklearn.datasets
+
+    def offline(**kwargs):
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_lfw_people", offline)
+    at = new_app().run()
+    finish_job(at.button(key="encode_lfw").click().run())
+    assert not at.exception
+    assert "no internet access" in at.error[0].value
+    assert "loaded" not in at.session_state
+
+
+def test_delete_removes_the_dataset_from_the_cache(tmp_path: Path, monkeypatch, small_people) -> None:
+    cache = tmp_path / "own-cache.sqlite"  # not the session cache the other tests reuse
+    monkeypatch.setenv("FACECORE_CACHE", os.fspath(cache))
+    folder = tmp_path / "three"
+    folder.mkdir()
+    for p in sorted(small_people[3].glob("*.jpg"))[:3]:
+        (folder / p.name).symlink_to(p)
+    monkeypatch.setenv("FACECORE_ALLOWED_ROOTS", os.fspath(folder))
+    at = new_app().run()
+    at.text_input(key="folder_path").set_value(os.fspath(folder))
+    finish_job(at.button(key="encode_folder").click().run())
+    digests = at.session_state["loaded"].digests
+    store = EncodingStore(cache)
+    assert store.get_many(digests, EncoderSettings().key)
+    at.button(key="delete_cache").click().run()
+    assert not at.exception
+    assert not store.get_many(digests, EncoderSettings().key)
+    assert "loaded" not in at.session_state
+    assert os.fspath(cache) in at.success[0].value
+
+
+def test_a_reload_brings_uploaded_photos_back_from_the_cache(small_people) -> None:
+    photos = sorted(small_people[4].glob("*.jpg"))[:5]
+    at = new_app().run()
+    at.file_uploader(key="uploads").set_value([(p.name, p.read_bytes(), "image/jpeg") for p in photos])
+    at.run()
+    finish_job(at.button(key="encode_uploads").click().run())
+    fs = at.session_state["loaded"].faceset
+    token = at.query_params["upload"]
+    assert len(fs) >= 4 and token
+
+    reload = new_app()  # the same address in a new session: the uploader is empty, the cache is not
+    reload.query_params.update(dict(at.query_params))
+    reload.run()
+    assert not reload.exception, reload.exception
+    again = reload.session_state["loaded"].faceset
+    assert again.key == fs.key and again.encoded == 0
+    assert {m.label: m.value for m in reload.metric}["Faces"] == f"{len(fs):,}"
+
+    wrong = new_app()
+    wrong.query_params["upload"] = "not-a-token"
+    wrong.run()
+    assert not wrong.exception
+    assert any("no longer known" in w.value for w in wrong.warning) and "upload" not in wrong.query_params
+
+
+def test_imported_encodings_load_show_faces_and_come_back_on_reload(
+    allow_small_dataset: Path, small_faceset, tmp_path: Path, monkeypatch
+) -> None:
+    from facecore import encodings_npz
+
+    monkeypatch.setenv("FACECORE_CACHE", os.fspath(tmp_path / "import-cache.sqlite"))  # nothing encoded here
+    data = encodings_npz(small_faceset)
+    at = new_app().run()
+    at.file_uploader(key="import_file").set_value(("six.npz", data, "application/octet-stream")).run()
+    at.button(key="import_encodings").click().run()
+    assert not at.exception, at.exception
+    fs = at.session_state["loaded"].faceset
+    assert len(fs) == len(small_faceset) and np.array_equal(fs.encodings, small_faceset.encodings)
+    assert [f.person for f in fs.faces] == small_faceset.persons
+    from pages._shared.cached import crops
+    from pages._shared.pictures import PLACEHOLDER
+
+    for jpeg in crops(fs, [0, 1]):  # faces cut from their photos: the cache had no crops of them
+        assert jpeg != PLACEHOLDER
+        assert np.asarray(Image.open(io.BytesIO(jpeg))).std() > 10
+    link = dict(at.query_params)
+    assert "imported" in link
+
+    again = new_app()
+    again.query_params.update(link)
+    again.run()
+    assert not again.exception, again.exception
+    assert again.session_state["loaded"].faceset.key == fs.key
+
+    bad = io.BytesIO()
+    np.savez(bad, encodings=np.full((3, 128), np.nan, np.float32), path=np.array(["a.jpg", "b.jpg", "c.jpg"]))
+    refused = new_app().run()
+    refused.file_uploader(key="import_file").set_value(("bad.npz", bad.getvalue(), "application/octet-stream")).run()
+    refused.button(key="import_encodings").click().run()
+    assert not refused.exception
+    assert "bad.npz was not imported" in refused.error[0].value and "loaded" not in refused.session_state
