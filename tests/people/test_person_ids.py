@@ -166,7 +166,7 @@ def test_the_face_ids_are_written_only_when_something_is_new(store, small_facese
 
 
 def test_different_people_stay_apart_when_a_looser_grouping_would_join_them(store) -> None:
-    from test_corrections import blob_set
+    from tests.people.test_corrections import blob_set
 
     fs = blob_set([8, 6, 5], close_pair=True)  # blobs 0 and 1 are look-alikes: apart at 0.35, one at 0.6
     strict = persons_for(store, fs, 0.35)
