@@ -5,7 +5,15 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from facecore import FaceCoreError, content_digest, distances_to, find_similar, hit_persons, match_verdict
+from facecore import (
+    FaceCoreError,
+    content_digest,
+    copy_in_set,
+    distances_to,
+    find_similar,
+    hit_persons,
+    match_verdict,
+)
 from facecore import settings as S
 from pages._people.cached import people_for, people_ready
 from pages._shared.cached import PEOPLE_AUTO_UP_TO, crops, model_for, names_for
@@ -114,7 +122,8 @@ with query_col:
             st.stop()
         data = upload.getvalue()
         try:
-            encoded = query_for(content_digest(data), ds.settings.key, data, ds.settings)
+            upload_digest = content_digest(data)
+            encoded = query_for(upload_digest, ds.settings.key, data, ds.settings)
         except FaceCoreError as exc:
             st.error(str(exc))
             st.stop()
@@ -144,8 +153,10 @@ if state.get("tuned") == (fs.key, top):
 # ----------------------------------------------------------------- the answer
 grouping, person_names = people_for(fs, setting("people_threshold", 0.3, 0.7)) if people_ready(fs) else (None, ())
 # the People page's persons (corrections included); a large set not grouped into persons yet: the folders
-persons = hit_persons(fs, exact.indices, None if grouping is None else grouping.labels)
-answer = match_verdict(exact.distances, threshold, persons, calibration)
+persons = hit_persons(fs, exact.indices, None if grouping is None else grouping.labels, person_names)
+sizes = {} if grouping is None else dict(zip(person_names, grouping.sizes.tolist(), strict=True))
+copy = None if "row" in query else copy_in_set(fs, upload_digest, exact.distances, exact.indices)  # already in the set?
+answer = match_verdict(exact.distances, threshold, persons, calibration, person_faces=sizes, copy=copy)
 st.subheader("Same person?", divider="gray")
 if "row" in query and grouping is not None:
     own = int(grouping.labels[query["row"]])

@@ -144,9 +144,10 @@ def mark_different(store: EncodingStore, faceset, persons: Persons, a: int, b: i
 
 
 def apart_rows(persons: Persons) -> np.ndarray:
-    """``(k, 2)`` one face row of each of two persons marked different (for ``suggest_merges``' cannot_link)."""
+    """``(k, 2)`` one face row of each of two persons marked different (for ``suggest_merges``' cannot_link),
+    and the cannot-links older caches hold."""
     wanted = {p for pair in persons.apart for p in pair}
     lab = persons.grouping.labels
     reps = {pid: int(np.flatnonzero(lab == i)[0]) for i, pid in enumerate(persons.ids.tolist()) if pid in wanted}
     pairs = [(reps[a], reps[b]) for a, b in persons.apart if a in reps and b in reps]
-    return np.asarray(pairs, np.int64).reshape(-1, 2)
+    return np.concatenate([np.asarray(pairs, np.int64).reshape(-1, 2), persons.legacy_cannot])

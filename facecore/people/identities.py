@@ -17,7 +17,7 @@ Display order is by size (largest first, then lowest id); the id does not change
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,6 +38,7 @@ class Persons:
     ``(n_persons,)`` int64 the stable id of each index; ``names`` the name of each index or None.
     ``apart`` holds the id pairs marked "different people"; ``base`` is the grouping before the
     corrections on ids, ``base_ids`` ``(base.n_persons,)`` the id each of its groups inherited.
+    Pass :func:`.edits.apart_rows` to ``suggest_merges`` to leave out the pairs marked different.
     """
 
     grouping: Grouping
@@ -46,6 +47,8 @@ class Persons:
     apart: frozenset[tuple[int, int]]
     base: Grouping
     base_ids: np.ndarray
+    #: ``(k, 2)`` the cannot-link face rows of corrections older caches hold ("different people" before ids)
+    legacy_cannot: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
 
     @property
     def n_persons(self) -> int:
@@ -245,4 +248,4 @@ def persons_for(
             named[facts.resolve(pid)] = name
     names = tuple(named.get(int(pid)) or old for pid, old in zip(ids.tolist(), old_names, strict=True))
     apart = frozenset((facts.resolve(a), facts.resolve(b)) for a, b in facts.apart)
-    return Persons(grouping, ids, names, apart, base, base_ids)
+    return Persons(grouping, ids, names, apart, base, base_ids, legacy.cannot_link)
