@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -94,6 +94,9 @@ class FaceSet:
     #: ``(name, content digest)`` of every photo read, with or without a face,
     #: in order: what the cache holds for this set (to delete it, or reopen it)
     read: tuple[tuple[str, str], ...] = ()
+    #: content digests of this set's photos hidden from it (:meth:`without`): still in :attr:`read` (the cache
+    #: holds them, and deleting the set deletes them), no longer among :attr:`faces`
+    hidden: frozenset[str] = frozenset()
 
     @property
     def digests(self) -> tuple[str, ...]:
@@ -114,6 +117,29 @@ class FaceSet:
     def other_files(self) -> int:
         """Files that are not photos at all (other extensions), left out of :attr:`images`."""
         return sum(1 for s in self.skipped if s.reason in NOT_A_PHOTO)
+
+    @property
+    def photos_hidden(self) -> int:
+        """Photos of this set hidden from it (see :meth:`without`)."""
+        return len(self.hidden)
+
+    def without(self, digests: Iterable[str]) -> FaceSet:
+        """This set without the photos whose content digest is among ``digests`` (photos the user hid): their
+        faces and encoding rows are left out, :attr:`key` names the faces kept, and :attr:`hidden` lists every
+        digest of this set hidden so far. Digests of photos not in this set are ignored; nothing hidden gives
+        ``self``. Files are never touched, and :attr:`read` still lists every photo read."""
+        gone = set(digests).intersection(d for _, d in self.read) - self.hidden
+        if not gone:
+            return self
+        keep = np.array([f.digest not in gone for f in self.faces], dtype=bool)
+        faces = tuple(f for f, k in zip(self.faces, keep, strict=True) if k)
+        return replace(
+            self,
+            faces=faces,
+            encodings=np.ascontiguousarray(self.encodings[keep]),
+            key=faceset_key(faces, self.settings_key),
+            hidden=self.hidden | gone,
+        )
 
     def thumb_keys(self, rows: Sequence[int] | np.ndarray) -> list[tuple[str, int]]:
         """The ``(photo digest, face in photo)`` thumbnail keys of the faces at ``rows``, for the store."""

@@ -15,7 +15,9 @@ from facecore import (
     read_encodings,
     write_imported,
 )
+from pages._photos.duplicates import near_duplicates
 from pages._photos.review import faces_found
+from pages._photos.suspects import wrong_folder
 from pages._photos.tables import skipped_frame
 from pages._shared import state as _state
 from pages._shared.cached import forget_all, store
@@ -24,6 +26,7 @@ from pages._shared.jobs import (
     duration,
     forget_query,
     imported_label,
+    keep_out_hidden,
     progress_panel,
     shared,
     start_folder_job,
@@ -135,9 +138,9 @@ with tab_import:
         else:
             st.session_state.pop(_state.ERROR, None)
             forget_query()
-            st.session_state[_state.LOADED] = _state.LoadedSet(
+            st.session_state[_state.LOADED] = keep_out_hidden(_state.LoadedSet(
                 imported, imported_label(imported), EncoderSettings(), imported=imported_key(imported)
-            )
+            ))  # fmt: skip
         st.rerun()
 
 with tab_sample:
@@ -182,7 +185,8 @@ n_skipped = len(fs.skipped) - fs.other_files  # files that are not photos are co
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Photos with a face", f"{fs.photos_with_face:,}", f"of {fs.images:,} photo files", delta_color="off",
           delta_arrow="off")  # fmt: skip
-m2.metric("Faces", f"{len(fs):,}")
+m2.metric("Faces", f"{len(fs):,}", help=f"{fs.photos_hidden:,} photos hidden from this set (near-duplicates): "
+          f"{len(ds.everything):,} faces with them" if fs.photos_hidden else None)  # fmt: skip
 m3.metric(
     "Skipped",
     f"{n_skipped:,}",
@@ -208,6 +212,8 @@ if fs.skipped:
 
 if len(fs):
     faces_found(fs)
+near_duplicates(ds)
+wrong_folder(fs)
 
 # ----------------------------------------------------------------- the cache
 st.subheader("Cached encodings", divider="gray")

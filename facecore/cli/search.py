@@ -92,6 +92,8 @@ def cmd_evaluate(args: argparse.Namespace) -> dict:
     out["dims"], out["k"] = args.dims, args.k
     out["tuning"] = tuning_out(tuning)
     out["people"] = people_scores(fs, model)
+    from ..curation.suspects import find_suspects
+    out["suspects"] = [s.as_dict() for s in find_suspects(fs, min_score=1.0)]  # nearer another folder's faces
     return out
 
 
@@ -134,7 +136,7 @@ def show_similar(out: dict) -> None:
 
 def show_evaluate(out: dict) -> None:
     for key, value in out.items():
-        if key not in ("confused_pairs", "people"):
+        if key not in ("confused_pairs", "people", "suspects"):
             print(f"{key:28s} {value}")
     pp = out["people"]
     if "pairwise_f" in pp:
@@ -146,3 +148,5 @@ def show_evaluate(out: dict) -> None:
         print("Most confused folders (each other's nearest faces; often one person filed twice):")
         for c in out["confused_pairs"]:
             print(f"  {c['share']:6.1%}  {c['a']} ~ {c['b']}  ({c['results']} results)")
+    for s in out["suspects"][:10]:
+        print(f"  suspect {s['score']:.2f}  {s['path']} (folder {s['folder']}, likely {s['likely']})")

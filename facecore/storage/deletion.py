@@ -2,8 +2,9 @@
 
 Encodings, face crops and everything said about those faces are biometric data, so deleting a set
 deletes all of it: the photos' encodings and crops (every encoder setting), the person facts, stable
-person ids and corrections about their faces, the saved upload sets and the imported sets listing them.
-Clearing the cache leaves no row in any table of the file (names included) and shrinks it.
+person ids and corrections about their faces, the saved upload sets and the imported sets listing them, the
+maps drawn from them, the photos' perceptual hashes and whether they were hidden from their set. Clearing the
+cache leaves no row in any table of the file (names included) and shrinks it.
 """
 
 from __future__ import annotations
@@ -12,15 +13,19 @@ from collections.abc import Iterable
 
 from .db import tables, transaction
 from .encodings import EncodingStore
+from .hidden_photos import unhide_photos
 from .imported import delete_imported, delete_imported_with
+from .maps import delete_maps
 from .person_facts import delete_corrections
 from .person_ids import delete_id_rows
+from .photo_hashes import delete_photo_hashes
 from .saved_sets import delete_sets_with
 
 
 def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | None = None) -> int:
     """Delete a set of photos from the cache file: their encodings and face crops (all settings), every
-    person fact and correction about their faces, every saved set and every imported set listing them.
+    person fact and correction about their faces, every saved set and every imported set listing them, their
+    perceptual hashes and their hidden marks.
     ``imported`` names the imported set being deleted (its key), whose photos are then the ones it lists.
     Returns how many cached results (one per photo and encoder settings) were removed."""
     wanted = list(dict.fromkeys(digests))
@@ -29,6 +34,9 @@ def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | Non
     delete_id_rows(store, wanted)  # their stable person ids, and the corrections on ids about them
     delete_sets_with(store, wanted)
     delete_imported_with(store, wanted)
+    delete_photo_hashes(store, wanted)
+    unhide_photos(store, wanted)
+    delete_maps(store, wanted)
     with store.connect() as con:  # the deleted rows' old pages leave the write-ahead log too
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return removed
@@ -36,7 +44,7 @@ def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | Non
 
 def clear_cache(store: EncodingStore) -> None:
     """Delete every row of every table in the cache file (encodings, crops, names, corrections, saved and
-    imported sets), then shrink the file (``VACUUM``) so no deleted page is left in it."""
+    imported sets, photo hashes, hidden photos), then shrink the file (``VACUUM``) so no deleted page is left in it."""
     with store.connect() as con:
         with transaction(con):
             for table in tables(con):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from dataclasses import replace
 
 import streamlit as st
 
@@ -24,6 +25,7 @@ from facecore import (
     FaceSet,
     allowed_roots_from_env,
     check_folder,
+    hidden_digests,
     load_imported,
     open_saved_set,
     scan_folder,
@@ -87,9 +89,19 @@ def adopt_finished_job() -> None:
         st.session_state[_state.ERROR] = job.error
     if job.faceset is not None:
         forget_query()
-        st.session_state[_state.LOADED] = _state.LoadedSet(
-            shared(job.faceset), job.label, job.settings, job.folder, job.waited, job.token
+        st.session_state[_state.LOADED] = keep_out_hidden(
+            _state.LoadedSet(shared(job.faceset), job.label, job.settings, job.folder, job.waited, job.token)
         )
+
+
+def keep_out_hidden(loaded: _state.LoadedSet) -> _state.LoadedSet:
+    """``loaded`` with the photos hidden from it in the cache left out of its set (``whole`` then keeps every
+    photo): what every page counts, searches and groups. Call it on a set just loaded or just re-hidden."""
+    whole = loaded.everything
+    kept = whole.without(hidden_digests(store(), whole.digests))
+    if kept is whole:
+        return replace(loaded, faceset=whole, whole=None)
+    return replace(loaded, faceset=shared(kept), whole=whole)
 
 
 def forget_query() -> None:
@@ -137,7 +149,7 @@ def _reopen_from_cache(request: _state.UrlRequest) -> None:
         st.session_state[_state.NOTICE] = f"The photos in the page address were not loaded. {exc}"
         _state.clear_url()
         return
-    st.session_state[_state.LOADED] = loaded
+    st.session_state[_state.LOADED] = keep_out_hidden(loaded)
     st.session_state.update(detector=loaded.settings.detector, all_faces=loaded.settings.all_faces)
 
 

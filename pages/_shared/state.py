@@ -48,10 +48,17 @@ class LoadedSet:
     token: str | None = None
     #: imported encodings: the key (the file's sha256) that reopens them from the cache
     imported: str | None = None
+    #: the set with every photo when some are hidden from it (``faceset`` is then what is kept); else None
+    whole: FaceSet | None = None
+
+    @property
+    def everything(self) -> FaceSet:
+        """The set with its hidden photos too (near-duplicate groups are found, and undone, on it)."""
+        return self.whole if self.whole is not None else self.faceset
 
     @property
     def digests(self) -> tuple[str, ...]:
-        """Every photo read (with a face or not): what the cache holds for this set."""
+        """Every photo read (with a face or not, hidden or not): what the cache holds for this set."""
         return self.faceset.digests
 
 

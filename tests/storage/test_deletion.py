@@ -13,30 +13,42 @@ import pytest
 
 from facecore import (
     EncodingStore,
+    cached_photo_hashes,
     delete_set,
     encodings_npz,
+    faceset_layout_key,
+    hidden_digests,
+    hide_photos,
     import_encodings,
     imported_sets,
     list_corrections,
     name_faces,
     save_set,
+    scan_folder,
     split_person,
 )
 from facecore.people.edits import mark_different, name_id
 from facecore.people.identities import persons_for
+from facecore.storage.maps import store_map
 
 #: Every table the cache file may hold. A new table must say here what deleting does to it.
 TABLES = {
     "images", "faces", "person_actions", "person_facts", "saved_sets", "saved_set_files", "imported_sets",
-    "sqlite_sequence", "person_face_ids", "person_id_counter", "person_id_facts",
+    "maps", "map_photos", "photo_hashes", "hidden_photos", "sqlite_sequence", "person_face_ids",
+    "person_id_counter", "person_id_facts",
 }  # fmt: skip
 NAME = "Deletable Name"
 
 
 def _copy_cache(src: Path, dst: Path) -> EncodingStore:
-    """A private copy of the session's cache (its photos are encoded already)."""
+    """A private copy of the session's cache (its photos are encoded already), without what other tests of the
+    session left in it besides encodings (saved uploads, imported sets, corrections, hidden photos, hashes), so
+    the fixture's own rows are the only ones."""
     with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
         a.backup(b)
+        for table in TABLES - {"images", "faces"}:
+            if b.execute("SELECT 1 FROM sqlite_master WHERE name=?", (table,)).fetchone():
+                b.execute(f'DELETE FROM "{table}"')
     return EncodingStore(dst)
 
 
@@ -56,7 +68,8 @@ def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture()
 def full_cache(tmp_path: Path, small_faceset, session_cache: Path, small_dataset: Path, dataset_dir: Path):
-    """A cache holding the six people's encodings, a name, a split, a saved set and an imported set."""
+    """A cache holding the six people's encodings, a name, a split, a saved set, an imported set, the photos'
+    hashes and two hidden photos (one of each of the first two people)."""
     store = _copy_cache(session_cache, tmp_path / "c.sqlite")
     fs = small_faceset
     persons = np.array([f.person for f in fs.faces])
@@ -71,7 +84,10 @@ def full_cache(tmp_path: Path, small_faceset, session_cache: Path, small_dataset
     name_id(store, fs, found, two, "Kept Id Name")
     mark_different(store, fs, found, one, two)
     save_set(store, fs, "six people")
+    store_map(store, faceset_layout_key(fs, "pca"), fs.encodings[:, :2], "pca", fs.digests)  # a kept map
     import_encodings(encodings_npz(fs), store, [small_dataset, dataset_dir], name="six people")
+    cached_photo_hashes(fs, store, scan_folder(small_dataset)[0])
+    hide_photos(store, [fs.faces[np.flatnonzero(persons == p)[-1]].digest for p in (first, second)])
     return store, first, second
 
 
@@ -96,6 +112,10 @@ def test_cache_delete_dir_leaves_nothing_about_those_photos(full_cache, small_fa
     assert [a.kind for a in list_corrections(store, small_faceset.settings_key)] == ["name", "name"]
     assert after["saved_sets"] == [] and after["saved_set_files"] == []  # the saved set listed deleted photos
     assert after["imported_sets"] == [] and imported_sets(store) == []  # and so did the imported set
+    folder = {d for n, d in small_faceset.read if n.startswith(first + "/")}  # with a face or not
+    assert {d for d, *_ in after["photo_hashes"]} == set(small_faceset.digests) - folder  # the kept photos' only
+    assert len(hidden_digests(store)) == 1  # the kept person's hidden photo stays hidden
+    assert after["maps"] == [] and after["map_photos"] == []  # the map was drawn from deleted photos
     raw = b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
     assert NAME.encode() not in raw  # secure_delete: overwritten, not only unlinked
 
@@ -109,9 +129,8 @@ def test_cache_clear_leaves_no_row_in_any_table_and_shrinks_the_file(full_cache)
     assert set(after) == TABLES
     assert {t: len(rows) for t, rows in after.items()} == dict.fromkeys(TABLES, 0)
     assert store.path.stat().st_size < size / 5
-    with sqlite3.connect(store.path) as con:  # shrunk: no page but one root page per table and index
-        trees = con.execute("SELECT count(*) FROM sqlite_master WHERE rootpage > 0").fetchone()[0]
-        assert con.execute("PRAGMA page_count").fetchone()[0] == trees + 1
+    with sqlite3.connect(store.path) as con:  # shrunk: no free (deleted) page left in the file
+        assert con.execute("PRAGMA freelist_count").fetchone()[0] == 0
     raw = b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
     assert NAME.encode() not in raw and b"Kept Name" not in raw
 
