@@ -66,8 +66,8 @@ def _metric(page, label: str):
 
 
 def _caption(page, text: str):
-    """A gallery picture's caption, exactly ``text``."""
-    return page.get_by_text(text, exact=True)
+    """A gallery picture's caption (a paragraph), exactly ``text``: not a picker's chip of the same words."""
+    return page.locator("p", has_text=re.compile(rf"^{re.escape(text)}$"))
 
 
 def test_name_move_out_merge_undo_then_reload(server: str, small_dataset: Path, small_faceset, people_cache) -> None:
