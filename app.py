@@ -9,6 +9,7 @@ if __name__ == "__main__":
     # multiprocessing's "spawn", which imports the main module again as
     # __mp_main__: for them this file must do nothing.
     import streamlit as st
+    from streamlit.commands import navigation as _navigation
 
     from pages._shared.state import write_url
     from pages._shared.widgets import PAGES
@@ -17,6 +18,9 @@ if __name__ == "__main__":
     # draws the menu instead, so the menu is the same in Streamlit's first-session
     # pages/ folder mode, which would list every file of pages/.
     # No icons here: the browser tab would fetch a page's :material/...: icon from Google's servers.
+    # An old or mistyped address (/dataset was the Photos page's) opens the home page, the Photos page:
+    # st.navigation already falls back to it, and only Streamlit's "Page not found" dialog is left out.
+    _navigation.send_page_not_found = lambda ctx: None
     page = st.navigation(
         [st.Page(p.path, title=p.title, url_path=p.url, default=i == 0) for i, p in enumerate(PAGES)],
         position="hidden",

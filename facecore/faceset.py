@@ -35,9 +35,12 @@ NOT_A_PHOTO = frozenset({"unsupported type"})
 _WINDOW = 64
 #: Encoded results written to the cache together.
 _FLUSH_EVERY = 32
-#: The rate behind "time left" is measured over this many recent seconds, once this many photos were encoded.
+#: The rate behind "time left" is measured over this many recent seconds, from the moment this many photos were
+#: encoded (the first ones carry the workers' start and model loading: counted from the start, the first estimate
+#: was 5x too long), and given once this many more were encoded since (before: None, "estimating").
 _RATE_WINDOW_S = 20.0
 _RATE_WARMUP = 4
+_RATE_MIN_PHOTOS = 8
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,8 @@ class Progress:
     """Encoding progress: photos done of total, how many came from the cache, faces so far, time.
 
     ``rate`` is photos encoded per second over the last ``_RATE_WINDOW_S``
-    seconds (None before it can be measured); ``eta`` the seconds left at that rate.
+    seconds, after a warm-up (None before it can be measured: say "estimating");
+    ``eta`` the seconds left at that rate.
     """
 
     done: int
@@ -97,6 +101,8 @@ class FaceSet:
     #: content digests of this set's photos hidden from it (:meth:`without`): still in :attr:`read` (the cache
     #: holds them, and deleting the set deletes them), no longer among :attr:`faces`
     hidden: frozenset[str] = frozenset()
+    #: photos in which the detector found two faces or more (group photos), whether or not all are kept
+    photos_with_several_faces: int = 0
 
     @property
     def digests(self) -> tuple[str, ...]:
@@ -202,12 +208,15 @@ class _Run:
             return
         self._reported = self.done
         now = time.perf_counter()
-        self._recent.append((now, self.encoded))
+        if self.encoded >= _RATE_WARMUP:  # the warm-up's photos never enter the rate
+            self._recent.append((now, self.encoded))
         while len(self._recent) > 2 and now - self._recent[1][0] > _RATE_WINDOW_S:
             self._recent.popleft()
-        (t0, n0), rate = self._recent[0], None
-        if self.encoded >= _RATE_WARMUP and now > t0 and self.encoded > n0:
-            rate = (self.encoded - n0) / (now - t0)
+        rate = None
+        if self._recent:
+            t0, n0 = self._recent[0]
+            if now > t0 and self.encoded - n0 >= _RATE_MIN_PHOTOS:
+                rate = (self.encoded - n0) / (now - t0)
         left = self.total - self.done
         eta = left / rate if rate else (0.0 if left == 0 else None)
         self._on_progress(Progress(self.done, self.total, self.cached, self.faces, now - self.start, eta, rate))
@@ -304,6 +313,7 @@ def _assemble(refs: Sequence[ImageRef], run: _Run, settings: EncoderSettings, sk
         stopped=run.stopped,
         key=faceset_key(faces, settings.key),
         read=tuple(run.digests.items()),
+        photos_with_several_faces=sum(1 for r in run.results.values() if r.reason is None and len(r.boxes) > 1),
     )
 
 

@@ -3,7 +3,8 @@
 Paths that users may want to move are read from environment variables:
 
 - ``FACECORE_CACHE``: the SQLite encoding cache file.
-- ``FACECORE_ALLOWED_ROOTS``: ``os.pathsep``-separated folders the app may read.
+- ``FACECORE_ALLOWED_ROOTS``: ``os.pathsep``-separated folders the app may read; unset, a localhost
+  server without a password may read the home folder (facecore.photos.roots).
 - ``FACECORE_DATASET``: the shared CelebA folder used by tests and demos.
 """
 

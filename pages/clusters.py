@@ -23,6 +23,7 @@ from pages._shared.frame import frame
 from pages._shared.state import MIN_FACES, dims_range, k_range, setting
 from pages._shared.views import captions, person_label
 from pages._shared.widgets import SIMILAR, download_faces, gallery, require_loaded
+from pages._similar.cached import measure_soon
 
 TYPICAL, LEAST_TYPICAL = 40, 10
 BY_GROUP, BY_FOLDER, BY_PERSON = "group", "folder", "person"
@@ -195,3 +196,5 @@ def scatter_html() -> str:
 d2.download_button("Scatter (HTML)", scatter_html,
                    f"scatter_k{k}_d{dims}.html", "text/html", key="dl_scatter", icon=":material/scatter_plot:",
                    help="Interactive and offline (plotly.js inside); hovering shows file, folder, group.")  # fmt: skip
+
+measure_soon(fs)  # what a distance means in these photos, for Similar faces: in the background, once per set

@@ -6,7 +6,6 @@ from facecore import (
     IMAGE_EXTENSIONS,
     EncoderSettings,
     FaceCoreError,
-    allowed_roots_from_env,
     default_dataset_path,
     delete_set,
     from_uploads,
@@ -16,6 +15,7 @@ from facecore import (
     write_imported,
 )
 from pages._photos.duplicates import near_duplicates
+from pages._photos.picker import folder_picker
 from pages._photos.review import faces_found
 from pages._photos.suspects import wrong_folder
 from pages._photos.tables import skipped_frame
@@ -32,6 +32,7 @@ from pages._shared.jobs import (
     start_folder_job,
     start_job,
 )
+from pages._shared.roots import server_roots
 
 UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
 
@@ -70,10 +71,11 @@ with st.container(border=True):
 settings = EncoderSettings(detector=detector, all_faces=all_faces)
 
 # ----------------------------------------------------------------- three ways in
-roots = allowed_roots_from_env()
+allowed = server_roots()
+roots = list(allowed.roots)
 if "folder_path" not in st.session_state:
     shared = default_dataset_path()
-    st.session_state["folder_path"] = str(shared) if shared.is_dir() else ""
+    st.session_state["folder_path"] = str(shared) if shared.is_dir() and any(shared.iterdir()) else ""
 
 tab_folder, tab_upload, tab_import, tab_sample = st.tabs(
     [
@@ -87,10 +89,13 @@ with tab_folder:
     path = st.text_input(
         "Folder path",
         key="folder_path",
+        placeholder="e.g. " + str(roots[0] / "Pictures" if allowed.home else "/path/to/photos"),
         help="Read with its sub-folders. Sub-folders name the person (person_1/a.jpg), which the pages use "
         "to check results.",
     )
-    st.caption("Allowed folders: " + (", ".join(f"`{r}`" for r in roots) or "none (set FACECORE_ALLOWED_ROOTS)"))
+    st.caption(f"Allowed folders ({allowed.why}): " + (", ".join(f"`{r}`" for r in roots) or "none")
+               + ("" if allowed.home or roots else ". Set FACECORE_ALLOWED_ROOTS to the folders of your photos."))
+    folder_picker(roots)
     if st.button("Encode this folder", key="encode_folder", type="primary", disabled=busy,
                  icon=":material/play_arrow:"):  # fmt: skip
         try:
@@ -185,8 +190,10 @@ n_skipped = len(fs.skipped) - fs.other_files  # files that are not photos are co
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Photos with a face", f"{fs.photos_with_face:,}", f"of {fs.images:,} photo files", delta_color="off",
           delta_arrow="off")  # fmt: skip
-m2.metric("Faces", f"{len(fs):,}", help=f"{fs.photos_hidden:,} photos hidden from this set (near-duplicates): "
-          f"{len(ds.everything):,} faces with them" if fs.photos_hidden else None)  # fmt: skip
+m2.metric("Faces", f"{len(fs):,}", f"{fs.photos_with_several_faces:,} photos hold several", delta_color="off",
+          delta_arrow="off", help="Group photos: photos in which two faces or more were found."
+          + (f" {fs.photos_hidden:,} photos are hidden from this set (near-duplicates): {len(ds.everything):,} faces "
+             "with them." if fs.photos_hidden else ""))  # fmt: skip
 m3.metric(
     "Skipped",
     f"{n_skipped:,}",
@@ -195,9 +202,10 @@ m3.metric(
 )
 waited = ds.waited or fs.seconds
 m4.metric(
-    "Time",
+    "Encoded in" if fs.encoded else "Opened in",
     duration(waited) if waited >= 1 else f"{waited:.2f} s",
-    help=f"From the click to the result: {fs.encoded:,} photos encoded now, {fs.cached:,} read from the cache",
+    help=(f"From the click to the result: {fs.encoded:,} photos encoded now, {fs.cached:,} read from the cache"
+          if fs.encoded else f"Every photo read from the cache ({fs.cached:,}): nothing was encoded again"),
 )
 
 if fs.skipped:

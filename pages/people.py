@@ -27,7 +27,8 @@ from pages._people.tables import people_frame
 from pages._shared.cached import PEOPLE_AUTO_UP_TO
 from pages._shared.frame import frame
 from pages._shared.state import MIN_FACES, model_params, setting
-from pages._shared.widgets import CLUSTERS, gallery, require_loaded
+from pages._shared.views import face_label
+from pages._shared.widgets import CLUSTERS, face_photo, gallery, require_loaded
 
 #: Persons in the gallery before "Show all"; faces shown of one person and of the unsorted ones.
 GALLERY_PERSONS, PERSON_FACES, UNSORTED_FACES = 48, 200, 120
@@ -105,6 +106,8 @@ if n_persons:
                    + (f" ({PERSON_FACES} shown)" if len(rows) > PERSON_FACES else "") + ".")  # fmt: skip
         gallery(fs, rows[:PERSON_FACES], [f"{i + 1} · {fs.faces[r].name.rsplit('/', 1)[-1]}"
                                           for i, r in enumerate(rows[:PERSON_FACES])], width=88)  # fmt: skip
+        face_photo(ds, rows[:PERSON_FACES], [f"{i + 1} · {face_label(fs.faces[r])}" for i, r in
+                                             enumerate(rows[:PERSON_FACES])], f"people_photo_{person_id}")  # fmt: skip
         photos = people_frame(fs, grouping.labels, names, ids).query("person == @person_id")
         with st.expander(f"The photos they come from ({photos['photo'].nunique()})", key="people_photos"):
             st.dataframe(photos[["photo", "face", "top", "right", "bottom", "left"]], hide_index=True)

@@ -5,36 +5,21 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from facecore import (
-    FaceCoreError,
-    content_digest,
-    copy_in_set,
-    distances_to,
-    find_similar,
-    hit_persons,
-    match_verdict,
-)
-from facecore import settings as S
+from facecore import FaceCoreError, content_digest, copy_in_set, distances_to, find_similar, hit_persons, match_verdict
 from pages._people.cached import people_for, people_ready
 from pages._shared.cached import PEOPLE_AUTO_UP_TO, crops, model_for, names_for
 from pages._shared.frame import frame
-from pages._shared.pictures import face_uris, photo_with_box
+from pages._shared.pictures import face_uris
 from pages._shared.state import MIN_FACES, model_params, setting
 from pages._shared.views import person_label
-from pages._shared.widgets import CLUSTERS, PEOPLE, face_picker, require_loaded
-from pages._similar.cached import (
-    QUALITY_QUERIES,
-    calibration_for,
-    distributions_for,
-    query_for,
-    tuning_for,
-    verdict_threshold,
-)
+from pages._shared.widgets import CLUSTERS, PEOPLE, face_photo, require_loaded
+from pages._similar.cached import QUALITY_QUERIES, distributions_for, set_measure, tuning_for
 from pages._similar.charts import distance_figure, tuning_figure
+from pages._similar.measuring import default_threshold, rerun_when_measured
 from pages._similar.quality import quality_section
+from pages._similar.query import dataset_query, upload_query
 from pages._similar.tables import result_frame
 
-UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in S.IMAGE_EXTENSIONS)
 DATASET_FACE, NEW_PHOTO = "A face of these photos", "A new photo"
 
 
@@ -57,7 +42,7 @@ except FaceCoreError as exc:
     st.error(str(exc))
     st.stop()
 names = names_for(fs.key, fs)
-calibration = calibration_for(fs.key, fs)
+measured, calibration = set_measure(fs, "calibration")
 
 # ----------------------------------------------------------------- query and settings
 query_col, param_col = st.columns([1, 2], gap="large")
@@ -75,8 +60,7 @@ with param_col:
     top_hi = min(50, n - 1)
     setting("top", 1, top_hi)
     top = st.slider("Faces to show", 1, top_hi, key="top")
-    if "threshold" not in state:
-        state["threshold"] = verdict_threshold(fs)
+    default_threshold(fs, measured, calibration)
     setting("threshold", 0.30, 1.00)
     threshold = st.slider(
         "Same person below this distance",
@@ -104,33 +88,11 @@ with param_col:
 
 with query_col:
     source = st.radio("Query", [DATASET_FACE, NEW_PHOTO], key="query_source", horizontal=True)
-    if source == DATASET_FACE:
-        # "query_face" may have been set by a click in the Clusters scatter or in a result table.
-        state["query_face"] = min(max(int(state.get("query_face", 0)), 0), n - 1)
-        row = face_picker(names, state, fs.key)
-        face = fs.faces[row]
-        st.image(crops(fs, [row])[0], width=150)
-        st.caption(f"person (folder): {face.person or '-'}  \ngroup: {int(model.labels[row])}")
-        if ds.folder and (photo := photo_with_box(ds.folder, face.name, face.box)) is not None:
-            with st.expander("The whole photo"):
-                st.image(photo, caption=face.name)
-        query_vec, query = fs.encodings[row], {"row": row}
+    if source == DATASET_FACE:  # "query_face" may have been set by a click in the Clusters scatter or a result
+        query_vec, query = dataset_query(ds, fs, model, names, state)
     else:
-        upload = st.file_uploader("A photo with a face", type=UPLOAD_TYPES, key="query_upload")
-        if upload is None:
-            st.info("Upload a photo: its largest face becomes the query.", icon=":material/upload:")
-            st.stop()
-        data = upload.getvalue()
-        try:
-            upload_digest = content_digest(data)
-            encoded = query_for(upload_digest, ds.settings.key, data, ds.settings)
-        except FaceCoreError as exc:
-            st.error(str(exc))
-            st.stop()
-        st.image(encoded.thumbs[0], width=150)
-        more = f"{len(encoded.boxes)} faces found, the largest is used. " if len(encoded.boxes) > 1 else ""
-        st.caption(f"{more}Projected with these photos' PCA.")
-        query_vec, query = encoded.encodings[0], {"encoding": encoded.encodings[0]}
+        query_vec, query = upload_query(ds)
+        upload_digest = content_digest(st.session_state["query_upload"].getvalue())  # is the photo in the set?
 
 try:
     result = find_similar(model, nprobe=nprobe, top=top, **query)
@@ -169,7 +131,9 @@ shout(answer.headline + ".", icon=":material/warning:" if answer.mixed else None
 if answer.warning:
     st.caption(answer.warning)
 st.caption(answer.meaning)
-dist = distributions_for(fs.key, fs)
+dist = distributions_for(fs) if measured else None
+if not measured:
+    rerun_when_measured(fs)
 if dist is not None:
     nearest = float(exact.distances[0]) if len(exact.distances) else None
     st.plotly_chart(distance_figure(dist, threshold, nearest), key="distances", config={"displaylogo": False})
@@ -230,6 +194,8 @@ with mates_col:
 with exact_col:
     result_block("Exact ranking over all faces", f"Compared with all {exact.comparisons:,} faces.", exact.indices,
                  exact.distances, "exact")  # fmt: skip
+face_photo(ds, exact.indices, [names[r] for r in exact.indices], f"result_photo_{state.get('query_face')}_{source}",
+           "A result's whole photo, its face boxed")  # fmt: skip
 far = result.farthest[:top]
 result_block(
     f"Farthest group ({result.farthest_cluster})",

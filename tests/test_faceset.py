@@ -107,3 +107,21 @@ def test_uploaded_photos_reopen_from_the_cache_without_their_bytes(tmp_path: Pat
     assert delete_sets_with(store, [fs.faces[0].digest]) == 1  # deleting a photo's encodings forgets the set
     with pytest.raises(FaceCoreError, match="no longer known"):
         open_saved_set(store, token, EncoderSettings())
+
+
+def test_time_left_waits_for_the_warm_up_and_enough_photos(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first photos carry the workers' start (here 10 s for 4 photos, then 1 photo/s): counted in, the first
+    estimate was several times too long. The rate is now measured after the warm-up, once 8 more are done."""
+    from facecore import faceset as fsmod
+
+    clock = iter([0.0] + [10.0 * (i + 1) / 4 for i in range(4)] + [10.0 + i for i in range(1, 40)])
+    monkeypatch.setattr(fsmod.time, "perf_counter", lambda: next(clock))
+    seen: list[fsmod.Progress] = []
+    run = fsmod._Run(100, seen.append)
+    for _ in range(4 + 39):
+        run.encoded += 1
+        run.report()
+    assert all(p.eta is None and p.rate is None for p in seen[: 4 + 7])  # estimating
+    first = next(p for p in seen if p.eta is not None)
+    assert first.done == 4 + 8 and first.rate == pytest.approx(1.0)
+    assert first.eta == pytest.approx(100 - first.done)  # the true time left at 1 photo/s, not 2.5x it

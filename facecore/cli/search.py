@@ -12,6 +12,7 @@ from .. import settings as S
 from ..errors import FaceCoreError, UnreadableImageError
 from ..faceset import FaceSet
 from ..photos.refs import ImageRef, content_digest
+from ..storage.encodings import EncodingStore
 from .common import check_dataset_arg, encoder_settings, fit, load_faceset, need_faces, tuning_out
 
 
@@ -21,18 +22,101 @@ def register(sub, common: argparse.ArgumentParser, model: argparse.ArgumentParse
     s.add_argument("--dataset", required=True)
     s.add_argument("--query", required=True)
     s.add_argument("--top", type=int, default=S.DEFAULT_TOP)
+    s.add_argument(
+        "--face",
+        type=_face_number,
+        default=0,
+        help="which face of the query photo to search with: 0 the largest (default), 1 the next, ...",
+    )
+    s.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="'same person' below this distance (default: measured on the set, as the Similar page)",
+    )
     v = sub.add_parser("evaluate", parents=[common, model], help="same-person precision on DIR/<person>/*.jpg")
     v.add_argument("--dataset", required=True)
     v.add_argument("--top", type=int, default=S.DEFAULT_EVAL_TOP)
     return {"similar": (cmd_similar, show_similar), "evaluate": (cmd_evaluate, show_evaluate)}
 
 
+def _face_number(text: str) -> int:
+    n = int(text)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a face number: 0 is the largest face, 1 the next, ...")
+    return n
+
+
 def _hits(fs: FaceSet, indices: np.ndarray, dists: np.ndarray) -> list[dict]:
-    return [{"path": fs.faces[i].name, "distance": round(float(d), 4)} for i, d in zip(indices, dists, strict=True)]
+    """Each hit's photo, face number in it (0 = largest), ``[top, right, bottom, left]`` box and distance."""
+    return [{"path": fs.faces[i].name, "face": fs.faces[i].in_photo, "box": [int(v) for v in fs.faces[i].box],
+             "distance": round(float(d), 4)} for i, d in zip(indices, dists, strict=True)]  # fmt: skip
+
+
+def _faces_word(n: int) -> str:
+    return "1 face" if n == 1 else f"{n} faces"
+
+
+def _query_face(args: argparse.Namespace, fs: FaceSet, data: bytes) -> tuple[int | None, np.ndarray | None, list]:
+    """``(row, None, box)`` when face ``args.face`` of the query photo is in the set, else ``(None, encoding,
+    box)`` from encoding the photo; a face number the photo does not have is a one-line error."""
+    from ..encode.encoding import encode_query
+    digest = content_digest(data)
+    row = next((i for i, f in enumerate(fs.faces) if f.digest == digest and f.in_photo == args.face), None)
+    if row is not None:
+        return row, None, [int(v) for v in fs.faces[row].box]
+    try:
+        encoded = encode_query(data, encoder_settings(args))
+    except UnreadableImageError as exc:
+        raise FaceCoreError(
+            f"Query {args.query!r} cannot be used ({exc}): give a JPEG, PNG, WebP or HEIC photo."
+        ) from exc
+    found = len(encoded.boxes)
+    if args.face >= found:
+        which = "face 0" if found == 1 else f"faces 0 to {found - 1}, largest first"
+        raise FaceCoreError(f"Query {args.query!r} has {_faces_word(found)} ({which}): --face {args.face} is not "
+                            "one of them.")  # fmt: skip
+    return None, encoded.encodings[args.face], [int(v) for v in encoded.boxes[args.face]]
+
+
+#: Above this many faces the verdict's calibration is sampled and the persons are the folders (as the page does).
+_GROUP_UP_TO = 20_000
+
+
+def verdict_out(fs: FaceSet, rows: np.ndarray, distances: np.ndarray, args: argparse.Namespace) -> dict:
+    """The Similar page's "same person?" verdict for one query's exact hits: ``{"threshold", "matches",
+    "headline", "person"}``. ``person`` is who the matches are when they are one person (a name, else the
+    People grouping's person id; the folder for sets above ``_GROUP_UP_TO`` faces), None otherwise."""
+    from ..errors import NotEnoughFacesError
+    from ..verdict.calibration import calibrate, verdict_threshold
+    from ..verdict.sentences import hit_persons, match_verdict
+    large = len(fs) > _GROUP_UP_TO
+    sample = {"max_queries": 2000, "max_pairs": 1_000_000} if large else {}
+    try:
+        calibration = calibrate(fs.encodings, fs.persons, **sample)
+    except NotEnoughFacesError:
+        calibration = None
+    threshold = args.threshold if args.threshold is not None else verdict_threshold(calibration, len(fs))
+    names: tuple = ()
+    labels = None
+    if not large:
+        from ..people.corrections import load_corrections
+        from ..people.grouping import group_faceset
+        from ..people.names import name_persons
+        constraints = load_corrections(EncodingStore(args.cache), fs)
+        grouping = group_faceset(fs, constraints=constraints)
+        labels, names = grouping.labels, name_persons(grouping, constraints.names)
+    persons = hit_persons(fs, rows, labels)
+    answer = match_verdict(distances, threshold, persons, calibration)
+    who = {persons[i] for i in answer.matched} if persons is not None else {None}
+    person = who.pop() if len(who) == 1 else None
+    if isinstance(person, int) and names and names[person]:
+        person = names[person]
+    return {"threshold": answer.threshold, "matches": len(answer.matched), "headline": answer.headline,
+            "person": person}  # fmt: skip
 
 
 def cmd_similar(args: argparse.Namespace) -> dict:
-    from ..encode.encoding import encode_query
     from ..search.similarity import find_similar
     check_dataset_arg(args.dataset)
     query = Path(args.query)
@@ -45,22 +129,17 @@ def cmd_similar(args: argparse.Namespace) -> dict:
         data = ImageRef(args.query, path=str(query)).read_bytes()
     except UnreadableImageError as exc:
         raise FaceCoreError(f"Query {args.query!r} cannot be read ({exc}): give the path of a photo.") from exc
-    digest = content_digest(data)
-    face = next((i for i, f in enumerate(fs.faces) if f.digest == digest and f.in_photo == 0), None)
-    if face is not None:
-        res = find_similar(model, row=face, nprobe=args.nprobe, top=args.top)
+    row, enc, box = _query_face(args, fs, data)
+    if row is not None:
+        res = find_similar(model, row=row, nprobe=args.nprobe, top=args.top)
     else:
-        try:
-            enc = encode_query(data, encoder_settings(args)).encodings[0]
-        except UnreadableImageError as exc:
-            raise FaceCoreError(
-                f"Query {args.query!r} cannot be used ({exc}): give a JPEG, PNG, WebP or HEIC photo."
-            ) from exc
         res = find_similar(model, encoding=enc, nprobe=args.nprobe, top=args.top)
     far = res.farthest[: args.top]
     return {
         "query": args.query,
-        "query_in_dataset": face is not None,
+        "query_in_dataset": row is not None,
+        "face": args.face,
+        "box": box,
         "cluster": res.cluster,
         "clusters_probed": list(res.mates.clusters),
         "mates": _hits(fs, res.mates.indices, res.mates.distances),
@@ -77,6 +156,7 @@ def cmd_similar(args: argparse.Namespace) -> dict:
         "recall_of_exact": round(res.recall, 4),
         "exact": _hits(fs, res.exact.indices, res.exact.distances),
         "exact_pca": _hits(fs, res.exact_pca.indices, res.exact_pca.distances),
+        "verdict": verdict_out(fs, res.exact.indices, res.exact.distances, args),
     }
 
 
@@ -122,6 +202,8 @@ def people_scores(fs: FaceSet, model) -> dict:
 
 
 def show_similar(out: dict) -> None:
+    v = out["verdict"]
+    print(f"{v['headline']} (face {out['face']} of the query, box {out['box']}).")
     print(f"Query {out['query']}: nearest cluster {out['cluster']}, {out['comparisons']} comparisons "
           f"instead of {out['exact_comparisons']}; kept {out['recall_of_exact']:.0%} of the exact top.")
     print("Cluster mates (distance < 0.6 usually means the same person):")

@@ -22,6 +22,17 @@ def rows_by_person(grouping: Grouping) -> list[np.ndarray]:
     return [order[bounds[p] : bounds[p + 1]] for p in range(grouping.n_persons)]
 
 
+def face_entries(faceset, rows) -> list[dict]:
+    """``[{"path", "face", "box"}]`` for the face ``rows`` of a FaceSet: the photo, the face's number in it
+    (0 = largest, as in the CSV export) and its ``[top, right, bottom, left]`` box in the photo's px after
+    EXIF rotation. A group photo's faces share a path and differ by number and box."""
+    faces = faceset.faces
+    return [
+        {"path": faces[int(r)].name, "face": int(faces[int(r)].in_photo), "box": [int(v) for v in faces[int(r)].box]}
+        for r in rows
+    ]
+
+
 def _report_scores(faceset, grouping: Grouping, seed: int, kmeans: bool) -> dict | None:
     persons = faceset.persons
     known = sorted({p for p in persons if p is not None})
@@ -53,12 +64,13 @@ def people_report(
 ) -> dict:
     """Group a FaceSet into persons; return a JSON-ready dict (what ``python -m facecore people --json`` prints).
 
-    ``{"threshold", "min_size", "faces", "persons": [{"id", "name", "size", "paths"}], "unsorted": [paths],
-    "scores": {...} or None}``, persons largest first. With ``store`` (an EncodingStore), ``id`` is the
-    person's stable id and every correction stored there is applied (:func:`.identities.persons_for`, as
-    in the app); without, ``constraints`` are applied and ids number the persons from 1. Paths are
-    :func:`face_refs`. Scores (pairwise and BCubed precision/recall/F, and K-means with the true K
-    when ``kmeans``) need folder names; they are None when fewer than two faces have one.
+    ``{"threshold", "min_size", "faces", "persons": [{"id", "name", "size", "paths", "faces"}],
+    "unsorted": [paths], "unsorted_faces", "scores": {...} or None}``, persons largest first; ``faces`` and
+    ``unsorted_faces`` name each face by its photo, number and box (:func:`face_entries`). With ``store``
+    (an EncodingStore), ``id`` is the person's stable id and every correction stored there is applied
+    (:func:`.identities.persons_for`, as in the app); without, ``constraints`` are applied and ids number
+    the persons from 1. Paths are :func:`face_refs`. Scores (pairwise and BCubed precision/recall/F, and
+    K-means with the true K when ``kmeans``) need folder names; they are None when fewer than two faces have one.
     """
     if store is not None:
         from .identities import persons_for
@@ -71,7 +83,13 @@ def people_report(
         names, ids = name_persons(g, c.names), list(range(1, g.n_persons + 1))
     display = face_refs(faceset)
     persons = [
-        {"id": ids[i], "name": names[i], "size": len(rows), "paths": [display[r] for r in rows]}
+        {
+            "id": ids[i],
+            "name": names[i],
+            "size": len(rows),
+            "paths": [display[r] for r in rows],
+            "faces": face_entries(faceset, rows),
+        }
         for i, rows in enumerate(rows_by_person(g))
     ]
     return {
@@ -81,5 +99,6 @@ def people_report(
         "faces": len(display),
         "persons": persons,
         "unsorted": [display[r] for r in g.unsorted],
+        "unsorted_faces": face_entries(faceset, g.unsorted),
         "scores": _report_scores(faceset, g, seed, kmeans),
     }

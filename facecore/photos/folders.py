@@ -10,20 +10,21 @@ import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .. import settings as S
 from ..errors import DatasetError, UnsafeInputError
 from .refs import ImageRef, Skipped, display_name, has_image_extension, unique_name
+from .roots import roots_from_env
 
 # --------------------------------------------------------------------------- folders
 
 
-def allowed_roots_from_env() -> list[Path]:
-    """Return the folders the app may read: ``$FACECORE_ALLOWED_ROOTS`` plus the shared dataset's parent."""
-    roots = [Path(p) for p in os.environ.get("FACECORE_ALLOWED_ROOTS", "").split(os.pathsep) if p.strip()]
-    shared = S.default_dataset_path()
-    if shared.is_dir():
-        roots.append(shared.parent)
-    return list(dict.fromkeys(r.expanduser().resolve() for r in roots))  # each once, in order
+def allowed_roots_from_env(address: str | None = None, password_set: bool = False) -> list[Path]:
+    """Return the folders the app may read (:func:`facecore.photos.roots.decide_roots`).
+
+    ``address`` is the server's address (None: no server, e.g. the command line: only
+    ``$FACECORE_ALLOWED_ROOTS``); a local address without ``password_set`` adds the home folder
+    unless ``$FACECORE_ALLOWED_ROOTS`` is set. The shared dataset's parent is always included.
+    """
+    return list(roots_from_env(address, password_set).roots)
 
 
 def _is_within(path: Path, root: Path) -> bool:

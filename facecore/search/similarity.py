@@ -71,6 +71,31 @@ def fit_model(
     return SimilarityModel(pca, dims, k, np.ascontiguousarray(z), index, x, float(km.inertia_))
 
 
+def model_from_centroids(encodings: np.ndarray, dims: int, centroids: np.ndarray, pca: PCA) -> SimilarityModel:
+    """The model :func:`fit_model` gives, for K-means centres found by an earlier fit on these encodings.
+
+    ``encodings`` ``(n, 128)``, ``centroids`` ``(k, dims)`` in the space of ``pca`` (fitted on these
+    encodings); each face joins its nearest centre, as K-means' own final labels do. Costs a projection and
+    ``n x k`` distances (milliseconds at 10^5 faces) instead of the fit.
+    """
+    x = np.asarray(encodings, dtype=np.float32)
+    c = np.asarray(centroids, dtype=np.float32)
+    check_dims(len(x), dims, x.shape[1] if x.ndim == 2 else 128)
+    if c.ndim != 2 or c.shape[1] != dims:
+        raise InvalidParameterError(f"centroids of shape {c.shape} do not fit dims={dims}: fit the model again.")
+    check_k(len(x), len(c))
+    z = np.ascontiguousarray(project(pca, x, dims))
+    labels = np.empty(len(z), np.int64)
+    best = np.empty(len(z), np.float32)
+    c_sq = np.einsum("ij,ij->i", c, c)
+    for s in range(0, len(z), 16384):  # at most 16384 x k distances at once
+        d2 = c_sq[None, :] - 2.0 * (z[s : s + 16384] @ c.T)
+        labels[s : s + 16384] = d2.argmin(axis=1)
+        best[s : s + 16384] = d2.min(axis=1)
+    inertia = float(np.maximum(best + np.einsum("ij,ij->i", z, z), 0).sum())
+    return SimilarityModel(pca, dims, len(c), z, ClusterIndex.build(c, labels), x, inertia)
+
+
 @dataclass(frozen=True)
 class Similar:
     """The answer to one query.

@@ -60,7 +60,8 @@ def _faceset(f: EncodingsFile) -> FaceSet:
     )
     photos = dict(zip(f.digests, f.paths, strict=True))  # digest -> path, first row's order
     return FaceSet(faces=faces, encodings=f.encodings, images=len(photos), skipped=(), settings_key=f.settings_key,
-                   key=faceset_key(faces, f.settings_key), read=tuple((p, d) for d, p in photos.items()))  # fmt: skip
+                   key=faceset_key(faces, f.settings_key), read=tuple((p, d) for d, p in photos.items()),
+                   photos_with_several_faces=len({fc.digest for fc in faces if fc.in_photo > 0}))  # fmt: skip
 
 
 def _manifest(f: EncodingsFile) -> bytes:
@@ -149,6 +150,25 @@ def _manifest_row(store: EncodingStore, key: str) -> tuple[str, str, str, bytes]
     return rows[0]
 
 
+def _rows(cached: dict, digests: list[str], faces: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The encodings ``(n, 128)`` float32 and boxes ``(n, 4)`` int64 of face ``faces[i]`` of photo ``digests[i]``,
+    gathered with one index over every photo's rows (a row per face stacked one by one took 0.5 s at 10^5 faces).
+    Raises KeyError for a photo missing from ``cached``, IndexError for a face beyond its photo's faces."""
+    start, count, enc, boxes, at = {}, {}, [], [], 0
+    for d, c in cached.items():
+        start[d], count[d] = at, len(c.encodings)
+        enc.append(np.asarray(c.encodings, dtype=np.float32).reshape(-1, 128))
+        boxes.append(np.asarray(c.boxes, dtype=np.int64).reshape(-1, 4))
+        at += count[d]
+    k = np.asarray(faces, dtype=np.int64)
+    first = np.fromiter((start[d] for d in digests), np.int64, len(digests))
+    if np.any(k < 0) or np.any(k >= np.fromiter((count[d] for d in digests), np.int64, len(digests))):
+        raise IndexError("a face number beyond its photo's faces")
+    rows = first + k
+    empty = (np.zeros((0, 128), np.float32), np.zeros((0, 4), np.int64))
+    return (np.concatenate(enc)[rows], np.concatenate(boxes)[rows]) if enc else empty
+
+
 def load_imported(store: EncodingStore, key: str) -> FaceSet:
     """Re-open an imported set by its key: the imported file's sha256, or a unique prefix of it (:func:`imported_key`).
 
@@ -159,13 +179,12 @@ def load_imported(store: EncodingStore, key: str) -> FaceSet:
     paths, persons, digests, faces = _unpack(blob)
     cached = store.get_many(dict.fromkeys(digests), settings)
     try:
-        enc = np.stack([cached[d].encodings[k] for d, k in zip(digests, faces, strict=True)])
-        boxes = np.array([cached[d].boxes[k] for d, k in zip(digests, faces, strict=True)], dtype=np.int64)
+        enc, boxes = _rows(cached, digests, faces)
     except (KeyError, IndexError) as exc:
         raise FaceCoreError(
             f"The encodings of the imported set {name!r} were deleted from the cache: import its file again."
         ) from exc
-    f = EncodingsFile(full, name, enc.astype(np.float32), tuple(paths), tuple(p or None for p in persons),
+    f = EncodingsFile(full, name, enc, tuple(paths), tuple(p or None for p in persons),
                       tuple(digests), tuple(faces), boxes.reshape(-1, 4))  # fmt: skip
     return _faceset(f)
 

@@ -7,18 +7,19 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from facecore import FaceSet, MergeSuggestion, Persons, Scores, SweepPoint, allowed_roots_from_env
+from facecore import FaceSet, MergeSuggestion, Persons, Scores, SweepPoint
 from pages._people.charts import sweep_figure
 from pages._people.corrections import different, merge
 from pages._shared.cached import crops
 from pages._shared.pictures import person_zip
+from pages._shared.roots import allowed_roots
 
 
 def person_zip_for(ds, rows: np.ndarray) -> bytes:
     """One person's zip: their face crops from the cache and, for a server folder, their photos
     (read only inside that folder or the allowed roots it was read under, and only if unchanged)."""
     fs = ds.faceset
-    return person_zip(fs, rows, crops(fs, rows, keep=False), ds.folder, allowed_roots_from_env())[0]
+    return person_zip(fs, rows, crops(fs, rows, keep=False), ds.folder, allowed_roots())[0]
 
 
 def person_downloads(ds, rows: np.ndarray, label: str) -> None:

@@ -15,7 +15,6 @@ from facecore import (
     FaceSet,
     ImageRef,
     Suspect,
-    allowed_roots_from_env,
     anchor_rows,
     decode_image,
     duplicate_groups,
@@ -25,6 +24,7 @@ from facecore import (
 )
 from pages._shared.cached import derived, store
 from pages._shared.pictures import photo_in_folder
+from pages._shared.roots import allowed_roots
 
 #: Side (px) of the whole-photo thumbnails of a near-duplicate group.
 PHOTO_SIDE = 200
@@ -46,7 +46,7 @@ def refs_for(folder: str, key: str) -> dict[str, ImageRef]:
     """The photos of the server ``folder`` by name (the set ``key``'s), read under the allowed folders; empty
     when the folder cannot be read any more."""
     try:
-        refs, _ = scan_folder(folder, allowed_roots_from_env())
+        refs, _ = scan_folder(folder, allowed_roots())
     except FaceCoreError:
         return {}
     return {r.name: r for r in refs}
@@ -80,7 +80,7 @@ def groups_for(key: str, photos: int, _fs: FaceSet, _refs: Callable[[], list[Ima
 def photo_thumb(folder: str, name: str, digest: str) -> tuple[bytes, str] | None:
     """A JPEG thumbnail (longest side PHOTO_SIDE px) of the whole photo ``name`` of ``folder`` and its size
     ``"W × H"``; None when the file is not safely the same photo any more."""
-    data = photo_in_folder(folder, name, digest, allowed_roots_from_env())
+    data = photo_in_folder(folder, name, digest, allowed_roots())
     if data is None:
         return None
     try:

@@ -123,6 +123,11 @@ def _configured() -> dict | None:
     return {"password": str(password) if password else None, "password_hash": password_hash or None}
 
 
+def password_set() -> bool:
+    """True when a password gates this server (a shared demo): the home folder is then not readable by default."""
+    return _configured() is not None
+
+
 def _session_key() -> str:
     ctx = get_script_run_ctx()
     return ctx.session_id if ctx is not None else "no-session"

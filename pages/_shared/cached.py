@@ -22,15 +22,15 @@ from facecore import (
     EncodingStore,
     FaceSet,
     SimilarityModel,
-    allowed_roots_from_env,
     face_thumbnails,
-    fit_model,
-    fit_pca,
     imported_key,
+    kept_model,
+    kept_pca,
     load_models,
 )
 from facecore import settings as S
-from pages._shared.pictures import PLACEHOLDER
+from pages._shared.pictures import PLACEHOLDER, photo_with_box
+from pages._shared.roots import allowed_roots
 from pages._shared.views import face_names, matching_faces
 
 #: The getters whose results are derived from a face set (encodings, crops): forgotten together.
@@ -75,15 +75,17 @@ def face_models() -> object:
 @derived
 @st.cache_resource(max_entries=8, show_spinner=False)
 def pca_for(key: str, _encodings: np.ndarray) -> PCA:
-    """The full PCA of a face set; ``key`` is its ``FaceSet.key``."""
-    return fit_pca(_encodings)
+    """The full PCA of a face set; ``key`` is its ``FaceSet.key``. Kept in the cache file too
+    (:func:`facecore.kept_pca`): a set opened again, even by a new server, is not fitted again."""
+    return kept_pca(store(), key, _encodings)
 
 
 @derived
 @st.cache_resource(max_entries=64, show_spinner="Grouping the faces…")
 def model_for(key: str, dims: int, k: int, _encodings: np.ndarray) -> SimilarityModel:
-    """PCA to ``dims`` + K-means with ``k`` clusters; the PCA is fitted once per set and sliced."""
-    return fit_model(_encodings, dims, k, seed=S.DEFAULT_SEED, pca=pca_for(key, _encodings))
+    """PCA to ``dims`` + K-means with ``k`` clusters; the PCA is fitted once per set and sliced, the K-means
+    centres kept in the cache file (:func:`facecore.kept_model`: reopening costs a projection, not a fit)."""
+    return kept_model(store(), key, _encodings, dims, k, pca_for(key, _encodings), seed=S.DEFAULT_SEED)
 
 
 @derived
@@ -110,7 +112,7 @@ def crops(fs: FaceSet, rows: Sequence[int] | np.ndarray, keep: bool = True) -> l
 
 
 def _imported_crops(fs: FaceSet, rows: Sequence[int] | np.ndarray) -> dict[tuple[str, int], bytes]:
-    return face_thumbnails(fs, rows, store(), allowed_roots_from_env())
+    return face_thumbnails(fs, rows, store(), allowed_roots())
 
 
 @derived
@@ -130,6 +132,13 @@ def names_for(key: str, _fs: FaceSet) -> list[str]:
 #: Up to this many faces, pages that only mention persons (Similar faces) group the faces themselves;
 #: above, they do once the People page (or a click) has grouped them: it takes a while at 10^5 faces.
 PEOPLE_AUTO_UP_TO = 20_000
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def boxed_photo(folder: str, name: str, box: tuple) -> bytes | None:
+    """Photo ``name`` of the server ``folder`` with the face ``box`` drawn; None when it cannot be read
+    (read inside the folder or the allowed roots it was read under)."""
+    return photo_with_box(folder, name, box, allowed=allowed_roots())
+
 
 
 def forget_all() -> None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 import numpy as np
-from PIL import Image, ImageDraw, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from facecore import FaceCoreError, FaceSet, ImageRef, decode_image
 from facecore import settings as S
@@ -58,25 +58,85 @@ def face_uris(jpegs: Sequence[bytes], side: int = 64, quality: int = 75) -> list
     return uris
 
 
-def photo_with_box(folder: str, name: str, box: tuple[int, int, int, int], side: int = 900) -> bytes | None:
-    """The photo ``name`` of the server ``folder`` as a JPEG (longest side ``side`` px) with the face ``box``
-    drawn on it; None when the file is not a readable photo inside that folder any more."""
+def photo_path(folder: str, name: str, allowed: Sequence[Path] = ()) -> Path | None:
+    """The file of photo ``name`` of the server ``folder``, or None when it is not safely inside.
+
+    Refused: a name that leaves the folder (``..``, absolute), and a file whose real path (after links) lies
+    neither inside the folder nor under one of the ``allowed`` roots (the rule the folder was read with).
+    """
     root = Path(folder).resolve()
-    path = (root / name).resolve()
-    if root not in path.parents or not path.is_file():
+    rel = Path(name)
+    if rel.is_absolute() or ".." in rel.parts:
+        return None
+    path = (root / rel).resolve()
+    inside = [root, *(Path(a).resolve() for a in allowed)]
+    if not any(path == r or r in path.parents for r in inside) or not path.is_file():
+        return None
+    return path
+
+
+def read_photo(folder: str, name: str, allowed: Sequence[Path] = ()) -> np.ndarray | None:
+    """The photo ``name`` of the server ``folder`` as ``(h, w, 3)`` uint8 RGB after EXIF rotation (the pixels the
+    face boxes are in); None when the file is not a readable photo safely inside (:func:`photo_path`)."""
+    path = photo_path(folder, name, allowed)
+    if path is None:
         return None
     try:
-        rgb = decode_image(ImageRef(name, path=str(path)).read_bytes())
+        return decode_image(ImageRef(name, path=str(path)).read_bytes())
     except FaceCoreError:
         return None
-    im = Image.fromarray(rgb)
-    top, right, bottom, left = box
-    width = max(2, round(max(im.size) / 250))
-    ImageDraw.Draw(im).rectangle((left, top, right, bottom), outline=(37, 99, 235), width=width)
+
+
+def _jpeg(im: Image.Image, side: int) -> bytes:
     im.thumbnail((side, side), Image.Resampling.LANCZOS)
     buf = io.BytesIO()
     im.save(buf, format="JPEG", quality=85)
     return buf.getvalue()
+
+
+def photo_with_box(folder: str, name: str, box: tuple[int, int, int, int], side: int = 900,
+                   allowed: Sequence[Path] = ()) -> bytes | None:  # fmt: skip
+    """The photo ``name`` of the server ``folder`` as a JPEG (longest side ``side`` px) with the face ``box``
+    drawn on it; None when the file is not a readable photo safely inside (:func:`photo_path`)."""
+    rgb = read_photo(folder, name, allowed)
+    if rgb is None:
+        return None
+    im = Image.fromarray(rgb)
+    top, right, bottom, left = box
+    width = max(2, round(max(im.size) / 250))
+    ImageDraw.Draw(im).rectangle((left, top, right, bottom), outline=BOX_COLOUR, width=width)
+    return _jpeg(im, side)
+
+
+BOX_COLOUR, CHOSEN_COLOUR = (37, 99, 235), (234, 88, 12)
+
+
+def photo_with_faces(rgb: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], chosen: int,
+                     side: int = 900) -> bytes:  # fmt: skip
+    """A photo's faces boxed and numbered 1, 2, … (largest first, as ``boxes`` come), the ``chosen`` one (an index
+    into ``boxes``) in orange and thicker, as a JPEG with its longest side at most ``side`` px.
+
+    ``rgb``: ``(h, w, 3)`` uint8 after EXIF rotation; ``boxes``: (top, right, bottom, left) px in it.
+    """
+    im = Image.fromarray(np.ascontiguousarray(rgb, np.uint8))
+    scale = min(1.0, side / max(im.size))
+    if scale < 1.0:  # draw on the shown size, so lines and numbers keep their size whatever the photo's
+        im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.LANCZOS)
+    draw = ImageDraw.Draw(im)
+    # numbers readable where the photo is shown in a narrow column (a 900 px group photo at about 300 px)
+    font = ImageFont.load_default(size=max(16, round(max(im.size) / 18)))
+    line = max(2, round(max(im.size) / 300))
+    for i, (top, right, bottom, left) in enumerate(boxes):
+        t, r, b, lf = (round(v * scale) for v in (top, right, bottom, left))
+        colour, width = (CHOSEN_COLOUR, 2 * line) if i == chosen else (BOX_COLOUR, line)
+        draw.rectangle((lf, t, r, b), outline=colour, width=width)
+        label = str(i + 1)
+        x0, y0, x1, y1 = draw.textbbox((0, 0), label, font=font)
+        tag_w, tag_h = x1 - x0 + 8, y1 - y0 + 8
+        ty = t - tag_h if t - tag_h >= 0 else min(b, im.height - tag_h)  # above the box, or below at the top edge
+        draw.rectangle((lf, ty, lf + tag_w, ty + tag_h), fill=colour)
+        draw.text((lf + 4 - x0, ty + 4 - y0), label, fill=(255, 255, 255), font=font)
+    return _jpeg(im, side)
 
 
 def _safe_entry(name: str) -> str:
@@ -95,13 +155,8 @@ def photo_in_folder(folder: str, name: str, digest: str, allowed: Sequence[Path]
     """
     from facecore import content_digest
 
-    root = Path(folder).resolve()
-    rel = Path(name)
-    if rel.is_absolute() or ".." in rel.parts:
-        return None
-    path = (root / rel).resolve()
-    inside = [root, *(Path(a).resolve() for a in allowed)]
-    if not any(path == r or r in path.parents for r in inside) or not path.is_file():
+    path = photo_path(folder, name, allowed)
+    if path is None:
         return None
     try:
         data = path.read_bytes()

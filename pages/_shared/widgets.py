@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from facecore import FaceCoreError
 from pages._shared import state as _state
-from pages._shared.cached import cache_stats, crops, matches_for, store
+from pages._shared.cached import boxed_photo, cache_stats, crops, matches_for, store
 from pages._shared.jobs import EncodeJob, progress_panel
 from pages._shared.pictures import faces_zip
 
@@ -55,6 +55,26 @@ def gallery(fs, rows: Sequence[int] | np.ndarray, captions: list[str], width: in
         st.caption("No faces here.")
         return
     st.image(crops(fs, rows), caption=captions, width=width)
+
+
+def face_photo(ds, rows: Sequence[int] | np.ndarray, labels: Sequence[str], key: str,
+               title: str = "A face's whole photo, the face boxed") -> None:  # fmt: skip
+    """An expander where one of the faces ``rows`` (``labels[i]`` names ``rows[i]``) is picked: its crop beside its
+    whole photo with that face boxed. Only for server folders (uploaded photos are not kept)."""
+    if not ds.folder or len(rows) == 0:
+        return
+    fs = ds.faceset
+    with st.expander(title):
+        at = st.selectbox("Face", range(len(rows)), key=key, format_func=lambda i: labels[i])
+        row = int(rows[at])
+        face = fs.faces[row]
+        crop_col, photo_col = st.columns([1, 4])
+        crop_col.image(crops(fs, [row])[0], width=120)
+        photo = boxed_photo(ds.folder, face.name, tuple(face.box))
+        if photo is None:
+            photo_col.caption(f"{face.name} cannot be read from {ds.folder} any more.")
+        else:
+            photo_col.image(photo, caption=face.name)
 
 
 def download_faces(fs, rows: Sequence[int], table, name: str, key: str) -> None:
@@ -120,7 +140,9 @@ def _cache_status() -> None:
     except (FaceCoreError, sqlite3.Error, OSError) as exc:  # a damaged file must not hide the pages
         st.error(str(exc))
         return
-    st.caption(f"{stats['images']:,} photos · {stats['faces']:,} faces · {stats['bytes'] / 1e6:.1f} MB")
+    st.caption(f"{stats['images']:,} photos · {stats['faces']:,} detected faces · {stats['bytes'] / 1e6:.1f} MB",
+               help="Everything encoded on this server: every folder, detector and face found in each photo. A set "
+               "in largest-face mode uses one face per photo, so its count (above) can be smaller.")  # fmt: skip
     st.code(str(cache.path), language=None, wrap_lines=True)
 
 

@@ -35,25 +35,31 @@ def server(small_dataset: Path, session_cache: Path, tmp_path: Path) -> Iterator
     yield from serve(small_dataset, session_cache, tmp_path)
 
 
-def serve(dataset: Path, cache: Path, tmp_path: Path) -> Iterator[str]:
+def serve(dataset: Path, cache: Path, tmp_path: Path, env: dict[str, str | None] | None = None) -> Iterator[str]:
     """Run the app on a free port with ``cache`` as its cache file and ``dataset`` as the only allowed
-    folder; yield its address, then stop it (the body of the ``server`` fixture, for variants of it)."""
+    folder; yield its address, then stop it (the body of the ``server`` fixture, for variants of it).
+    ``env``: more environment for the server (a None value removes that variable)."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`) for the browser test")
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
     port = _free_port()
-    env = dict(
+    server_env = dict(
         os.environ,
         FACECORE_CACHE=os.fspath(cache),
         FACECORE_ALLOWED_ROOTS=os.fspath(dataset),
         PYTHONUNBUFFERED="1",
     )
+    for name, value in (env or {}).items():
+        if value is None:
+            server_env.pop(name, None)
+        else:
+            server_env[name] = value
     log = tmp_path / "streamlit.log"
     cmd = [
         os.fspath(Path(sys.executable).parent / "streamlit"), "run", "app.py",
         "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     ready = threading.Event()
 
     def drain() -> None:  # keep the pipe empty (a full pipe would freeze the server) and spot readiness

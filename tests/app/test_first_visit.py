@@ -69,3 +69,31 @@ def test_the_first_visit_after_a_start_shows_the_page_and_nothing_else(
             assert page.locator("[data-testid=stException]").count() == 0
         finally:
             browser.close()
+
+
+def test_old_and_mistyped_addresses_land_on_the_photos_page(fresh_server: str) -> None:
+    """/dataset was the Photos page's address; it and a mistyped one open the Photos page, with no "Page not
+    found", in sessions after the server's first (whose old pages/ folder mode would hide the problem)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=os.fspath(CHROMIUM),
+                                    args=["--headless", "--no-sandbox", "--disable-gpu",
+                                          "--disable-background-networking"])  # fmt: skip
+        try:
+            expect.set_options(timeout=90_000)
+            first = browser.new_page(viewport={"width": 1400, "height": 900})
+            first.goto(fresh_server)
+            expect(first.get_by_test_id("stMain").get_by_role("heading", name="Photos", exact=True)).to_be_visible()
+            for address in ("dataset", "dataset?k=6", "no-such-page"):
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page.add_init_script(_RECORDER)
+                page.goto(fresh_server + address)
+                main = page.get_by_test_id("stMain")
+                expect(main.get_by_role("heading", name="Photos", exact=True)).to_be_visible()
+                page.wait_for_timeout(1500)  # a late notice would show by now
+                assert not page.evaluate("() => window.__seen.notFound"), f"/{address}: 'Page not found' shown"
+                assert page.locator("[data-testid=stException]").count() == 0
+                page.close()
+        finally:
+            browser.close()

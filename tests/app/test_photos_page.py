@@ -128,6 +128,8 @@ def test_a_reload_brings_uploaded_photos_back_from_the_cache(small_people) -> No
     again = reload.session_state["loaded"].faceset
     assert again.key == fs.key and again.encoded == 0
     assert {m.label: m.value for m in reload.metric}["Faces"] == f"{len(fs):,}"
+    labels = {m.label for m in reload.metric}
+    assert "Opened in" in labels and "Encoded in" not in labels  # nothing encoded: the reopening time, named so
 
     wrong = new_app()
     wrong.query_params["upload"] = "not-a-token"
@@ -172,3 +174,17 @@ def test_imported_encodings_load_show_faces_and_come_back_on_reload(
     refused.button(key="import_encodings").click().run()
     assert not refused.exception
     assert "bad.npz was not imported" in refused.error[0].value and "loaded" not in refused.session_state
+
+
+def test_time_left_says_estimating_until_the_rate_is_measured() -> None:
+    from types import SimpleNamespace
+
+    from facecore import Progress
+    from pages._shared.jobs import progress_text
+
+    job = SimpleNamespace(progress=Progress(3, 100, 0, 3, 4.0, None, None), phase="", stopping=False)
+    assert progress_text(job) == (0.03, "3 of 100 photos · 0 from the cache · 3 faces · estimating the time left…")
+    job.progress = Progress(20, 100, 0, 20, 10.0, 40.0, 2.0)
+    assert progress_text(job)[1].endswith("2.0 photos/s · about 40 s left")
+    job.progress = Progress(100, 100, 0, 90, 50.0, 0.0, 2.0)
+    assert "left" not in progress_text(job)[1]

@@ -245,3 +245,40 @@ def test_one_click_tunes_the_groups_for_95_percent_recall(small_faceset) -> None
     assert any(f"{expected.recall:.1%} of the exact top 10 kept" in e.label for e in at.expander)
     at.switch_page(CLUSTERS).run()
     assert at.slider(key="k").value == expected.k  # the Clusters page shows the tuned K too
+
+
+def test_a_large_sets_first_answer_does_not_wait_for_its_calibration(
+    small_faceset, session_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above MEASURE_NOW_UP_TO faces (5,000; here 0, on the six people) the calibration is measured in the
+    background: the first answer uses the size rule's threshold and says so; once kept, a rerun has the measured
+    threshold (the slider was not moved), the distance chart, and no note."""
+    import dataclasses
+    import shutil
+    import threading
+
+    from facecore import EncodingStore, calibrate, verdict_threshold, wait_for_set_results
+    from facecore.storage import set_results
+    from pages._similar import cached
+
+    measured_may_end = threading.Event()  # the six people take milliseconds: hold the measurement back
+    measure = set_results.measure
+    monkeypatch.setattr(set_results, "measure", lambda *a: measured_may_end.wait(300) and measure(*a))
+
+    fs = dataclasses.replace(small_faceset, key="not-measured-" + small_faceset.key)  # nothing kept for it yet
+    cache = tmp_path / "cache.sqlite"
+    shutil.copy(session_cache, cache)
+    monkeypatch.setenv("FACECORE_CACHE", os.fspath(cache))
+    monkeypatch.setattr(cached, "MEASURE_NOW_UP_TO", 0)
+    at = loaded_app(fs, SIMILAR, query_face=0)
+    assert at.slider(key="threshold").value == pytest.approx(verdict_threshold(None, len(fs)), abs=1e-3)  # size rule
+    assert any("Measuring what a distance means" in c.value for c in at.caption)
+    assert not at.get("plotly_chart")  # no distance chart before the distances are measured
+    assert at.dataframe[EXACT].value["file"].tolist()  # but the answer is there
+    measured_may_end.set()
+    assert wait_for_set_results(EncodingStore(cache), fs, timeout=300)
+    at.run()
+    measured = verdict_threshold(calibrate(fs.encodings, fs.persons), len(fs))
+    assert at.slider(key="threshold").value == pytest.approx(measured, abs=1e-3)
+    assert not any("Measuring what a distance means" in c.value for c in at.caption)
+    assert at.get("plotly_chart")

@@ -1,0 +1,116 @@
+"""A set's PCA and K-means centres kept in the cache file, so reopening the set does not fit them again.
+
+At 100,000 faces the PCA and the K-means fit of the article's K = 10 take 0.3-1.3 s on a busy 2-core
+machine, on every server start and for every set opened; the Clusters page waits for them. They are
+kept in the table ``set_fits`` of the cache file, keyed by the set's content (``FaceSet.key``), the kind
+and the parameters, as ``.npz`` arrays (the PCA's components and mean: a summary of the set's encodings,
+deleted with any set like :mod:`facecore.storage.set_results`). A kept K-means gives back its centres;
+the faces join their nearest centre again (:func:`~facecore.search.similarity.model_from_centroids`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sqlite3
+import time
+from collections.abc import Mapping
+
+import numpy as np
+from sklearn.decomposition import PCA
+
+from .. import settings as S
+from ..errors import FaceCoreError
+from ..search.reduce import fit_pca
+from ..search.similarity import SimilarityModel, fit_model, model_from_centroids
+from .db import tables, transaction
+from .encodings import EncodingStore
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS set_fits (
+    set_key TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    params  TEXT NOT NULL,
+    created REAL NOT NULL,
+    body    BLOB NOT NULL,
+    PRIMARY KEY (set_key, kind, params)
+) WITHOUT ROWID;
+"""
+
+#: The fitted PCA's attributes kept (what ``transform``, the slicing and the variance chart read).
+_PCA_FIELDS = ("components_", "mean_", "explained_variance_", "explained_variance_ratio_", "singular_values_")
+
+
+def _put(store: EncodingStore, key: str, kind: str, params: Mapping[str, int], arrays: dict[str, np.ndarray]) -> None:
+    """Keep a fit; a cache file that cannot be written (read-only, full) only means it is fitted again next time."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    with contextlib.suppress(FaceCoreError, sqlite3.Error), store.connect() as con:
+        con.executescript(SCHEMA)
+        with transaction(con):
+            con.execute("INSERT OR REPLACE INTO set_fits VALUES (?,?,?,?,?)",
+                        (key, kind, json.dumps(dict(sorted(params.items()))), time.time(), buf.getvalue()))  # fmt: skip
+
+
+def _get(store: EncodingStore, key: str, kind: str, params: Mapping[str, int]) -> dict[str, np.ndarray] | None:
+    """A kept fit's arrays, or None (never kept, or the cache file cannot be read: then it is fitted)."""
+    try:
+        with store.connect() as con:
+            con.executescript(SCHEMA)
+            row = con.execute("SELECT body FROM set_fits WHERE set_key=? AND kind=? AND params=?",
+                              (key, kind, json.dumps(dict(sorted(params.items()))))).fetchone()  # fmt: skip
+    except (FaceCoreError, sqlite3.Error):
+        return None
+    if row is None:
+        return None
+    with np.load(io.BytesIO(row[0]), allow_pickle=False) as z:
+        return {name: z[name] for name in z.files}
+
+
+def _pca_from(arrays: dict[str, np.ndarray], n_samples: int) -> PCA:
+    """A fitted scikit-learn PCA rebuilt from its kept attributes."""
+    comps = arrays["components_"]
+    pca = PCA(n_components=len(comps))
+    for name in _PCA_FIELDS:
+        setattr(pca, name, arrays[name])
+    pca.n_components_, pca.n_features_in_, pca.n_samples_ = len(comps), comps.shape[1], n_samples
+    pca.noise_variance_ = float(arrays["noise_variance_"])
+    return pca
+
+
+def kept_pca(store: EncodingStore, key: str, encodings: np.ndarray, seed: int = S.DEFAULT_SEED) -> PCA:
+    """The full PCA of a set's ``(n, 128)`` ``encodings`` (``key``: its ``FaceSet.key``): read from the cache
+    file, or fitted and kept there."""
+    params = {"seed": seed}
+    got = _get(store, key, "pca", params)
+    if got is not None:
+        return _pca_from(got, len(encodings))
+    pca = fit_pca(encodings, seed)
+    arrays = {name: np.asarray(getattr(pca, name)) for name in _PCA_FIELDS}
+    _put(store, key, "pca", params, {**arrays, "noise_variance_": np.asarray(pca.noise_variance_)})
+    return pca
+
+
+def kept_model(
+    store: EncodingStore, key: str, encodings: np.ndarray, dims: int, k: int, pca: PCA, seed: int = S.DEFAULT_SEED
+) -> SimilarityModel:
+    """PCA to ``dims`` and K-means with ``k`` clusters of a set's ``encodings`` (``key``: its ``FaceSet.key``;
+    ``pca``: its full PCA, e.g. from :func:`kept_pca`): rebuilt from the centres kept in the cache file, or
+    fitted and its centres kept."""
+    params = {"dims": dims, "k": k, "seed": seed}
+    got = _get(store, key, "kmeans", params)
+    if got is not None:
+        return model_from_centroids(encodings, dims, got["centroids"], pca)
+    model = fit_model(encodings, dims, k, seed=seed, pca=pca)
+    _put(store, key, "kmeans", params, {"centroids": model.centroids})
+    return model
+
+
+def forget_fits(store: EncodingStore) -> int:
+    """Forget every set's kept fits (a set's photos were deleted); return how many rows went."""
+    with store.connect() as con:
+        if "set_fits" not in tables(con):
+            return 0
+        with transaction(con):
+            return con.execute("DELETE FROM set_fits").rowcount
