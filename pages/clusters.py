@@ -2,31 +2,22 @@
 
 import streamlit as st
 
-from facecore import (
-    FaceCoreError,
-    dims_for_variance,
-    drawn_rows,
-    explained_variance,
-    faces_in_regions,
-    members_by_centroid,
-    person_ids,
-)
+from facecore import FaceCoreError, dims_for_variance, explained_variance, faces_in_regions, members_by_centroid
 from facecore import settings as S
 from pages._clusters.cached import HOVER_ALL_UP_TO, cluster_table_for, k_hint_for, variance_figure_for
 from pages._clusters.charts import scatter_figure, silhouette_figure, sizes_figure
 from pages._clusters.explain import how_it_works
 from pages._clusters.hover import hover_faces
+from pages._clusters.scatter import scatter_options
 from pages._clusters.tables import clusters_frame, hover_texts, point_row, selection_frame
-from pages._people.cached import people_for
 from pages._shared.cached import crops, model_for
 from pages._shared.frame import frame
 from pages._shared.state import MIN_FACES, dims_range, k_range, setting
-from pages._shared.views import captions, person_label
+from pages._shared.views import captions
 from pages._shared.widgets import SIMILAR, download_faces, gallery, require_loaded
 from pages._similar.cached import measure_soon
 
 TYPICAL, LEAST_TYPICAL = 40, 10
-BY_GROUP, BY_FOLDER, BY_PERSON = "group", "folder", "person"
 
 frame("Clusters")
 st.title("Groups of look-alike faces")
@@ -46,7 +37,8 @@ dims = left.slider(
     dims_lo,
     dims_hi,
     key="dims",
-    help="PCA dimensions: how many of the 128 numbers' main directions the grouping and the group search "
+    help="PCA (principal component analysis) dimensions: how many of the 128 numbers' main directions the "
+    "grouping and the group search "
     "use. The article keeps 20. The chart below shows how much of the variation each one carries.",
 )
 k = right.slider(
@@ -54,7 +46,9 @@ k = right.slider(
     k_lo,
     k_hi,
     key="k",
-    help="K, the number of K-means clusters (the article uses 10). More groups: fewer comparisons per search, "
+    help="K, the number of K-means clusters (K-means: each face joins the group whose centre, or centroid, "
+    "is nearest, and the centres move until the groups settle; the article uses 10). More groups: fewer "
+    "comparisons per search, "
     "more true neighbours missed.",
 )
 try:
@@ -68,47 +62,35 @@ how_it_works(fs, model, float(cumulative[dims - 1]))
 # ----------------------------------------------------------------- scatter + picked face
 plot_col, face_col = st.columns([4, 1])
 with plot_col:
-    opt1, opt2 = st.columns(2)
-    three_d = opt1.toggle("3-D view", key="scatter_3d", disabled=dims < 3, help="The first three main directions.")
-    sample = n > S.CHART_DRAW_AT_MOST and not opt1.toggle(
-        f"Draw all {n:,} faces", key="draw_all", help="Slower: the browser redraws every point after each change."
-    )
-    color_by = opt2.radio("Colour by", [BY_GROUP, BY_PERSON, BY_FOLDER], key="color_by", horizontal=True,
-                          format_func={BY_GROUP: "group", BY_PERSON: "person (People page)",
-                                       BY_FOLDER: "folder"}.get)  # fmt: skip
-    colors, color_names, no_color = None, (), "no folder"
-    if color_by == BY_FOLDER:
-        colors, color_names = person_ids(fs.persons)
-    elif color_by == BY_PERSON:
-        grouping, person_names = people_for(fs, setting("people_threshold", 0.3, 0.7))
-        colors, no_color = grouping.labels, "Unsorted"
-        color_names = [person_label(p, person_names) for p in range(grouping.n_persons)]
+    shown = scatter_options(fs, model, dims)
     query = state.get("query_face")
     query = query if isinstance(query, int) and 0 <= query < n else None
-    rows = drawn_rows(model.labels if colors is None else colors, S.CHART_DRAW_AT_MOST) if sample else None
-    args = (model.reduced, model.labels, model.centroids, None, three_d and dims >= 3, query)
-    fig = scatter_figure(*args, hover_pictures=True, colors=colors, color_names=color_names, no_color_name=no_color,
-                         rows=rows)  # fmt: skip
+    fig = scatter_figure(shown.xyz, model.labels, shown.centres, None, shown.three_d, query, hover_pictures=True,
+                         colors=shown.colors, color_names=shown.color_names, no_color_name=shown.no_color,
+                         rows=shown.rows, axes=shown.axes, persons=shown.persons)  # fmt: skip
     event = st.plotly_chart(fig, key="scatter", on_select="rerun", selection_mode=("points", "box", "lasso"),
                             config={"displaylogo": False})  # fmt: skip
-    hover_faces("scatter", fs, model.reduced[:, :2], rows)
+    hover_faces("scatter", fs, shown.xyz[:, :2], shown.rows, shown.person_names)
     region = bool(event.selection.box or event.selection.lasso)
-    if region:  # every face inside, drawn or not
-        chosen = faces_in_regions(model.reduced[:, :2], event.selection.box, event.selection.lasso).tolist()
+    if region:  # every face inside, drawn or not, at the places the chart shows
+        chosen = faces_in_regions(shown.xyz[:, :2], event.selection.box, event.selection.lasso).tolist()
     else:
         chosen = sorted({r for r in (point_row(p.get("customdata")) for p in event.selection.points) if r is not None})
     if len(chosen) == 1 and not region and chosen[0] != state.get("scatter_last_pick"):
         state["scatter_last_pick"] = state["query_face"] = chosen[0]
         st.rerun()  # draw the star and the side panel for the new query
-    if sample:
-        st.caption(f"The chart draws {len(rows):,} of the {n:,} faces, the same share of every group, so it "
+    if shown.rows is not None:
+        st.caption(f"The chart draws {len(shown.rows):,} of the {n:,} faces, the same share of every group, so it "
                    "redraws quickly; the legend counts every face, and groups, search, boxes and lassos use all "
                    "of them.")  # fmt: skip
     st.caption(
-        "Hover a point to see the face, its file, folder and group"
+        ("On this map, faces that look alike lie together: nearby points are similar faces (the axes have no "
+         "units). " if shown.on_map else "PC1 and PC2: the two directions in which the faces' numbers vary most. ")
+        + "Hover a point to see the face, its file, folder, group and person"
         + (" (each face's picture comes when the mouse rests on it)" if n > HOVER_ALL_UP_TO else "")
         + "; click one to make it the query of the Similar faces page, or draw a box or a lasso (toolbar, "
-        "top right) to pick many. Hollow circles are the group centres."
+        "top right) to pick many. Hollow circles are the group centres (centroids: on the map, at the group's most "
+        "typical face)."
     )
 with face_col:
     st.markdown("**Query face**")
@@ -117,7 +99,9 @@ with face_col:
     else:
         face = fs.faces[query]
         st.image(crops(fs, [query])[0], width=140)
-        st.caption(f"`{face.name}`  \nfolder: {face.person or '-'}  \ngroup: {int(model.labels[query])}")
+        person = -1 if shown.persons is None else int(shown.persons[query])
+        who = f"  \nperson: {shown.person_names[person]}" if person >= 0 else ""
+        st.caption(f"`{face.name}`  \nfolder: {face.person or '-'}  \ngroup: {int(model.labels[query])}{who}")
         st.page_link(SIMILAR.path, label="Find similar faces", icon=":material/person_search:")
 
 if region and chosen:
@@ -132,8 +116,9 @@ with var_col:
     st.subheader("How much each direction carries")
     st.plotly_chart(variance_figure_for(fs.key, dims, model.pca), key="variance", config={"displaylogo": False})
     st.caption(
-        f"Explained variance (the article's contribution rate): the first {dims} directions keep "
-        f"{cumulative[dims - 1]:.0%} of the variation of the encodings; 90 % needs "
+        f"Explained variance (the article's contribution rate): how much of the differences between faces each "
+        f"direction (principal component, PC) carries. The first {dims} keep {cumulative[dims - 1]:.0%} of the "
+        f"variation of the encodings (each face's 128 numbers); 90 % needs "
         f"{dims_for_variance(model.pca, 0.9)}."
     )
 with size_col:
@@ -188,8 +173,8 @@ d1.download_button("Groups (CSV)", lambda: clusters_frame(fs, model).to_csv(inde
 def scatter_html() -> str:
     """The scatter as a page of its own: Plotly's own hover text (no face card outside the app), room for axes."""
     texts = hover_texts(fs, model.labels)
-    fig = scatter_figure(model.reduced, model.labels, model.centroids, texts, three_d and dims >= 3, query,
-                         colors=colors, color_names=color_names, no_color_name=no_color)  # fmt: skip
+    fig = scatter_figure(shown.xyz, model.labels, shown.centres, texts, shown.three_d, query, colors=shown.colors,
+                         color_names=shown.color_names, no_color_name=shown.no_color, axes=shown.axes)  # fmt: skip
     return fig.update_layout(margin=dict(l=70, r=30, t=40, b=70), height=700).to_html(include_plotlyjs=True)
 
 

@@ -39,7 +39,8 @@ UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
 frame("Photos")
 st.title("Photos")
 st.caption(
-    ":material/lock: Face encodings are biometric data. Everything here runs on this server: photos are read "
+    ":material/lock: Face encodings (the 128 numbers that describe each face) are biometric data. Everything here "
+    "runs on this server: photos are read "
     "and encoded locally, nothing is uploaded anywhere else, and the encodings stay in the cache file named "
     "in the sidebar until you delete them below."
 )
@@ -61,6 +62,9 @@ with st.container(border=True):
         format_func={"hog": "HOG (fast)", "cnn": "CNN (finds more poses, much slower on CPU)"}.get,
         key="detector",
         horizontal=True,
+        help="How faces are found in a photo. HOG (histogram of oriented gradients) looks for the outline of a "
+        "frontal face: fast. CNN (a convolutional neural network) also finds turned and tilted faces, but takes "
+        "many times longer without a graphics card.",
     )
     all_faces = right.toggle(
         "Every face of each photo",
@@ -128,7 +132,8 @@ with tab_upload:
 with tab_import:
     st.write(
         "Already have the 128 numbers of every face (from this app's download, or another tool)? Import them "
-        "instead of encoding: a `.npz` or `.parquet` file with `encodings` (one row of 128 per face) and `path` "
+        "instead of encoding: a `.npz` (NumPy's array file) or `.parquet` (a table file) with `encodings` (one "
+        "row of 128 per face) and `path` "
         "(each face's photo, inside the allowed folders); `person`, `box`, `digest` and `face` are optional."
     )
     encodings_file = st.file_uploader("Encodings file", type=["npz", "parquet"], key="import_file")
@@ -150,7 +155,8 @@ with tab_import:
 
 with tab_sample:
     st.write(
-        "A few people from **Labeled Faces in the Wild**, fetched with scikit-learn "
+        "A few people from **Labeled Faces in the Wild** (LFW, a public research set of celebrities' photos), "
+        "fetched with scikit-learn "
         "(`fetch_lfw_people`). The first use downloads about 200 MB from the internet "
         "into `~/scikit_learn_data`; later uses read that copy."
     )

@@ -78,7 +78,8 @@ with param_col:
         )
         + " face_recognition's 0.6 is meant for comparing one pair, not for searching a collection.",
     )
-    st.caption(f"Searching with PCA to {dims} dimensions and K = {k} groups over {n:,} faces.")
+    st.caption(f"Searching with PCA to {dims} dimensions (the {dims} main directions of each face's 128 numbers) "
+               f"and K = {k} groups (K-means: look-alike faces sorted into {k} groups) over {n:,} faces.")
     st.page_link(CLUSTERS.path, label="Change the detail kept and the number of groups", icon=":material/tune:")
     if n >= 20:
         st.button("Pick the number of groups and groups to search for me", key="tune_search",
@@ -189,7 +190,8 @@ def result_block(title: str, note: str, rows: np.ndarray, distances: np.ndarray,
 mates_col, exact_col = st.columns(2, gap="large")
 with mates_col:
     where = "every group" if every else f"group {probed}"
-    result_block("Group mates", f"Searched only {where} ({mates.scanned:,} faces).", mates.indices,
+    result_block("Group mates", f"Faces in the same group as the query, the article's shortcut: searched only "
+                 f"{where} ({mates.scanned:,} faces).", mates.indices,
                  mates.distances, "mates")  # fmt: skip
 with exact_col:
     result_block("Exact ranking over all faces", f"Compared with all {exact.comparisons:,} faces.", exact.indices,

@@ -4,7 +4,8 @@ Usage: .venv/bin/python tools/screenshots.py [--dataset DIR] [--cache PATH] [--o
 
 Starts the app on a free localhost port, loads the photo folder (default:
 the shared CelebA folder) through the page address, and saves a full-page
-PNG of each page. Every picture is blurred in the page before the shot: the
+PNG of each page, then the Clusters page's scatter as the similarity map and as
+the PCA axes. Every picture is blurred in the page before the shot: the
 shared photos are CelebA's, for research, and not ours to redistribute; the
 layout, the numbers and the charts are what the README shows.
 """
@@ -43,6 +44,26 @@ def shoot(page, name: str, out: Path) -> Path:
     return path
 
 
+def shoot_scatters(page, url: str, out: Path) -> list[Path]:
+    """The Clusters page's scatter alone, as the similarity map (its default) and as the article's PCA axes:
+    docs/screenshots/map.png and map-pca.png, side by side in the README."""
+    page.goto(url)
+    page.get_by_text("faces in 10 groups").first.wait_for()
+    page.get_by_text("On this map, faces that look alike lie together").first.wait_for()  # the map is drawn
+    shots = []
+    for name, view, ready in (("map", None, "On this map"), ("map-pca", "PCA axes, as in the article", "PC1 and PC2")):
+        if view:
+            page.get_by_text(view, exact=True).click()
+            page.get_by_text(ready).first.wait_for()
+        page.wait_for_timeout(2500)
+        page.add_style_tag(content=BLUR)
+        chart = page.locator(".st-key-scatter")
+        chart.scroll_into_view_if_needed()
+        shots.append(out / f"{name}.png")
+        chart.screenshot(path=str(shots[-1]))
+    return shots
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -63,6 +84,7 @@ def main() -> None:
             page.goto(f"{server.url}{name}?folder={quote(str(folder))}&face={quote('person_7203/007200.jpg')}")
             page.get_by_text(ready).first.wait_for()
             print(shoot(page, name, out))
+        print(*shoot_scatters(page, f"{server.url}clusters?folder={quote(str(folder))}", out), sep="\n")
         browser.close()
 
 

@@ -88,3 +88,23 @@ def faces_in_regions(
         if got is not None and len(got[0]) >= 3:
             keep |= _inside_polygon(xy, *got)
     return np.flatnonzero(keep)
+
+
+def centre_places(xy: np.ndarray, reduced: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Where each group's centre is drawn on a chart whose axes are not the groups' own (a similarity map).
+
+    ``xy``: ``(n, 2|3)`` the faces' places on the chart; ``reduced``: ``(n, d)`` the
+    space the groups were made in, with ``labels`` ``(n,)`` and ``centroids`` ``(k, d)``.
+    Each centre goes where its most typical face is drawn (the member nearest the
+    centroid): a group the map splits into islands has its centre on one of them,
+    never in the empty space between. Returns ``(k, xy.shape[1])`` float32; a group
+    without members gets NaN (not drawn).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    gap = np.asarray(reduced, dtype=np.float32) - np.asarray(centroids, dtype=np.float32)[labels]
+    dist = np.einsum("ij,ij->i", gap, gap)
+    order = np.lexsort((dist, labels))  # by group, nearest the centroid first
+    first = order[np.r_[True, labels[order][1:] != labels[order][:-1]]]
+    out = np.full((len(centroids), xy.shape[1]), np.nan, dtype=np.float32)
+    out[labels[first]] = np.asarray(xy, dtype=np.float32)[first]
+    return out

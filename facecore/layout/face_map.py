@@ -205,6 +205,27 @@ def faceset_layout_key(faceset, method: str = "tsne", dims: int = 2, seed: int =
     return layout_key(ids, method, dims, seed)
 
 
+def faceset_map(
+    faceset, method: str = "tsne", dims: int = 2, seed: int = 0, progress: ProgressFn | None = None, store=None
+) -> tuple[np.ndarray, str]:
+    """The map of a :class:`~facecore.faceset.FaceSet` as ``((n, dims) float32, method really used)``.
+
+    With ``store`` (an EncodingStore), a map already kept in the cache is returned
+    at once (``progress`` is then called with 1.0 only) and a new one is kept there.
+    """
+    used = map_method(len(faceset.faces), method)
+    key = faceset_layout_key(faceset, method, dims, seed)
+    kept = load_map(store, key) if store is not None else None
+    if kept is not None and kept[0].shape == (len(faceset.faces), dims):
+        if progress is not None:
+            progress(1.0)
+        return kept[0], used
+    xyz = similarity_map(faceset.encodings, dims=dims, method=method, seed=seed, progress=progress)
+    if store is not None:
+        store_map(store, key, xyz, used, faceset.digests)
+    return xyz, used
+
+
 def map_points(
     faceset, method: str = "tsne", dims: int = 2, seed: int = 0, progress: ProgressFn | None = None, store=None
 ) -> dict:
@@ -215,15 +236,7 @@ def map_points(
     (:func:`map_method`). With ``store`` (an EncodingStore), a map already kept in the
     cache is reused and a new one is kept there (:mod:`facecore.storage.maps`).
     """
-    used = map_method(len(faceset.faces), method)
-    key = faceset_layout_key(faceset, method, dims, seed)
-    kept = load_map(store, key) if store is not None else None
-    if kept is not None and kept[0].shape == (len(faceset.faces), dims):
-        xyz = kept[0]
-    else:
-        xyz = similarity_map(faceset.encodings, dims=dims, method=method, seed=seed, progress=progress)
-        if store is not None:
-            store_map(store, key, xyz, used, faceset.digests)
+    xyz, used = faceset_map(faceset, method, dims, seed, progress, store)
     axes = ("x", "y", "z")[:dims]
     points = [
         {"path": f.name, "face": f.in_photo, **{a: round(float(v), 4) for a, v in zip(axes, row, strict=True)}}

@@ -46,7 +46,9 @@ def refuse_outside(shown: str, real: Path, allowed_roots: Iterable[Path] | None,
     if not _inside(real, roots):
         listed = ", ".join(str(r) for r in roots or ()) or "(none configured)"
         raise UnsafeInputError(
-            f"{shown!r} is outside the allowed folders: {listed}. Choose a {what} under one of them."
+            f"{shown!r} is outside the allowed folders: {listed}. Choose a {what} under one of them, or let "
+            "the app read your own photos by starting it with their folder in FACECORE_ALLOWED_ROOTS, e.g. "
+            "FACECORE_ALLOWED_ROOTS=$HOME/Pictures make app (several folders joined with ':')."
         )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from pages._shared.charts import MARGIN, cluster_color
+from pages._shared.charts import MARGIN, cluster_color, cluster_symbol
 
 #: Above this many points the 2-D scatter uses WebGL (Scattergl).
 WEBGL_ABOVE = 5000
@@ -83,13 +83,20 @@ def scatter_figure(
     color_names: Sequence[str] = (),
     no_color_name: str = "no name",
     rows: np.ndarray | None = None,
+    axes: Sequence[str] | None = ("PC1", "PC2", "PC3"),
+    persons: np.ndarray | None = None,
 ) -> go.Figure:
     """Faces on PC1/PC2 (or PC1–PC3), one trace per group; centroids as hollow circles.
+
+    ``reduced`` may be any ``(n, 2|3)`` places, e.g. a similarity map, with ``centroids``
+    given at their places on it (:func:`facecore.centre_places`) and ``axes=None``
+    (a map's axes have no meaning: no titles, no tick labels).
 
     Points are coloured by K-means group (``labels``), or by ``colors`` (a group
     number per face, -1 for none, shown as ``no_color_name``) named ``color_names`` (folders, people).
     ``customdata`` of each face point is its row in the face set (with
-    ``hover_pictures``: ``[row, group]``, and no Plotly label: the page's face
+    ``hover_pictures``: ``[row, group, person]``, ``persons`` the person number per face, -1 or absent:
+    none; and no Plotly label: the page's face
     card shows the face, see pages/_clusters/hover.py), so a selection event
     names the face. ``hover`` is the label text per face (unused with the card).
     The ``selected`` face is drawn as a star. ``rows`` are the faces to draw
@@ -103,7 +110,7 @@ def scatter_figure(
     names = [f"group {c}" for c in range(len(centroids))] if colors is None else list(color_names)
 
     def about(idx: np.ndarray) -> dict:
-        return _about(idx, labels, hover, hover_pictures)
+        return _about(idx, labels, hover, hover_pictures, persons)
 
     drawn = np.zeros(len(groups), dtype=bool)
     drawn[np.arange(len(groups)) if rows is None else np.asarray(rows, dtype=int)] = True
@@ -112,7 +119,8 @@ def scatter_figure(
         c = int(c)
         idx = np.flatnonzero((groups == c) & drawn)
         color = cluster_color(c) if c >= 0 else "#9ca3af"
-        marker = dict(size=3, color=color, opacity=0.8) if three_d else dict(size=6, color=color, opacity=0.75)
+        look = dict(color=color, symbol=cluster_symbol(max(c, 0)))
+        marker = dict(size=3, opacity=0.8, **look) if three_d else dict(size=6, opacity=0.75, **look)
         fig.add_trace(_points(xyz[idx], three_d, webgl, mode="markers", marker=marker, legendgroup=str(c),
                               name=f"{names[c] if c >= 0 else no_color_name} ({size:,})", **about(idx)))  # fmt: skip
     _centres(fig, centroids[:, : xyz.shape[1]], three_d)
@@ -121,28 +129,33 @@ def scatter_figure(
                     line=dict(color="white", width=1))  # Plotly has no star in 3-D
         fig.add_trace(_points(xyz[[selected]], three_d, False, mode="markers", name="query", marker=star,
                               **about(np.array([selected]))))  # fmt: skip
-    _scatter_layout(fig, three_d, legend=len(names) <= 60)
+    _scatter_layout(fig, three_d, legend=len(names) <= 160, axes=axes)
     return fig
 
 
-def _about(idx: np.ndarray, labels: np.ndarray, hover: Sequence[str] | None, hover_pictures: bool) -> dict:
-    """What the scatter points at ``idx`` carry: their row (and group, for the face card) and, without the card,
-    Plotly's own label text (none with it: less to send at every redraw)."""
+def _about(idx: np.ndarray, labels: np.ndarray, hover: Sequence[str] | None, hover_pictures: bool,
+           persons: np.ndarray | None = None) -> dict:  # fmt: skip
+    """What the scatter points at ``idx`` carry: their row (and group and person, for the face card) and, without
+    the card, Plotly's own label text (none with it: less to send at every redraw)."""
     if hover_pictures:
-        return dict(customdata=np.column_stack([idx, labels[idx]]).astype(np.int32), hoverinfo="none")
+        person = np.full(len(idx), -1) if persons is None else np.asarray(persons)[idx]
+        return dict(customdata=np.column_stack([idx, labels[idx], person]).astype(np.int32), hoverinfo="none")
     return dict(customdata=idx, hovertext=np.asarray(hover, dtype=object)[idx],
                 hovertemplate="%{hovertext}<extra></extra>")  # fmt: skip
 
 
-def _scatter_layout(fig: go.Figure, three_d: bool, legend: bool) -> None:
-    """The scatter's size, legend, drag mode, click selection and PC axes."""
+def _scatter_layout(fig: go.Figure, three_d: bool, legend: bool, axes: Sequence[str] | None) -> None:
+    """The scatter's size, legend, drag mode, click selection and axes (``axes=None``: a map's, unlabelled)."""
     fig.update_layout(height=560, margin=MARGIN, legend=dict(itemsizing="constant", font=dict(size=11)),
                       showlegend=legend, dragmode="pan" if three_d else "zoom", clickmode="event+select")  # fmt: skip
+    plain = dict(showticklabels=axes is not None, showgrid=axes is not None, zeroline=False)
+    x, y, z = axes or ("", "", "")
     if three_d:
-        fig.update_layout(scene=dict(xaxis_title="PC1", yaxis_title="PC2", zaxis_title="PC3"))
+        fig.update_layout(scene=dict(xaxis=dict(title=x, **plain), yaxis=dict(title=y, **plain),
+                                     zaxis=dict(title=z, **plain)))  # fmt: skip
     else:
-        fig.update_xaxes(title="PC1", zeroline=False)
-        fig.update_yaxes(title="PC2", zeroline=False)
+        fig.update_xaxes(title=x, **plain)
+        fig.update_yaxes(title=y, **plain)
 
 
 def sizes_figure(sizes: np.ndarray) -> go.Figure:

@@ -30,6 +30,8 @@ def how_it_works(fs: FaceSet, model: SimilarityModel, kept: float) -> None:
             st.markdown(f"### {number}")
             st.caption(text)
     st.caption(
-        "This is the method of the article the app follows. Groups (clusters) gather faces that look alike "
+        "This is the method of the article the app follows, [“Similar face image detection using face recognition "
+        "and PCA and K-means clustering”](https://linuxtut.com/en/c29c8ff9abf645bcf588) (an English copy of Qiita "
+        "item c29c8ff9abf645bcf588). Groups (clusters) gather faces that look alike "
         "(hair, pose, lighting), not people: to see who is in the photos, open the People page."
     )

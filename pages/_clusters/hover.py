@@ -4,7 +4,8 @@ Plotly's own hover labels hold text only. This component (Streamlit custom
 components v2: plain JavaScript in the page, no iframe, nothing downloaded)
 finds the chart drawn with ``st.plotly_chart(..., key=chart_key)``, listens to
 Plotly's hover events and shows a floating card beside the mouse with the
-face whose ``customdata`` is ``[row, group]``: its picture, file, folder and group.
+face whose ``customdata`` is ``[row, group, person]``: its picture, file, folder, group and person
+(the People page's, named by the ``persons`` list; -1: none).
 
 Pictures reach the browser once per set and are kept there. Up to
 :data:`~pages._shared.cached.HOVER_ALL_UP_TO` faces they all come with the first drawing (about 2 KB a
@@ -82,7 +83,10 @@ export default function ({ data, setTriggerValue }) {
     const entry = faces.known.get(h.row);
     tip.firstChild.src = entry ? entry[0] : "";
     tip.firstChild.style.visibility = entry ? "visible" : "hidden";
-    tip.lastChild.textContent = (entry ? entry[1] : "loading the face…") + "\ngroup: " + h.group;
+    const names = data.persons || [];
+    const person = !names.length ? "" : "\nperson: " + (h.person >= 0 && h.person < names.length
+      ? names[h.person] : "not sorted into a person");
+    tip.lastChild.textContent = (entry ? entry[1] : "loading the face…") + "\ngroup: " + h.group + person;
     place();
   };
   const hide = () => { tip.style.display = "none"; faces.hovered = null; };
@@ -94,7 +98,7 @@ export default function ({ data, setTriggerValue }) {
     if (!Number.isInteger(cd[0])) { hide(); return; }
     const e = ev.event || {};
     if (typeof e.clientX === "number") tip.__mouse = { x: e.clientX, y: e.clientY };
-    faces.hovered = { row: cd[0], group: cd[1] };
+    faces.hovered = { row: cd[0], group: cd[1], person: cd.length > 2 ? cd[2] : -1 };
     fill();
     if (!faces.known.has(cd[0]) && data.on_demand) {
       clearTimeout(faces.timer);  // ask once the mouse rests on a point, not for every point it crosses
@@ -144,17 +148,20 @@ def _answer(key: str, fs: FaceSet, xy: np.ndarray, rows: np.ndarray | None) -> N
 
 
 @st.fragment
-def hover_faces(chart_key: str, fs: FaceSet, xy: np.ndarray, rows: np.ndarray | None = None) -> None:
+def hover_faces(
+    chart_key: str, fs: FaceSet, xy: np.ndarray, rows: np.ndarray | None = None, persons: list[str] | None = None
+) -> None:
     """Show the face under the mouse beside it, in the chart drawn with ``st.plotly_chart(key=chart_key)``.
 
-    The chart's points carry ``customdata = [row, group]`` and no Plotly label
+    The chart's points carry ``customdata = [row, group, person]`` and no Plotly label
     (``hoverinfo="none"``: the events still fire). ``xy`` is ``(n, 2)``, the
     points' positions on screen, for picking the neighbours of a hovered face
-    among the drawn ``rows`` (default: every face is drawn).
+    among the drawn ``rows`` (default: every face is drawn). ``persons``: the name of
+    each person number the points carry (none: the card names no person).
     """
     key = f"{chart_key}_hover_faces"
     on_demand = len(fs) > HOVER_ALL_UP_TO
-    data = {"chart": chart_key, "set": fs.key, "on_demand": on_demand}
+    data = {"chart": chart_key, "set": fs.key, "on_demand": on_demand, "persons": persons or []}
     if on_demand:
         data["add"] = st.session_state.get(f"{key}_add", {})
     else:

@@ -32,6 +32,7 @@ def faces_found(fs: FaceSet) -> None:
         "application/octet-stream",
         key="dl_encodings",
         icon=":material/download:",
-        help="For other programs: the 128 numbers of every face (float32), with its file, person, photo hash, "
+        help="For other programs: the 128 numbers of every face (its encoding, float32) in a NumPy .npz file, "
+        "with its file, person, photo hash, "
         "place in the photo (0 = largest face) and box.",
     )

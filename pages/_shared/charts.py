@@ -5,8 +5,11 @@ from __future__ import annotations
 import plotly.express as px
 import plotly.graph_objects as go
 
-#: 48 distinct colours; K above that reuses them.
-PALETTE = px.colors.qualitative.Dark24 + px.colors.qualitative.Light24
+#: 74 distinct colours (plotly's palettes made for many classes); above that, colours come back with
+#: another marker shape (:func:`cluster_symbol`), so 150 persons still tell apart.
+PALETTE = px.colors.qualitative.Dark24 + px.colors.qualitative.Light24 + px.colors.qualitative.Alphabet
+#: Marker shapes that 2-D and 3-D charts both draw: the first for the first 74 classes, and so on.
+SYMBOLS = ("circle", "square", "diamond", "cross", "x")
 
 
 MARGIN = dict(l=10, r=10, t=30, b=10)
@@ -14,6 +17,10 @@ MARGIN = dict(l=10, r=10, t=30, b=10)
 
 def cluster_color(cluster: int) -> str:
     return PALETTE[int(cluster) % len(PALETTE)]
+
+
+def cluster_symbol(cluster: int) -> str:
+    return SYMBOLS[(int(cluster) // len(PALETTE)) % len(SYMBOLS)]
 
 
 def vline(fig: go.Figure, x: float, line: dict) -> None:

@@ -113,3 +113,33 @@ def _images_load(images, timeout_s: float = 60.0) -> bool:
 def _no_exception(page) -> None:
     errors = page.locator("[data-testid=stException]")
     assert errors.count() == 0, errors.all_inner_texts()
+
+
+def isolated_point(page) -> dict:
+    """Screen position and face index of the scatter's most isolated face point (away from other faces and the
+    centre rings): on the similarity map a person's faces lie on top of each other, and the mouse must meet the
+    face the test names."""
+    page.locator(".st-key-scatter").scroll_into_view_if_needed()
+    return page.evaluate(
+        """() => {
+          const gd = document.querySelector('.js-plotly-plot');
+          const fl = gd._fullLayout, box = gd.getBoundingClientRect(), pts = [], all = [];
+          for (const tr of gd._fullData) {  // faces, and the centre rings drawn over them
+            const face = tr.customdata && (tr.name || '').startsWith('group ');
+            for (let i = 0; i < tr.x.length; i++) {
+              const p = {x: box.left + fl._size.l + fl.xaxis.l2p(tr.x[i]),
+                         y: box.top + fl._size.t + fl.yaxis.l2p(tr.y[i]),
+                         face: face ? Array.from(tr.customdata[i], Number)[0] : null};
+              all.push(p);
+              if (face && p.y > 10 && p.y < window.innerHeight - 10 && p.x > 10) pts.push(p);  // in view
+            }
+          }
+          let best = pts[0], gap = -1;
+          for (const p of pts) {
+            let near = Infinity;
+            for (const q of all) if (q !== p) near = Math.min(near, Math.hypot(p.x - q.x, p.y - q.y));
+            if (near > gap) { gap = near; best = p; }
+          }
+          return best;
+        }"""
+    )

@@ -14,25 +14,15 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import tests.app.browser_support as browser_support
-from tests.app.browser_support import CHROMIUM, ENCODE_TIMEOUT_MS, SHOTS, _no_exception, _shot
+from facecore import fit_model
+from tests.app.browser_support import CHROMIUM, ENCODE_TIMEOUT_MS, SHOTS, _no_exception, _shot, isolated_point
 
 pytestmark = pytest.mark.browser
 server = browser_support.server  # the fixture, found by pytest in this module
-
-
-def _first_point(page) -> dict:
-    """Screen position and face index of the first point of the scatter's first trace."""
-    return page.evaluate(
-        """() => {
-          const gd = document.querySelector('.js-plotly-plot');
-          const fl = gd._fullLayout, tr = gd._fullData[0], box = gd.getBoundingClientRect();
-          return {x: box.left + fl._size.l + fl.xaxis.l2p(tr.x[0]),
-                  y: box.top + fl._size.t + fl.yaxis.l2p(tr.y[0]), face: Array.from(tr.customdata[0], Number)[0]};
-        }"""
-    )
 
 
 def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: Path, small_faceset) -> None:
@@ -77,7 +67,7 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
             k_slider.press("ArrowRight")
             expect(page.get_by_text(f"{len(small_faceset):,} faces in 12 groups")).to_be_visible()
             expect(page.locator(".js-plotly-plot .legendtext", has_text="group 11")).to_have_count(1)
-            point = _first_point(page)
+            point = isolated_point(page)
             # hovering a point shows that face's picture and name beside the mouse
             hovered = small_faceset.faces[point["face"]]
             tip = page.locator("#facecore-hover-face")
@@ -86,6 +76,7 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
             expect(tip).to_be_visible()
             expect(tip).to_contain_text(hovered.name)
             expect(tip).to_contain_text("group")
+            expect(tip).to_contain_text("person: ")  # the People page's grouping, on a set this small
             shown = tip.locator("img").evaluate(
                 "i => i.complete && i.naturalWidth > 0 && i.src.startsWith('data:image/jpeg;base64,')"
             )
@@ -93,10 +84,11 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
             # the viewport only: resizing the page would make Plotly redraw under the mouse
             page.screenshot(path=os.fspath(SHOTS / "browser-3a-hover.png"))
             page.mouse.click(point["x"], point["y"])
+            query = point["face"]
             expect(page.get_by_role("link", name="Find similar faces")).to_be_visible()
             page.mouse.move(5, 5)  # leaving the point hides its picture
             expect(tip).to_be_hidden()
-            point = _first_point(page)  # the chart was redrawn with the query's star
+            point = isolated_point(page)  # the chart was redrawn with the query's star
             page.mouse.move(point["x"] - 30, point["y"] - 30)
             page.mouse.move(point["x"], point["y"], steps=5)
             expect(tip).to_be_visible()  # and coming back shows it again, on the redrawn chart
@@ -108,7 +100,7 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
             page.get_by_role("link", name="Find similar faces").click()
             expect(page.get_by_text("shortcut cost")).to_be_visible()
             expect(page.get_by_text("K = 12 groups")).to_be_visible()
-            clicked = small_faceset.faces[point["face"]].name
+            clicked = small_faceset.faces[query].name
             expect(page.get_by_role("combobox", name="Face")).to_have_value(clicked)
             mates = page.get_by_test_id("stColumn").filter(has_text="Group mates")
             expect(mates.get_by_test_id("stDataFrame")).to_be_visible()
@@ -122,7 +114,11 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
             _shot(page, "browser-4-similar")
 
             # --- pick another query by typing its name in the select box
-            other = next(f for f in small_faceset.faces if f.person != small_faceset.faces[point["face"]].person)
+            # a face of another person in a group of at least five (K = 12 on 103 faces leaves groups of one)
+            labels = fit_model(small_faceset.encodings, 20, 12, seed=0).labels
+            sizes = np.bincount(labels)
+            other = next(f for f, g in zip(small_faceset.faces, labels, strict=True)
+                         if f.person != small_faceset.faces[query].person and sizes[g] >= 5)  # fmt: skip
             face_box = page.get_by_role("combobox", name="Face")
             face_box.click()
             face_box.fill(other.name)

@@ -116,12 +116,17 @@ def test_the_scatter_leaves_the_hover_text_to_the_face_card(small_faceset) -> No
         rows = np.concatenate([np.asarray(t.customdata)[:, 0] for t in faces(card)])
         assert sorted(rows.tolist()) == sorted([*range(len(small_faceset)), 0])  # every face and the star
         for t in faces(card):
-            row, group = np.asarray(t.customdata).T
-            assert (model.labels[row] == group).all()  # the card says the right group
+            row, group, person = np.asarray(t.customdata).T
+            assert (model.labels[row] == group).all() and (person == -1).all()  # the right group, no persons given
     plain = scatter_figure(*args, hover, selected=0)  # the downloaded HTML: Plotly's own label
     assert all(t.hovertemplate and t.hoverinfo is None for t in faces(plain))
     for t in faces(plain):
         assert list(t.hovertext) == [hover[i] for i in t.customdata]
+    persons = np.arange(len(small_faceset)) % 3
+    with_persons = scatter_figure(*args, None, hover_pictures=True, persons=persons)
+    for t in faces(with_persons):
+        row, _, person = np.asarray(t.customdata).T
+        assert (person == persons[row]).all()  # the card names each face's person
     by_folder = scatter_figure(*args, hover, colors=np.array([0] * 50 + [1] * (len(small_faceset) - 50)),
                                color_names=["person_a", "person_b"])  # fmt: skip
     assert [t.name for t in by_folder.data][:2] == ["person_a (50)", f"person_b ({len(small_faceset) - 50})"]

@@ -165,3 +165,47 @@ def test_map_is_kept_in_the_cache_and_deleted_with_its_photos(tmp_path: Path, pe
     assert delete_maps(store, ["not-a-photo"]) == 0
     assert delete_maps(store, people.digests[:1]) == 1
     assert load_map(store, key) is None
+
+
+def test_a_background_job_keeps_the_map_and_a_second_one_reads_it_back(tmp_path: Path, people, monkeypatch) -> None:
+    import facecore.layout.face_map as face_map
+    from facecore import MapJob
+
+    store = EncodingStore(tmp_path / "cache.sqlite")
+    seen: list[float] = []
+    job = MapJob(people, store=store)
+    job._progress = seen.append  # every fraction the thread reports
+    assert job.start().wait(600) and job.error is None
+    assert job.points.shape == (len(people), 2) and job.method == "tsne"
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+    np.testing.assert_array_equal(load_map(store, faceset_layout_key(people))[0], job.points)
+
+    def no_layout(*args, **kwargs):
+        raise AssertionError("a kept map must not be computed again")
+
+    monkeypatch.setattr(face_map, "similarity_map", no_layout)
+    again = MapJob(people, store=store).start()
+    assert again.wait(60) and again.error is None
+    np.testing.assert_array_equal(again.points, job.points)
+
+
+def test_a_failed_job_says_why(people) -> None:
+    from facecore import MapJob
+
+    job = MapJob(people, dims=4).start()  # a map is 2-D or 3-D
+    assert job.wait(60) and job.points is None
+    assert "dims=4 should be 2 or 3" in job.error
+
+
+def test_group_centres_sit_on_their_most_typical_face(people, tsne_map) -> None:
+    from facecore import centre_places, fit_model
+
+    model = fit_model(people.encodings, dims=20, k=8, seed=0)
+    places = centre_places(tsne_map, model.reduced, model.labels, model.centroids)
+    assert places.shape == (8, 2)
+    for c in range(8):
+        members = np.flatnonzero(model.labels == c)
+        typical = members[np.argmin(((model.reduced[members] - model.centroids[c]) ** 2).sum(axis=1))]
+        np.testing.assert_array_equal(places[c], tsne_map[typical])
+    empty = centre_places(tsne_map, model.reduced, model.labels, np.vstack([model.centroids, model.centroids[:1]]))
+    assert np.isnan(empty[8]).all() and not np.isnan(empty[:8]).any()

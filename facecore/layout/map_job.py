@@ -1,0 +1,80 @@
+"""A background map job: lay out one set's faces (:func:`~facecore.layout.face_map.faceset_map`) in a thread.
+
+t-SNE on 10^5 faces takes a minute or two of one core. The thread never touches a
+user interface: a caller reads :attr:`MapJob.fraction` while it runs, then
+:attr:`MapJob.points` or :attr:`MapJob.error` once it ends, as with
+:class:`~facecore.encode.job.EncodeJob`. A map already kept in the cache comes
+back at once; a new one is kept there, so a job whose caller went away still
+saves the next visit the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+
+from ..errors import FaceCoreError
+from .face_map import faceset_map, map_method
+
+log = logging.getLogger(__name__)
+
+
+class MapJob:
+    """Compute the ``dims``-D map (``method``, ``seed``) of ``faceset`` in a background thread.
+
+    ``store``: the EncodingStore that keeps maps (None: nothing kept). After
+    :meth:`start`, :attr:`fraction` goes from 0.0 to 1.0; once :attr:`running` is
+    False, :attr:`points` holds ``(n, dims)`` float32 coordinates, or :attr:`error` a
+    sentence to show.
+    """
+
+    def __init__(self, faceset, dims: int = 2, method: str = "tsne", seed: int = 0, store=None) -> None:
+        self.dims = dims
+        self.method = map_method(len(faceset.faces), method)
+        self.n_faces = len(faceset.faces)
+        self.fraction = 0.0
+        self.points: np.ndarray | None = None
+        self.error: str | None = None
+        self.started = time.monotonic()
+        self.ended: float | None = None
+        self._args = (faceset, method, dims, seed)
+        self._store = store
+        self._thread = threading.Thread(target=self._run, name=f"map {self.n_faces} faces {dims}-D", daemon=True)
+
+    def start(self) -> MapJob:
+        self._thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def waited(self) -> float:
+        """Seconds from the start to the end of the job (or to now while it runs)."""
+        return (self.ended or time.monotonic()) - self.started
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds (None: until it ends); True when the job has ended."""
+        self._thread.join(timeout)
+        return not self.running
+
+    def _progress(self, fraction: float) -> None:
+        self.fraction = float(fraction)
+
+    def _run(self) -> None:
+        faceset, method, dims, seed = self._args
+        try:
+            self.points, _ = faceset_map(faceset, method, dims, seed, self._progress, self._store)
+        except FaceCoreError as exc:
+            self.error = str(exc)
+        except (MemoryError, ImportError, RuntimeError, ValueError) as exc:  # the library's own failures
+            log.exception("map of %d faces failed", self.n_faces)
+            self.error = f"The map could not be computed ({type(exc).__name__}: {exc}); the PCA axes are shown."
+        finally:
+            self.fraction = 1.0
+            self.ended = time.monotonic()
+            self._args = None  # do not keep the set alive through a finished job
