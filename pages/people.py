@@ -5,6 +5,7 @@ import streamlit as st
 from facecore import (
     THRESHOLD_RANGE,
     FaceCoreError,
+    apart_rows,
     photo_ids,
     representatives,
     score_labels,
@@ -12,13 +13,21 @@ from facecore import (
     typical_first,
 )
 from pages._people.cached import kmeans_scores_for, people_state, people_sweep_for
-from pages._people.corrections import FOLLOW, history, merge_form, move_form, notices_and_undo, rename_form, split_form
+from pages._people.corrections import (
+    history,
+    label_size,
+    merge_form,
+    move_form,
+    notices_and_undo,
+    rename_form,
+    split_form,
+)
 from pages._people.panels import person_downloads, quality, suggestions
 from pages._people.tables import people_frame
 from pages._shared.cached import PEOPLE_AUTO_UP_TO
 from pages._shared.frame import frame
 from pages._shared.state import MIN_FACES, model_params, setting
-from pages._shared.views import face_label, person_label
+from pages._shared.views import face_label
 from pages._shared.widgets import CLUSTERS, face_photo, gallery, require_loaded
 
 #: Persons in the gallery before "Show all"; faces shown of one person and of the unsorted ones.
@@ -54,16 +63,15 @@ threshold = st.slider(
     "links faces closer than this minus 0.1. The chart at the bottom shows where it works best on these photos.",
 )
 try:
-    grouping, names, constraints = people_state(fs, threshold)
+    persons = people_state(fs, threshold)  # every person with its stable id ("Person 12"), corrections applied
 except FaceCoreError as exc:  # e.g. corrections that contradict each other: undo one
     st.error(str(exc))
     notices_and_undo(fs)
     st.stop()
+grouping, names, ids = persons.grouping, persons.names, [int(p) for p in persons.ids]
 n_persons = grouping.n_persons
 order = typical_first(fs.encodings, grouping.labels)
 reps = representatives(fs.encodings, grouping.labels, n_persons)
-if (follow := state.pop(FOLLOW, None)) is not None and 0 <= follow < len(fs) and grouping.labels[follow] >= 0:
-    state["people_person"] = int(grouping.labels[follow])  # stay with the person just corrected
 notices_and_undo(fs)
 
 m1, m2, m3, m4 = st.columns(4)
@@ -80,19 +88,18 @@ else:
     shown = range(n_persons if show_all else min(n_persons, GALLERY_PERSONS))
     sizes = grouping.sizes
     st.caption("Each picture is the person's most typical face (the one nearest the middle of their faces).")
-    gallery(fs, reps[list(shown)], [f"{person_label(p, names)} · {sizes[p]}" for p in shown], width=96)
+    gallery(fs, reps[list(shown)], [f"{persons.label(p)} · {sizes[p]}" for p in shown], width=96)
 
 # ----------------------------------------------------------------- one person
 if n_persons:
     st.subheader("One person", divider="gray")
-    if not (isinstance(state.get("people_person"), int) and 0 <= state["people_person"] < n_persons):
-        state["people_person"] = 0
-    person = st.selectbox(
-        "Person", range(n_persons), key="people_person", format_func=lambda p: f"{person_label(p, names)} · "
-        f"{sizes[p]} faces",
-    )  # fmt: skip
+    if state.get("people_person") not in set(ids):  # by id: the same person after any correction
+        state["people_person"] = ids[0]
+    person_id = st.selectbox("Person", ids, key="people_person", format_func=label_size(persons),
+                             filter_mode="contains")  # fmt: skip
+    person = persons.index(person_id)
     rows = order[grouping.labels[order] == person]  # most typical first
-    label = person_label(person, names)
+    label = persons.label(person)
     faces_col, act_col = st.columns([3, 2], gap="large")
     with faces_col:
         st.caption(f"{label}: {len(rows)} faces, most typical first"
@@ -100,8 +107,8 @@ if n_persons:
         gallery(fs, rows[:PERSON_FACES], [f"{i + 1} · {fs.faces[r].name.rsplit('/', 1)[-1]}"
                                           for i, r in enumerate(rows[:PERSON_FACES])], width=88)  # fmt: skip
         face_photo(ds, rows[:PERSON_FACES], [f"{i + 1} · {face_label(fs.faces[r])}" for i, r in
-                                             enumerate(rows[:PERSON_FACES])], f"people_photo_{person}")  # fmt: skip
-        photos = people_frame(fs, grouping.labels, names).query("person == @person + 1")
+                                             enumerate(rows[:PERSON_FACES])], f"people_photo_{person_id}")  # fmt: skip
+        photos = people_frame(fs, grouping.labels, names, ids).query("person == @person_id")
         with st.expander(f"The photos they come from ({photos['photo'].nunique()})", key="people_photos"):
             st.dataframe(photos[["photo", "face", "top", "right", "bottom", "left"]], hide_index=True)
             st.caption("face: 0 is the largest face of its photo; the box is in pixels of the photo.")
@@ -109,19 +116,19 @@ if n_persons:
     with act_col:
         tab_name, tab_merge, tab_split, tab_move = st.tabs(["Name", "Merge", "Split", "Move faces"], key="people_tab")
         with tab_name:
-            rename_form(fs, grouping, names, person, int(rows[0]))
+            rename_form(fs, persons, person_id)
         with tab_merge:
-            merge_form(fs, grouping, names, person, int(rows[0]))
+            merge_form(fs, persons, reps, person_id)
         with tab_split:
-            split_form(fs, grouping, person)
+            split_form(fs, persons, person_id)
         with tab_move:
             st.caption("Faces that are someone else: move them to another person, to a new person, or out.")
-            move_form(fs, grouping, names, rows, "people", person)
+            move_form(fs, persons, reps, rows, "people", person_id)
 
     st.subheader("These may be the same person", divider="gray")
     st.caption("The closest pairs of persons that did not join, closest first (measured over all their faces).")
-    pairs = suggest_merges(fs.encodings, grouping, photo_ids(fs), constraints.cannot_link, top=SUGGESTIONS)
-    suggestions(fs, grouping, names, reps, pairs)
+    pairs = suggest_merges(fs.encodings, grouping, photo_ids(fs), apart_rows(persons), top=SUGGESTIONS)
+    suggestions(fs, persons, reps, pairs)
 
 # ----------------------------------------------------------------- unsorted
 st.subheader(f"Unsorted faces ({len(grouping.unsorted):,})", divider="gray")
@@ -132,7 +139,7 @@ if len(unsorted):
                                             for i, r in enumerate(unsorted[:UNSORTED_FACES])], width=72)  # fmt: skip
     if n_persons:
         with st.expander("Put unsorted faces in a person", key="people_unsorted_box"):
-            move_form(fs, grouping, names, unsorted[:UNSORTED_FACES], "people_unsorted", -1)
+            move_form(fs, persons, reps, unsorted[:UNSORTED_FACES], "people_unsorted", -1)
 else:
     st.caption("Every face is in a person.")
 
@@ -158,11 +165,11 @@ history(fs)
 st.subheader("Export", divider="gray")
 st.download_button(
     "All persons (CSV)",
-    lambda: people_frame(fs, grouping.labels, names).to_csv(index=False),
+    lambda: people_frame(fs, grouping.labels, names, ids).to_csv(index=False),
     f"persons_{threshold:.2f}.csv",
     "text/csv",
     key="dl_people_csv",
     icon=":material/table:",
-    help="One row per face: person number (empty when unsorted), name, photo, face number, face box "
+    help="One row per face: person number (as on this page; empty when unsorted), name, photo, face number, face box "
     "(top, right, bottom, left in pixels).",
 )

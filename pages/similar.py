@@ -5,7 +5,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from facecore import FaceCoreError, distances_to, find_similar, hit_persons, match_verdict
+from facecore import FaceCoreError, content_digest, copy_in_set, distances_to, find_similar, hit_persons, match_verdict
 from pages._people.cached import people_for, people_ready
 from pages._shared.cached import PEOPLE_AUTO_UP_TO, crops, model_for, names_for
 from pages._shared.frame import frame
@@ -93,6 +93,7 @@ with query_col:
         query_vec, query = dataset_query(ds, fs, model, names, state)
     else:
         query_vec, query = upload_query(ds)
+        upload_digest = content_digest(st.session_state["query_upload"].getvalue())  # is the photo in the set?
 
 try:
     result = find_similar(model, nprobe=nprobe, top=top, **query)
@@ -115,8 +116,10 @@ if state.get("tuned") == (fs.key, top):
 # ----------------------------------------------------------------- the answer
 grouping, person_names = people_for(fs, setting("people_threshold", 0.3, 0.7)) if people_ready(fs) else (None, ())
 # the People page's persons (corrections included); a large set not grouped into persons yet: the folders
-persons = hit_persons(fs, exact.indices, None if grouping is None else grouping.labels)
-answer = match_verdict(exact.distances, threshold, persons, calibration)
+persons = hit_persons(fs, exact.indices, None if grouping is None else grouping.labels, person_names)
+sizes = {} if grouping is None else dict(zip(person_names, grouping.sizes.tolist(), strict=True))
+copy = None if "row" in query else copy_in_set(fs, upload_digest, exact.distances, exact.indices)  # already in the set?
+answer = match_verdict(exact.distances, threshold, persons, calibration, person_faces=sizes, copy=copy)
 st.subheader("Same person?", divider="gray")
 if "row" in query and grouping is not None:
     own = int(grouping.labels[query["row"]])

@@ -92,6 +92,24 @@ def load_faceset(dataset: str, args: argparse.Namespace) -> FaceSet:
     )
 
 
+def faceset_of(dataset: str, args: argparse.Namespace) -> FaceSet:
+    """The faces of a folder or zip (encoded through the cache), or of an imported set given by its key."""
+    if Path(dataset).exists():
+        fs = load_faceset(dataset, args)
+    else:
+        from ..storage.imported import imported_sets, load_imported
+
+        keys = [s.key for s in imported_sets(EncodingStore(args.cache))]
+        if not any(k.startswith(dataset) for k in keys) or not dataset:
+            raise FaceCoreError(
+                f"Dataset {dataset!r} does not exist: give a folder, a .zip file, or the key of an imported set "
+                f"({len(keys)} in the cache; `python -m facecore import FILE` prints its key)."
+            )
+        fs = load_imported(EncodingStore(args.cache), dataset)
+    need_faces(fs, dataset)
+    return fs
+
+
 def need_faces(fs: FaceSet, dataset: str) -> None:
     """Refuse, with the reasons, a set too small to fit a model (PCA and K-means need 2 faces)."""
     if len(fs) >= 2:

@@ -11,12 +11,12 @@ import sys
 from ..errors import FaceCoreError
 from ..photos.imaging import silence_bomb_warnings
 from ..photos.refs import display_name
-from . import cache, curation, encode, layout, people, search
+from . import cache, curation, encode, layout, people, person, search
 from .common import end_bar, parent_parsers
 
-DESCRIPTION = "Command line: ``python -m facecore encode|import|similar|evaluate|people|map|duplicates|cache``."
+DESCRIPTION = "Command line: ``python -m facecore encode|import|similar|evaluate|people|person|map|duplicates|cache``."
 #: The command groups, in the order ``--help`` lists them.
-GROUPS = (encode, search, people, layout, curation, cache)
+GROUPS = (encode, search, people, person, layout, curation, cache)
 #: Options that must be at least 1 when given.
 POSITIVE = ("dims", "k", "nprobe", "top", "workers", "detect_max_side", "jitters", "min_size")
 

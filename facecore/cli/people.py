@@ -1,4 +1,5 @@
-"""``people DIR``: group the faces into persons (no K needed), with the names and fixes made in the app."""
+"""``people DIR``: group the faces into persons (no K needed), with their stable ids and the names and fixes
+made in the app or with ``person``. DIR may be the key of an imported set."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import argparse
 
 from .. import settings as S
 from ..storage.encodings import EncodingStore
-from .common import check_dataset_arg, load_faceset, need_faces
+from .common import faceset_of
 
 
 def register(sub, common: argparse.ArgumentParser, model: argparse.ArgumentParser) -> dict:
     """Add ``people`` to the subparsers ``sub``; return ``{command: (run, show)}``."""
     g = sub.add_parser("people", parents=[common], help="group faces into persons (no K needed)")
-    g.add_argument("dir")
+    g.add_argument("dir", help="folder, zip, or the key of an imported set")
     g.add_argument("--threshold", type=float, default=S.PEOPLE_THRESHOLD,
                    help=f"how close a person's faces are on average (default {S.PEOPLE_THRESHOLD})")
     g.add_argument("--min-size", type=int, default=S.PEOPLE_MIN_SIZE,
@@ -21,20 +22,18 @@ def register(sub, common: argparse.ArgumentParser, model: argparse.ArgumentParse
 
 
 def cmd_people(args: argparse.Namespace) -> dict:
-    from ..people.corrections import load_corrections
     from ..people.report import people_report
-    check_dataset_arg(args.dir)
-    fs = load_faceset(args.dir, args)
-    need_faces(fs, args.dir)
-    constraints = load_corrections(EncodingStore(args.cache), fs)  # names and fixes made in the app
-    return people_report(fs, args.threshold, args.min_size, constraints=constraints)
+
+    fs = faceset_of(args.dir, args)
+    # stable ids, with the names and fixes made in the app or with `person`
+    return people_report(fs, args.threshold, args.min_size, store=EncodingStore(args.cache))
 
 
 
 
 def show_people(out: dict) -> None:
     for p in out["persons"]:
-        print(f"person {p['id']:4d}  {p['size']:5d} faces  {p['name'] or ''}")
+        print(f"Person {p['id']:<5d} {p['size']:5d} faces  {p['name'] or ''}")
     print(f"{len(out['persons'])} persons, {len(out['unsorted'])} faces unsorted (threshold {out['threshold']})")
     if out["scores"]:
         sc = out["scores"]

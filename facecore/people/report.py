@@ -46,6 +46,12 @@ def _report_scores(faceset, grouping: Grouping, seed: int, kmeans: bool) -> dict
     return out
 
 
+def face_refs(faceset) -> list[str]:
+    """How the CLI names each face: its photo's display path, ``PATH#N`` for face N >= 1 of a photo."""
+    _, in_photo, display = face_fields(faceset)
+    return [name if n == 0 else f"{name}#{n}" for name, n in zip(display, in_photo, strict=True)]
+
+
 def people_report(
     faceset,
     threshold: float = DEFAULT_THRESHOLD,
@@ -54,22 +60,31 @@ def people_report(
     constraints: Constraints | None = None,
     seed: int = 0,
     kmeans: bool = True,
+    store=None,
 ) -> dict:
     """Group a FaceSet into persons; return a JSON-ready dict (what ``python -m facecore people --json`` prints).
 
     ``{"threshold", "min_size", "faces", "persons": [{"id", "name", "size", "paths", "faces"}],
-    "unsorted": [paths], "unsorted_faces", "scores": {...} or None}``; ``faces`` and ``unsorted_faces`` name
-    each face by its photo, number and box (:func:`face_entries`). Scores (pairwise and BCubed
-    precision/recall/F, and K-means with the true K when ``kmeans``) need folder names; they are None when
-    fewer than two faces have one.
+    "unsorted": [paths], "unsorted_faces", "scores": {...} or None}``, persons largest first; ``faces`` and
+    ``unsorted_faces`` name each face by its photo, number and box (:func:`face_entries`). With ``store``
+    (an EncodingStore), ``id`` is the person's stable id and every correction stored there is applied
+    (:func:`.identities.persons_for`, as in the app); without, ``constraints`` are applied and ids number
+    the persons from 1. Paths are :func:`face_refs`. Scores (pairwise and BCubed precision/recall/F, and
+    K-means with the true K when ``kmeans``) need folder names; they are None when fewer than two faces have one.
     """
-    c = constraints or Constraints.none()
-    g = group_faceset(faceset, threshold, min_size, constraints=c, seed=seed)
-    names = name_persons(g, c.names)
-    display = face_fields(faceset)[2]
+    if store is not None:
+        from .identities import persons_for
+
+        found = persons_for(store, faceset, threshold, min_size, seed=seed)
+        g, names, ids = found.grouping, found.names, found.ids.tolist()
+    else:
+        c = constraints or Constraints.none()
+        g = group_faceset(faceset, threshold, min_size, constraints=c, seed=seed)
+        names, ids = name_persons(g, c.names), list(range(1, g.n_persons + 1))
+    display = face_refs(faceset)
     persons = [
         {
-            "id": i,
+            "id": ids[i],
             "name": names[i],
             "size": len(rows),
             "paths": [display[r] for r in rows],

@@ -1,13 +1,12 @@
 """The one delete rule, used by the app and the CLI alike: what goes when a set or the whole cache is deleted.
 
 Encodings, face crops and everything said about those faces are biometric data, so deleting a set
-deletes all of it: the photos' encodings, crops and face quality (every
-encoder setting), the person facts and
-corrections about their faces, the saved upload sets and the imported sets listing them, the maps drawn
-from them, the photos' perceptual hashes and whether they were hidden from their set, and every set's kept
-measurements and fits (storage.set_results, storage.set_fits: curves, histograms, PCA and K-means centres,
-made again when next needed). Clearing the cache leaves no row in any table of the file (names included)
-and shrinks it.
+deletes all of it: the photos' encodings, crops and face quality (every encoder setting), the person
+facts, stable person ids and corrections about their faces, the saved upload sets and the imported sets
+listing them, the maps drawn from them, the photos' perceptual hashes and whether they were hidden from
+their set, and every set's kept measurements and fits (storage.set_results, storage.set_fits: curves,
+histograms, PCA and K-means centres, made again when next needed). Clearing the cache leaves no row in
+any table of the file (names included) and shrinks it.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from .hidden_photos import unhide_photos
 from .imported import delete_imported, delete_imported_with
 from .maps import delete_maps
 from .person_facts import delete_corrections
+from .person_ids import delete_id_rows
 from .photo_hashes import delete_photo_hashes
 from .saved_sets import delete_sets_with
 from .set_fits import forget_fits
@@ -35,6 +35,7 @@ def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | Non
     wanted = list(dict.fromkeys(digests))
     removed = delete_imported(store, imported) if imported else store.delete(wanted)
     delete_corrections(store, wanted)
+    delete_id_rows(store, wanted)  # their stable person ids, and the corrections on ids about them
     delete_sets_with(store, wanted)
     delete_imported_with(store, wanted)
     delete_photo_hashes(store, wanted)

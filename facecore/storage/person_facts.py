@@ -103,6 +103,8 @@ def undo_correction(store: EncodingStore, settings_key: str, action: int | None 
             row = con.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
             if row is not None:
                 con.execute("DELETE FROM person_facts WHERE action=?", (row[0],))
+                if _has_table(con, "person_id_facts"):  # the corrections made on stable ids
+                    con.execute("DELETE FROM person_id_facts WHERE action=?", (row[0],))
                 con.execute("DELETE FROM person_actions WHERE id=?", (row[0],))
     if row is None:
         if action is not None:
@@ -111,8 +113,14 @@ def undo_correction(store: EncodingStore, settings_key: str, action: int | None 
     return Action(int(row[0]), row[1], row[2], float(row[3]))
 
 
+def _has_table(con, name: str) -> bool:
+    return con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+
+
 def delete_corrections(store: EncodingStore, digests: Iterable[str]) -> int:
     """Delete every fact (all settings) about faces of these photos, and actions left empty; return facts removed.
+
+    The stable person ids and the corrections made on ids are :func:`facecore.storage.person_ids.delete_id_rows`'s.
 
     Call it with the digests whose encodings are deleted from the cache.
     """
@@ -127,8 +135,14 @@ def delete_corrections(store: EncodingStore, digests: Iterable[str]) -> int:
                 removed += con.execute(
                     f"DELETE FROM person_facts WHERE digest IN ({marks}) OR other_digest IN ({marks})", chunk + chunk
                 ).rowcount
-            con.execute("DELETE FROM person_actions WHERE id NOT IN (SELECT DISTINCT action FROM person_facts)")
+            delete_empty_actions(con)
     return removed
+
+
+def delete_empty_actions(con) -> None:
+    """Inside a transaction: delete the actions left without a fact (here or on ids, ``person_id_facts``)."""
+    ids = " AND id NOT IN (SELECT DISTINCT action FROM person_id_facts)" if _has_table(con, "person_id_facts") else ""
+    con.execute(f"DELETE FROM person_actions WHERE id NOT IN (SELECT DISTINCT action FROM person_facts){ids}")
 
 
 # --------------------------------------------------------------------------- reading

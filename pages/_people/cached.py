@@ -9,17 +9,15 @@ import streamlit as st
 
 from facecore import (
     THRESHOLD_RANGE,
-    Constraints,
     FaceSet,
     Grouping,
     NeighbourGraph,
+    Persons,
     Scores,
     SweepPoint,
-    group_faceset,
     list_corrections,
-    load_corrections,
-    name_persons,
     neighbour_graph,
+    persons_for,
     photo_ids,
     score_labels,
     threshold_sweep,
@@ -46,19 +44,15 @@ def graph_for(key: str, _encodings: np.ndarray) -> NeighbourGraph:
 
 @derived
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _people(
-    key: str, threshold: float, cache_path: str, version: tuple, _fs: FaceSet
-) -> tuple[Grouping, tuple[str | None, ...], Constraints]:
-    constraints = load_corrections(_store(cache_path), _fs)
-    grouping = group_faceset(_fs, threshold, constraints=constraints, graph=graph_for(key, _fs.encodings))
-    return grouping, name_persons(grouping, constraints.names), constraints
+def _people(key: str, threshold: float, cache_path: str, version: tuple, _fs: FaceSet) -> Persons:
+    return persons_for(_store(cache_path), _fs, threshold, graph=graph_for(key, _fs.encodings))
 
 
 _grouped: set[str] = set()  # the sets whose persons have been computed in this server process
 
 
-def people_state(fs: FaceSet, threshold: float) -> tuple[Grouping, tuple[str | None, ...], Constraints]:
-    """:func:`people_for` plus the stored corrections as face-row constraints (for suggestions)."""
+def people_state(fs: FaceSet, threshold: float) -> Persons:
+    """The persons of ``fs`` at ``threshold`` with their stable ids and every stored correction applied."""
     found = _people(fs.key, round(float(threshold), 3), str(store().path), corrections_version(fs), fs)
     _grouped.add(fs.key)
     return found
@@ -75,14 +69,15 @@ def people_for(fs: FaceSet, threshold: float = S.PEOPLE_THRESHOLD) -> tuple[Grou
     ``threshold`` is the People page's strictness, 0.3-0.7 (its session value:
     ``pages._shared.state.setting("people_threshold")``). Returns ``(grouping, names)``:
     ``grouping.labels[row]`` is the person of face ``row`` (0 = the largest
-    person, -1 = unsorted), ``names[person]`` its name or None; show a person
-    with ``pages._shared.views.person_label(person, names)`` ("Ada" or "Person 7").
+    person, -1 = unsorted), ``names[person]`` how it is shown: its name, or
+    "Person 7" by its stable id (the People page's, the CSV's and the CLI's); show a person
+    with ``pages._shared.views.person_label(person, names)``.
     Fast: the neighbour graph is built once per set and a regrouping takes
     ~0.05 s at 2,338 faces; the result is cached until a correction or an undo.
     Raises ``FaceCoreError`` (e.g. a threshold outside 0.3-0.7).
     """
-    grouping, names, _ = people_state(fs, threshold)
-    return grouping, names
+    persons = people_state(fs, threshold)
+    return persons.grouping, tuple(persons.label(i) for i in range(persons.n_persons))
 
 
 def names_people(fs: FaceSet) -> bool:

@@ -1,12 +1,11 @@
 """Corrections on the People page (as button callbacks) and the forms that make them.
 
-Every correction goes through :mod:`facecore.people.corrections` into the cache
-file, from an ``on_click`` callback: it acts on the grouping the user was
-looking at when they clicked, and the page run that follows draws the
-persons again with it (``pages._people.cached.people_state`` is keyed by the stored
-corrections). A callback remembers what it did (shown once, with an undo
-button) and a face to follow, so the panel stays on the same person after
-the persons are numbered again.
+Every correction goes through :mod:`facecore.people.edits` into the cache file, from an ``on_click``
+callback, by the persons' stable ids (:class:`facecore.Persons`): it acts on the persons the user was
+looking at when they clicked, and the page run that follows draws them again with it
+(``pages._people.cached.people_state`` is keyed by the stored corrections). A person keeps its id
+through every correction, so the panel, the pickers and a picked target stay on the same person; a
+callback remembers what it did (shown once, with an undo button).
 """
 
 from __future__ import annotations
@@ -21,83 +20,65 @@ from facecore import (
     Action,
     FaceCoreError,
     FaceSet,
-    Grouping,
-    anchor_rows,
-    different_people,
+    Persons,
     list_corrections,
-    merge_persons,
-    move_faces,
-    name_person,
-    not_this_person,
+    mark_different,
+    merge_ids,
+    move_to,
+    name_id,
     photo_ids,
     propose_split,
-    split_person,
+    split_parts,
     undo_correction,
 )
-from pages._shared.cached import store
-from pages._shared.views import person_label
+from pages._shared.cached import crops, store
 from pages._shared.widgets import gallery
 
-DONE, FAILED, FOLLOW = "people_done", "people_failed", "people_follow"
-#: Move targets besides the other persons.
+DONE, FAILED = "people_done", "people_failed"
+#: Move targets besides the other persons (ids start at 1).
 NEW_PERSON, NOBODY = -2, -1
 #: Faces shown per split part.
 PART_FACES = 12
-
-Names = Sequence[str | None]
 
 
 # ----------------------------------------------------------------- corrections (button callbacks)
 
 
-def _record(correct: Callable[[], Action], follow: int | None = None, clear: Sequence[str] = ()) -> None:
-    """Run one correction: remember what it was (or why it was refused) and the face to follow."""
+def _record(correct: Callable[[], Action], clear: Sequence[str] = ()) -> None:
+    """Run one correction: remember what it was (or why it was refused)."""
     try:
         action = correct()
     except FaceCoreError as exc:
         st.session_state[FAILED] = str(exc)
         return
     st.session_state[DONE] = f"Saved: {action.summary}."
-    if follow is not None:
-        st.session_state[FOLLOW] = int(follow)
-    for key in clear:  # selections that named faces or persons of the old numbering (set, not deleted:
+    for key in clear:  # face picks made for this correction (set, not deleted:
         st.session_state[key] = []  # the browser keeps showing a deleted widget value)
 
 
-def _rename(fs: FaceSet, grouping: Grouping, person: int, follow: int) -> None:
+def _rename(fs: FaceSet, persons: Persons, person_id: int) -> None:
     name = st.session_state.get("people_name", "")
-    _record(lambda: name_person(store(), fs, grouping, person, name), follow)
+    _record(lambda: name_id(store(), fs, persons, person_id, name))
 
 
-def merge(fs: FaceSet, grouping: Grouping, persons: list[int], follow: int) -> None:
-    _record(lambda: merge_persons(store(), fs, grouping, persons), follow, ["people_merge_with"])
+def merge(fs: FaceSet, persons: Persons, ids: list[int]) -> None:
+    _record(lambda: merge_ids(store(), fs, persons, ids), ["people_merge_with"])
 
 
-def mark_different(fs: FaceSet, grouping: Grouping, a: int, b: int, follow: int) -> None:
-    _record(lambda: different_people(store(), fs, grouping, a, b), follow)
+def different(fs: FaceSet, persons: Persons, a: int, b: int) -> None:
+    _record(lambda: mark_different(store(), fs, persons, a, b))
 
 
-def _split(fs: FaceSet, parts: tuple[np.ndarray, ...]) -> None:
-    follow = int(anchor_rows(fs.encodings, parts[0], 1)[0])  # stay with the largest part
-    _record(lambda: split_person(store(), fs, parts), follow)
+def _split(fs: FaceSet, persons: Persons, parts: tuple[np.ndarray, ...]) -> None:
+    _record(lambda: split_parts(store(), fs, persons, parts))  # the largest part keeps the id
 
 
-def _move(fs: FaceSet, grouping: Grouping, rows: np.ndarray, prefix: str) -> None:
-    """Move the faces picked in ``{prefix}_pick`` to the target of ``{prefix}_to``."""
+def _move(fs: FaceSet, persons: Persons, prefix: str) -> None:
+    """Move the faces picked in ``{prefix}_pick`` to the person (id) picked in ``{prefix}_to``."""
     state = st.session_state
     picked, target = np.asarray(state.get(f"{prefix}_pick") or [], np.int64), state.get(f"{prefix}_to")
-    rest = np.setdiff1d(rows, picked)
-    follow = int(anchor_rows(fs.encodings, rest, 1)[0]) if len(rest) else None
-    if target == NEW_PERSON:
-        if not len(rest):
-            state[FAILED] = "All of this person's faces are picked: pick only the ones that are someone else."
-            return
-        correct = lambda: split_person(store(), fs, [picked, rest])  # noqa: E731
-    elif target == NOBODY:
-        correct = lambda: not_this_person(store(), fs, grouping, picked)  # noqa: E731
-    else:
-        correct = lambda: move_faces(store(), fs, grouping, picked, target)  # noqa: E731
-    _record(correct, follow, [f"{prefix}_pick"])
+    to = {NEW_PERSON: "new", NOBODY: None}.get(target, target)
+    _record(lambda: move_to(store(), fs, persons, picked, to), [f"{prefix}_pick"])
 
 
 def _undo(fs: FaceSet) -> None:
@@ -145,42 +126,61 @@ def history(fs: FaceSet) -> None:
 # ----------------------------------------------------------------- one person
 
 
-def _label_size(grouping: Grouping, names: Names) -> Callable[[int], str]:
-    sizes = grouping.sizes
-    return lambda p: f"{person_label(p, names)} · {sizes[p]} faces"
+def label_size(persons: Persons) -> Callable[[int], str]:
+    """How a picker shows a person, by id: ``"Person 12 · 19 faces"``, ``"Ada · Person 12 · 19 faces"``
+    (typing "Person 5" finds Person 5 and 51, never Person 35: the pickers match what is typed as written)."""
+    sizes = persons.grouping.sizes
+
+    def show(pid: int) -> str:
+        i = persons.index(pid)
+        name = f"{persons.names[i]} · " if persons.names[i] else ""
+        return f"{name}Person {pid} · {sizes[i]} faces"
+
+    return show
 
 
 def _keep_valid(key: str, options: Sequence[int]) -> None:
-    """Drop picks that are not options any more (the persons were numbered again)."""
+    """Drop picks that are not persons any more (merged, or gone at this strictness); the others stay."""
     if key in st.session_state:
         st.session_state[key] = [v for v in st.session_state[key] or [] if v in set(options)]
 
 
-def rename_form(fs: FaceSet, grouping: Grouping, names: Names, person: int, follow: int) -> None:
+def _faces_of(fs: FaceSet, persons: Persons, reps: np.ndarray, ids: Sequence[int]) -> None:
+    """The typical face of each picked person, with its name and size, next to the picker."""
+    ids = [i for i in ids if i >= 0]
+    if ids:
+        show = label_size(persons)
+        gallery(fs, [int(reps[persons.index(i)]) for i in ids], [show(i) for i in ids], width=72)
+
+
+def rename_form(fs: FaceSet, persons: Persons, person_id: int) -> None:
     state = st.session_state
-    if state.get("people_name_for") != (person, names[person]):  # another person: show its name
-        state["people_name"] = names[person] or ""
-        state["people_name_for"] = (person, names[person])
+    name = persons.names[persons.index(person_id)]
+    if state.get("people_name_for") != (person_id, name):  # another person: show its name
+        state["people_name"] = name or ""
+        state["people_name_for"] = (person_id, name)
     st.text_input("Name", key="people_name", max_chars=100, placeholder="e.g. Grandma Ada",
-                  help="Saved on this person's most typical faces, so the name follows the person at any "
-                  "strictness. Giving two persons the same name makes them one person.")  # fmt: skip
+                  help=f"The name of Person {person_id}: it stays with this person through corrections, "
+                  "reloads and any strictness.")  # fmt: skip
     st.button("Save the name", key="people_rename", icon=":material/badge:", on_click=_rename,
-              args=(fs, grouping, person, follow))  # fmt: skip
+              args=(fs, persons, person_id))  # fmt: skip
 
 
-def merge_form(fs: FaceSet, grouping: Grouping, names: Names, person: int, follow: int) -> None:
-    others = [p for p in range(grouping.n_persons) if p != person]
+def merge_form(fs: FaceSet, persons: Persons, reps: np.ndarray, person_id: int) -> None:
+    others = [int(p) for p in persons.ids if p != person_id]
     _keep_valid("people_merge_with", others)
-    picked = st.multiselect("The same person as", others, key="people_merge_with",
-                            format_func=_label_size(grouping, names), placeholder="Pick persons")  # fmt: skip
+    picked = st.multiselect("The same person as", others, key="people_merge_with", format_func=label_size(persons),
+                            placeholder="Pick persons", filter_mode="contains")  # fmt: skip
+    _faces_of(fs, persons, reps, picked)
     st.button(
         "Merge into one person", key="people_merge", icon=":material/merge:", disabled=not picked,
-        on_click=merge, args=(fs, grouping, [person, *picked], follow),
-        help="Saved as 'these faces are the same person' on each person's most typical faces.",
+        on_click=merge, args=(fs, persons, [person_id, *picked]),
+        help=f"The picked persons become Person {person_id} (undo separates them again).",
     )  # fmt: skip
 
 
-def split_form(fs: FaceSet, grouping: Grouping, person: int) -> None:
+def split_form(fs: FaceSet, persons: Persons, person_id: int) -> None:
+    grouping = persons.grouping
     lo, hi = 0.3, round(grouping.threshold - 0.01, 2)
     if hi <= lo:
         st.caption("The strictness is already at its lowest: pick faces and move them out instead.")
@@ -190,7 +190,7 @@ def split_form(fs: FaceSet, grouping: Grouping, person: int) -> None:
         st.session_state[key] = max(lo, round(grouping.threshold - 0.1, 2))
     t = st.slider("Stricter for this person", lo, hi, step=0.01, format="%.2f", key=key,
                   help="This person's faces are grouped again at a stricter distance (propose_split).")  # fmt: skip
-    parts = propose_split(fs.encodings, grouping, person, photo_ids(fs), threshold=t)
+    parts = propose_split(fs.encodings, grouping, persons.index(person_id), photo_ids(fs), threshold=t)
     if len(parts) < 2:
         st.caption("At this strictness the faces stay together: try a stricter value, or move faces out.")
         return
@@ -198,24 +198,31 @@ def split_form(fs: FaceSet, grouping: Grouping, person: int) -> None:
     for i, part in enumerate(parts[:6]):
         gallery(fs, part[:PART_FACES], [f"group {i + 1}"] * min(len(part), PART_FACES), width=64)
     st.button(f"Split into {len(parts)} persons", key="people_split", icon=":material/call_split:",
-              on_click=_split, args=(fs, parts), help="Saved as 'different people' between the groups.")  # fmt: skip
+              on_click=_split, args=(fs, persons, parts),
+              help=f"The first group stays Person {person_id}; each other group becomes a new person.")  # fmt: skip
 
 
-def move_form(fs: FaceSet, grouping: Grouping, names: Names, rows: np.ndarray, prefix: str, person: int) -> None:
-    """Pick faces among ``rows`` (numbered as in their gallery) and move them to another person."""
+def move_form(fs: FaceSet, persons: Persons, reps: np.ndarray, rows: np.ndarray, prefix: str, person_id: int) -> None:
+    """Pick faces among ``rows`` (numbered as in their gallery) and move them to another person (by id)."""
     number = {int(r): i + 1 for i, r in enumerate(rows)}
     options = [int(r) for r in rows]
     _keep_valid(f"{prefix}_pick", options)
     picked = st.multiselect("Faces (numbers as in the pictures above)", options, key=f"{prefix}_pick",
                             format_func=lambda r: f"{number[r]} · {fs.faces[r].name}")  # fmt: skip
-    targets = ([NEW_PERSON, NOBODY] if person >= 0 else []) + [p for p in range(grouping.n_persons) if p != person]
+    others = [int(p) for p in persons.ids if p != person_id]
+    targets = ([NEW_PERSON, NOBODY] if person_id >= 0 else []) + others
     if not targets:
         st.caption("There is no person to move them to yet.")
         return
     if st.session_state.get(f"{prefix}_to") not in targets:
         st.session_state[f"{prefix}_to"] = targets[0]
     special = {NEW_PERSON: "A new person of their own", NOBODY: "Nobody: not this person (unsorted)"}
-    sized = _label_size(grouping, names)
-    st.selectbox("Move them to", targets, key=f"{prefix}_to", format_func=lambda p: special.get(p) or sized(p))
+    sized = label_size(persons)
+    face, pick = st.columns([1, 4], vertical_alignment="bottom")
+    with pick:
+        to = st.selectbox("Move them to", targets, key=f"{prefix}_to", filter_mode="contains",
+                          format_func=lambda p: special.get(p) or sized(p))  # fmt: skip
+    if to is not None and to >= 0:
+        face.image(crops(fs, [int(reps[persons.index(to)])]), width=56)
     st.button("Move", key=f"{prefix}_move", icon=":material/move_item:", disabled=not picked,
-              on_click=_move, args=(fs, grouping, np.asarray(rows), prefix))  # fmt: skip
+              on_click=_move, args=(fs, persons, prefix))  # fmt: skip

@@ -7,13 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from facecore import FaceSet, Grouping, MergeSuggestion, Scores, SweepPoint
+from facecore import FaceSet, MergeSuggestion, Persons, Scores, SweepPoint
 from pages._people.charts import sweep_figure
-from pages._people.corrections import Names, mark_different, merge
+from pages._people.corrections import different, merge
 from pages._shared.cached import crops
 from pages._shared.pictures import person_zip
 from pages._shared.roots import allowed_roots
-from pages._shared.views import person_label
 
 
 def person_zip_for(ds, rows: np.ndarray) -> bytes:
@@ -34,24 +33,25 @@ def person_downloads(ds, rows: np.ndarray, label: str) -> None:
     )  # fmt: skip
 
 
-def suggestions(fs: FaceSet, grouping: Grouping, names: Names, reps: np.ndarray, pairs: Sequence[MergeSuggestion]):
+def suggestions(fs: FaceSet, persons: Persons, reps: np.ndarray, pairs: Sequence[MergeSuggestion]):
     """Pairs of persons that may be one, closest first, each with one-click merge or "different people"."""
     if not pairs:
         st.caption("No two persons look alike enough to suggest.")
         return
-    sizes = grouping.sizes
+    sizes = persons.grouping.sizes
     for i, s in enumerate(pairs):
+        a, b = int(persons.ids[s.a]), int(persons.ids[s.b])
         faces, text = st.columns([1, 4], vertical_alignment="center")
         faces.image(crops(fs, [reps[s.a], reps[s.b]]), width=72)
-        text.markdown(f"**{person_label(s.a, names)}** ({sizes[s.a]} faces) and "
-                      f"**{person_label(s.b, names)}** ({sizes[s.b]} faces)")  # fmt: skip
+        text.markdown(f"**{persons.label(s.a)}** ({sizes[s.a]} faces) and "
+                      f"**{persons.label(s.b)}** ({sizes[s.b]} faces)")  # fmt: skip
         text.caption(f"Average distance between their faces {s.distance:.3f} (they join below "
-                     f"{grouping.threshold:.2f})")  # fmt: skip
+                     f"{persons.grouping.threshold:.2f})")  # fmt: skip
         buttons = text.container(horizontal=True)
         buttons.button("Same person: merge", key=f"people_sugg_merge_{i}", icon=":material/merge:",
-                       on_click=merge, args=(fs, grouping, [s.a, s.b], int(reps[s.a])))  # fmt: skip
+                       on_click=merge, args=(fs, persons, [a, b]))  # fmt: skip
         buttons.button("Different people", key=f"people_sugg_diff_{i}", icon=":material/block:",
-                       on_click=mark_different, args=(fs, grouping, s.a, s.b, int(reps[s.a])))  # fmt: skip
+                       on_click=different, args=(fs, persons, a, b))  # fmt: skip
 
 
 def quality(scores: Scores | None, sweep: Sequence[SweepPoint] | None, km: Scores | None, k: int, threshold: float):

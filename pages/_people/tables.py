@@ -10,10 +10,13 @@ import pandas as pd
 from facecore import FaceSet, typical_first
 
 
-def people_frame(faceset: FaceSet, labels: np.ndarray, names: Sequence[str | None]) -> pd.DataFrame:
-    """One row per face, persons first (by number, most typical face first), then the unsorted faces.
+def people_frame(
+    faceset: FaceSet, labels: np.ndarray, names: Sequence[str | None], ids: Sequence[int] | np.ndarray | None = None
+) -> pd.DataFrame:
+    """One row per face, persons first (largest first, most typical face first), then the unsorted faces.
 
-    Columns: ``person`` (the number shown on the page, empty when unsorted),
+    Columns: ``person`` (the number shown on the page: the person's stable id ``ids[label]``, else
+    label + 1; empty when unsorted),
     ``name``, ``photo`` (path as loaded), ``face`` (0 = the photo's largest
     face), ``top``/``right``/``bottom``/``left`` (the face box in px of the photo).
     """
@@ -23,7 +26,8 @@ def people_frame(faceset: FaceSet, labels: np.ndarray, names: Sequence[str | Non
     lab = labels[rows]
     frame = pd.DataFrame(
         {
-            "person": pd.array([int(p) + 1 if p >= 0 else None for p in lab], dtype="Int64"),
+            "person": pd.array([(int(ids[p]) if ids is not None else int(p) + 1) if p >= 0 else None for p in lab],
+                               dtype="Int64"),  # fmt: skip
             "name": [(names[p] or "") if p >= 0 else "" for p in lab],
             "photo": [f.name for f in faces],
             "face": [f.in_photo for f in faces],

@@ -1,31 +1,38 @@
-"""The People page in a real browser: load the six people's folder, name a person, merge two, reload.
+"""The People page in a real browser: load the six people's folder, name a person, move one of its faces out,
+merge another person into it, undo the merge, reload; the ids and names are checked at each step.
 
 `streamlit run app.py` driven by Debian's chromium through Playwright, on a
 copy of the test session's cache (so the corrections made here stay here).
 After the reload (a new session) the folder comes back from the page
-address and the name from the cache file. Screenshots go to
+address and the names from the cache file. Screenshots go to
 artifacts/screenshots/ (gitignored).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from facecore import EncodingStore
-from facecore.people.corrections import load_corrections
-from facecore.people.grouping import group_faceset
-from facecore.people.names import name_persons
+from facecore import EncodingStore, typical_first
+from facecore.people.identities import persons_for
 from facecore.storage.person_facts import list_corrections
 from tests.app.browser_support import CHROMIUM, ENCODE_TIMEOUT_MS, _images_load, _no_exception, _shot, serve
 
 pytestmark = pytest.mark.browser
 
 NAME = "Ada Lovelace"
+
+
+def lists(persons) -> dict[int, frozenset[int]]:
+    """Each person's id -> its face rows."""
+    fid = persons.face_ids()
+    return {int(i): frozenset(np.flatnonzero(fid == i).tolist()) for i in persons.ids}
 
 
 @pytest.fixture
@@ -58,11 +65,21 @@ def _metric(page, label: str):
     return page.get_by_test_id("stMetric").filter(has=named).get_by_test_id("stMetricValue")
 
 
-def test_name_and_merge_persons_then_reload(server: str, small_dataset: Path, small_faceset, people_cache) -> None:
+def _caption(page, text: str):
+    """A gallery picture's caption (a paragraph), exactly ``text``: not a picker's chip of the same words."""
+    return page.locator("p", has_text=re.compile(rf"^{re.escape(text)}$"))
+
+
+def test_name_move_out_merge_undo_then_reload(server: str, small_dataset: Path, small_faceset, people_cache) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    before = group_faceset(small_faceset)
-    sizes = before.sizes
+    fs = small_faceset
+    before = persons_for(EncodingStore(people_cache), fs)  # what the page will find: the same file, the same ids
+    start = lists(before)
+    n, s1, s2 = before.n_persons, len(start[1]), len(start[2])
+    labels = before.grouping.labels
+    order = typical_first(fs.encodings, labels)
+    moved = int(order[labels[order] == 0][1])  # face number 2 of Person 1 (most typical first)
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=os.fspath(CHROMIUM),
@@ -85,10 +102,10 @@ def test_name_and_merge_persons_then_reload(server: str, small_dataset: Path, sm
             expect(page.get_by_text("Faces found")).to_be_visible(timeout=ENCODE_TIMEOUT_MS)
             page.get_by_role("link", name="People").first.click()
             expect(page.get_by_text("Persons, largest first")).to_be_visible()
-            expect(_metric(page, "Persons")).to_have_text(str(before.n_persons))
-            gallery = page.get_by_test_id("stImage").locator("img")
-            assert _images_load(gallery), "a face picture did not load"
-            expect(page.get_by_text(f"Person 1 · {sizes[0]}", exact=True)).to_be_visible()
+            expect(_metric(page, "Persons")).to_have_text(str(n))
+            assert _images_load(page.get_by_test_id("stImage").locator("img")), "a face picture did not load"
+            expect(_caption(page, f"Person 1 · {s1}")).to_be_visible()
+            expect(_caption(page, f"Person 2 · {s2}")).to_be_visible()
             _drawn(page)
             _shot(page, "people-1-persons")
 
@@ -97,34 +114,58 @@ def test_name_and_merge_persons_then_reload(server: str, small_dataset: Path, sm
             name.fill(NAME)
             name.press("Enter")
             page.get_by_role("button", name="Save the name").click()
-            expect(page.get_by_text("Saved: named a person")).to_be_visible()
-            expect(page.get_by_text(f"{NAME} · {sizes[0]}", exact=True)).to_be_visible()  # the gallery caption
+            expect(page.get_by_text(f"Saved: named Person 1 '{NAME}'")).to_be_visible()
+            expect(_caption(page, f"{NAME} · {s1}")).to_be_visible()  # the gallery caption
+            expect(page.get_by_role("combobox", name="Person")).to_have_value(f"{NAME} · Person 1 · {s1} faces")
 
-            # --- merge Person 2 into it
+            # --- move its face number 2 out: "Nobody: not this person (unsorted)"
+            page.get_by_role("tab", name="Move faces").click()
+            page.get_by_role("combobox", name="Faces (numbers as in the pictures above)").click()
+            page.get_by_role("option", name=re.compile(r"^2 · ")).click()
+            page.keyboard.press("Escape")
+            target = page.get_by_role("combobox", name="Move them to")
+            target.click()
+            target.fill("Nobody")
+            page.get_by_role("option", name="Nobody: not this person (unsorted)").click()
+            page.get_by_role("button", name="Move", exact=True).click()
+            expect(page.get_by_text("Saved: moved 1 face(s) to nobody (unsorted)")).to_be_visible()
+            expect(_metric(page, "Persons")).to_have_text(str(n))  # no new person
+            expect(_metric(page, "Unsorted faces")).to_have_text(str(len(before.grouping.unsorted) + 1))
+            expect(_caption(page, f"{NAME} · {s1 - 1}")).to_be_visible()
+            expect(_caption(page, f"Person 2 · {s2}")).to_be_visible()
+            expect(page.get_by_role("combobox", name="Person")).to_have_value(f"{NAME} · Person 1 · {s1 - 1} faces")
+
+            # --- merge Person 2 into it: typed as written, "Person 2" finds Person 2 (not Person 12)
             page.get_by_role("tab", name="Merge").click()
             others = page.get_by_role("combobox", name="The same person as")
             others.click()
             others.fill("Person 2")
-            page.get_by_role("option", name=f"Person 2 · {sizes[1]} faces", exact=True).click()
+            page.get_by_role("option", name=f"Person 2 · {s2} faces", exact=True).click()
             page.keyboard.press("Escape")
-            expect(page.get_by_role("button", name="Merge into one person")).to_be_enabled()
+            expect(_caption(page, f"Person 2 · {s2} faces")).to_be_visible()  # its typical face beside the picker
             page.get_by_role("button", name="Merge into one person").click()
-            expect(page.get_by_text("Saved: merged 2 persons")).to_be_visible()
-            expect(_metric(page, "Persons")).to_have_text(str(before.n_persons - 1))
-            merged = sizes[0] + sizes[1]
-            expect(page.get_by_text(f"{NAME} · {merged}", exact=True)).to_be_visible()
-            expect(page.get_by_role("button", name="Undo: merged 2 persons")).to_be_visible()
+            expect(page.get_by_text("Saved: merged Person 2 into Person 1")).to_be_visible()
+            expect(_metric(page, "Persons")).to_have_text(str(n - 1))
+            expect(_caption(page, f"{NAME} · {s1 - 1 + s2}")).to_be_visible()
             expect(page.get_by_role("combobox", name="The same person as")).to_have_value("")  # picks cleared
-            expect(page.get_by_role("button", name="Merge into one person")).to_be_disabled()
             _drawn(page)
-            _shot(page, "people-2-named-and-merged")
+            _shot(page, "people-2-named-moved-merged")
 
-            # --- a reload is a new session: the folder comes back from the address, the name from the cache
+            # --- undo the merge: Person 2 is back with its own id and faces; the name and the move stay
+            page.get_by_role("button", name="Undo: merged Person 2 into Person 1").click()
+            expect(page.get_by_text("Undone: merged Person 2 into Person 1")).to_be_visible()
+            expect(_metric(page, "Persons")).to_have_text(str(n))
+            expect(_caption(page, f"Person 2 · {s2}")).to_be_visible()
+            expect(_caption(page, f"{NAME} · {s1 - 1}")).to_be_visible()
+
+            # --- a reload is a new session: the folder comes back from the address, ids and names from the cache
             assert "folder=" in page.url and "/people" in page.url, page.url
             page.reload()
-            expect(page.get_by_text(f"{NAME} · {merged}", exact=True)).to_be_visible()
-            expect(page.get_by_role("combobox", name="Person")).to_have_value(f"{NAME} · {merged} faces")
-            expect(_metric(page, "Persons")).to_have_text(str(before.n_persons - 1))
+            expect(_caption(page, f"{NAME} · {s1 - 1}")).to_be_visible()
+            expect(_caption(page, f"Person 2 · {s2}")).to_be_visible()
+            largest = f"Person 2 · {s2} faces" if s2 > s1 - 1 else f"{NAME} · Person 1 · {s1 - 1} faces"
+            expect(page.get_by_role("combobox", name="Person")).to_have_value(largest)  # a new session: the largest
+            expect(_metric(page, "Persons")).to_have_text(str(n))
             assert _images_load(page.get_by_test_id("stImage").locator("img"))
             _drawn(page)
             _shot(page, "people-3-after-reload")
@@ -134,7 +175,7 @@ def test_name_and_merge_persons_then_reload(server: str, small_dataset: Path, sm
 
     # what the browser showed is what the cache file holds
     store = EncodingStore(people_cache)
-    assert [a.kind for a in list_corrections(store, small_faceset.settings_key)] == ["merge", "name"]
-    c = load_corrections(store, small_faceset)
-    after = group_faceset(small_faceset, constraints=c)
-    assert name_persons(after, c.names)[0] == NAME and after.sizes[0] == merged
+    assert [a.kind for a in list_corrections(store, fs.settings_key)] == ["not_person", "name"]
+    after = persons_for(store, fs)
+    assert after.label(after.index(1)) == NAME and moved in after.grouping.unsorted
+    assert lists(after) == {**start, 1: start[1] - {moved}}  # nothing else moved, every id kept

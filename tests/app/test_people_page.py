@@ -22,11 +22,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from facecore import EncoderSettings, EncodingStore, encode_images, scan_folder
-from facecore.people.corrections import load_corrections
 from facecore.people.faces import DEFAULT_THRESHOLD
-from facecore.people.grouping import group_faceset
-from facecore.people.names import name_persons
+from facecore.people.identities import persons_for
 from facecore.storage.person_facts import list_corrections
+from pages._people.corrections import label_size
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 PEOPLE = "pages/people.py"
@@ -75,10 +74,14 @@ def people_app(fs, folder: str | None = None, **state) -> AppTest:
 
 
 def stored(fs, store: EncodingStore, threshold: float = DEFAULT_THRESHOLD):
-    """What facecore finds in the cache file: the grouping and the names."""
-    c = load_corrections(store, fs)
-    g = group_faceset(fs, threshold, constraints=c)
-    return g, name_persons(g, c.names)
+    """What facecore finds in the cache file: the persons with their stable ids, names and corrections."""
+    return persons_for(store, fs, threshold)
+
+
+def lists(persons) -> dict[int, frozenset[int]]:
+    """Each person's id -> its face rows."""
+    fid = persons.face_ids()
+    return {int(i): frozenset(np.flatnonzero(fid == i).tolist()) for i in persons.ids}
 
 
 def metric(at: AppTest, label: str) -> int:
@@ -104,13 +107,13 @@ def test_the_slider_regroups(fresh) -> None:
     fs, store = fresh
     at = people_app(fs)
     assert at.slider(key="people_threshold").value == DEFAULT_THRESHOLD
-    assert metric(at, "Persons") == stored(fs, store)[0].n_persons
-    assert metric(at, "Unsorted faces") == len(stored(fs, store)[0].unsorted)
+    assert metric(at, "Persons") == stored(fs, store).n_persons
+    assert metric(at, "Unsorted faces") == len(stored(fs, store).grouping.unsorted)
     at.slider(key="people_threshold").set_value(0.4).run()
     assert not at.exception
-    strict = stored(fs, store, 0.4)[0]
-    assert metric(at, "Persons") == strict.n_persons > stored(fs, store)[0].n_persons
-    assert len(at.selectbox(key="people_person").options) == strict.n_persons
+    strict = stored(fs, store, 0.4)
+    assert metric(at, "Persons") == strict.n_persons > stored(fs, store).n_persons
+    assert at.selectbox(key="people_person").options == [label_size(strict)(int(i)) for i in strict.ids]
     # the folders name people: the page measures the grouping against them and K-means
     assert {"People in the folders", "Pairs right", "Faces right"} <= {m.label for m in at.metric}
     assert next(m.value for m in at.metric if m.label == "People in the folders") == "6"
@@ -123,95 +126,99 @@ def test_the_slider_regroups(fresh) -> None:
 def test_a_name_shows_and_survives_a_new_session_and_another_strictness(fresh) -> None:
     fs, store = fresh
     at = people_app(fs)
-    at.selectbox(key="people_person").set_value(1).run()
+    at.selectbox(key="people_person").set_value(2).run()
     at.text_input(key="people_name").input("Ada Lovelace")
     click(at, "people_rename")
-    assert any("Saved: named a person" in s.value for s in at.success)
-    g, names = stored(fs, store)
-    assert names[1] == "Ada Lovelace"
-    assert at.selectbox(key="people_person").value == 1
-    assert "Ada Lovelace" in at.selectbox(key="people_person").format_func(1)
-    assert at.image[0].captions[1] == f"Ada Lovelace · {g.sizes[1]}"  # the gallery of persons
+    assert any("Saved: named Person 2 'Ada Lovelace'" in s.value for s in at.success)
+    p = stored(fs, store)
+    size = int(p.grouping.sizes[p.index(2)])
+    assert p.label(p.index(2)) == "Ada Lovelace"
+    assert at.selectbox(key="people_person").value == 2  # the same person, by id
+    assert at.selectbox(key="people_person").format_func(2) == f"Ada Lovelace · Person 2 · {size} faces"
+    assert at.image[0].captions[p.index(2)] == f"Ada Lovelace · {size}"  # the gallery of persons
     # a reload is a new session over the same cache file
     again = people_app(fs)
-    assert f"Ada Lovelace · {g.sizes[1]} faces" in again.selectbox(key="people_person").options
+    assert f"Ada Lovelace · Person 2 · {size} faces" in again.selectbox(key="people_person").options
     again.slider(key="people_threshold").set_value(0.55).run()
-    g55, names55 = stored(fs, store, 0.55)
-    ada = names55.index("Ada Lovelace")
-    assert set(g55.members(ada)) & set(g.members(1))  # the name followed the person
-    assert again.selectbox(key="people_person").options[ada].startswith("Ada Lovelace · ")
+    p55 = stored(fs, store, 0.55)
+    assert p55.label(p55.index(2)) == "Ada Lovelace"  # the id, and its name, followed the person
+    assert set(lists(p55)[2]) & set(lists(p)[2])
 
 
 def test_merging_two_persons_makes_one_and_undo_takes_it_back(fresh) -> None:
     fs, store = fresh
-    before, _ = stored(fs, store)
+    before = lists(stored(fs, store))
     at = people_app(fs)
-    at.selectbox(key="people_person").set_value(0).run()
-    at.multiselect(key="people_merge_with").set_value([1]).run()
+    at.selectbox(key="people_person").set_value(1).run()
+    at.multiselect(key="people_merge_with").set_value([2]).run()
     click(at, "people_merge")
-    after, _ = stored(fs, store)
-    assert after.n_persons == before.n_persons - 1
-    both = np.concatenate([before.members(0), before.members(1)])
-    assert len(set(after.labels[both])) == 1 and after.labels[both[0]] >= 0
-    assert metric(at, "Persons") == after.n_persons
-    # undo: the button says what it undoes, and the persons are as before
+    after = lists(stored(fs, store))
+    assert 2 not in after and after[1] == before[1] | before[2]
+    assert {k: v for k, v in after.items() if k != 1} == {k: v for k, v in before.items() if k not in (1, 2)}
+    assert metric(at, "Persons") == len(after)
+    assert at.selectbox(key="people_person").value == 1
+    # undo: the button says what it undoes, and the persons are exactly as before, with their ids
     undo = at.button(key="people_undo")
-    assert undo.label == "Undo: merged 2 persons"
+    assert undo.label == "Undo: merged Person 2 into Person 1"
     click(at, "people_undo")
-    assert any("Undone: merged 2 persons" in s.value for s in at.success)
+    assert any("Undone: merged Person 2 into Person 1" in s.value for s in at.success)
     assert list_corrections(store, fs.settings_key) == ()
-    assert np.array_equal(stored(fs, store)[0].labels, before.labels)
-    assert metric(at, "Persons") == before.n_persons
+    assert lists(stored(fs, store)) == before
+    assert metric(at, "Persons") == len(before)
 
 
 def test_a_suggestion_merges_in_one_click_or_is_marked_different(fresh) -> None:
     fs, store = fresh
-    before, _ = stored(fs, store)
+    before = stored(fs, store)
     at = people_app(fs)
     assert at.button(key="people_sugg_merge_0")
     click(at, "people_sugg_diff_0")
     assert [a.kind for a in list_corrections(store, fs.settings_key)] == ["different"]
-    click(at, "people_sugg_merge_0")
-    assert stored(fs, store)[0].n_persons == before.n_persons - 1
+    assert len(stored(fs, store).apart) == 1 and lists(stored(fs, store)) == lists(before)
+    click(at, "people_sugg_merge_0")  # another pair now: the one marked different is not suggested again
+    after = stored(fs, store)
+    assert after.n_persons == before.n_persons - 1
+    assert all(a in after.ids and b in after.ids for a, b in after.apart)
 
 
 def test_splitting_a_person_at_a_stricter_setting(fresh) -> None:
     fs, store = fresh
-    before, _ = stored(fs, store)
+    before = lists(stored(fs, store))
     at = people_app(fs)
-    at.selectbox(key="people_person").set_value(0).run()
+    at.selectbox(key="people_person").set_value(1).run()
     at.slider(key="people_split_threshold").set_value(0.3).run()
     assert not at.exception
     split = at.button(key="people_split")
     parts = int(split.label.split()[2])
     assert parts >= 2
     click(at, "people_split")
-    after, _ = stored(fs, store)
+    after = lists(stored(fs, store))
     assert [a.kind for a in list_corrections(store, fs.settings_key)] == ["split"]
-    assert len(set(after.labels[before.members(0)])) >= 2  # person 0's faces are no longer one person
+    assert after[1] < before[1] and len(after) == len(before) + parts - 1  # person 1 keeps its id and a part
+    assert {k: v for k, v in after.items() if k in before and k != 1} == {k: v for k, v in before.items() if k != 1}
 
 
 def test_moving_a_face_to_another_person_and_out(fresh) -> None:
     fs, store = fresh
-    before, _ = stored(fs, store)
+    before = lists(stored(fs, store))
     at = people_app(fs)
-    at.selectbox(key="people_person").set_value(0).run()
-    face = int(before.members(0)[0])
+    at.selectbox(key="people_person").set_value(1).run()
+    face = min(before[1])
     at.multiselect(key="people_pick").set_value([face]).run()
-    at.selectbox(key="people_to").set_value(1).run()
+    at.selectbox(key="people_to").set_value(2).run()
     click(at, "people_move")
-    after, _ = stored(fs, store)
-    assert after.labels[face] == after.labels[before.members(1)[0]]
-    assert after.labels[face] != after.labels[before.members(0)[-1]]
-    # "not this person": the face leaves the person it is in now
-    person = int(after.labels[face])
-    at.selectbox(key="people_person").set_value(person).run()
+    after = lists(stored(fs, store))
+    assert after[2] == before[2] | {face} and after[1] == before[1] - {face}
+    assert at.selectbox(key="people_to").value == 2  # the picked target is still Person 2
+    assert at.selectbox(key="people_person").value == 1
+    # "not this person": the face leaves Person 2 for unsorted, and no other person changes
+    at.selectbox(key="people_person").set_value(2).run()
     at.multiselect(key="people_pick").set_value([face]).run()
     at.selectbox(key="people_to").set_value(-1).run()
     click(at, "people_move")
-    again, _ = stored(fs, store)
-    rest = again.labels[np.setdiff1d(after.members(person), [face])]
-    assert again.labels[face] != np.bincount(rest[rest >= 0]).argmax()  # no longer with (most of) that person
+    again = stored(fs, store)
+    assert face in again.grouping.unsorted and lists(again)[2] == before[2]
+    assert {k: v for k, v in lists(again).items() if k != 1} == {k: v for k, v in before.items() if k != 1}
     assert [a.kind for a in list_corrections(store, fs.settings_key)] == ["not_person", "move"]
 
 
@@ -225,8 +232,9 @@ def test_exports_list_every_face_and_zip_one_picture_per_face(fresh, small_datas
     click(at, "people_rename")
     labels = {b.proto.label for b in at.get("download_button")}
     assert {"All persons (CSV)", "Their faces and photos (zip)"} <= labels
-    g, names = stored(fs, store)
-    csv = pd.read_csv(io.StringIO(people_frame(fs, g.labels, names).to_csv(index=False)))
+    p = stored(fs, store)
+    g = p.grouping
+    csv = pd.read_csv(io.StringIO(people_frame(fs, g.labels, p.names, p.ids).to_csv(index=False)))
     assert list(csv.columns) == ["person", "name", "photo", "face", "top", "right", "bottom", "left"]
     assert len(csv) == len(fs)
     assert (csv["person"] == 1).sum() == g.sizes[0] and set(csv.loc[csv["person"] == 1, "name"]) == {"Grace"}

@@ -58,7 +58,12 @@ def test_the_verdict_is_calibrated_and_says_when_nothing_matches(small_faceset) 
     expected = min(recommended_threshold(calibrate(fs.encodings, fs.persons)), 0.6)
     assert at.slider(key="threshold").value == pytest.approx(expected, abs=1e-3)  # measured on the folders
     if d[query].min() < expected:
-        assert "likely the same person" in at.success[0].value
+        from pages._people.cached import people_for
+
+        grouping, labels = people_for(fs)  # the verdict names the person of the match, with its size
+        who = int(grouping.labels[int(np.argmin(d[query]))])
+        named = f"{labels[who]} ({grouping.sizes[who]} faces)" if who >= 0 else "the same person"
+        assert f"likely {named}" in at.success[0].value
     else:
         assert "No confident match in this collection" in at.info[0].value
     assert any("of face pairs in this collection are the same person" in c.value for c in at.caption)
@@ -132,6 +137,8 @@ def test_an_uploaded_query_photo_finds_its_person(small_faceset, small_people) -
     exact = at.dataframe[EXACT].value
     assert exact["distance"].iloc[0] < 1e-3  # the photo itself is in the dataset
     assert (exact["folder"].head(5) == small_people[2].name).mean() >= 0.8
+    verdict = (at.success or at.warning)[0].value  # the same bytes: said so, before the verdict
+    assert verdict.startswith(f"This photo is already in the collection as {small_people[2].name}/{photo.name}.")
 
 
 def test_an_uploaded_photo_without_a_face_is_explained(small_faceset) -> None:

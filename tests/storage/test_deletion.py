@@ -27,12 +27,15 @@ from facecore import (
     scan_folder,
     split_person,
 )
+from facecore.people.edits import mark_different, name_id
+from facecore.people.identities import persons_for
 from facecore.storage.maps import store_map
 
 #: Every table the cache file may hold. A new table must say here what deleting does to it.
 TABLES = {
     "images", "faces", "face_quality", "person_actions", "person_facts", "saved_sets", "saved_set_files",
-    "imported_sets", "maps", "map_photos", "photo_hashes", "hidden_photos", "sqlite_sequence",
+    "imported_sets", "maps", "map_photos", "photo_hashes", "hidden_photos", "sqlite_sequence", "person_face_ids",
+    "person_id_counter", "person_id_facts",
 }  # fmt: skip
 #: Tables of what was measured or fitted on a whole set (storage.set_results, set_fits): present once a page or
 #: test measured something in the shared session cache; emptied by any deletion.
@@ -77,6 +80,12 @@ def full_cache(tmp_path: Path, small_faceset, session_cache: Path, small_dataset
     name_faces(store, fs, np.flatnonzero(persons == first)[:3], NAME)
     name_faces(store, fs, np.flatnonzero(persons == second)[:3], "Kept Name")
     split_person(store, fs, [np.flatnonzero(persons == first)[:4], np.flatnonzero(persons == second)[:4]])
+    found = persons_for(store, fs)  # stable ids: every face's id, the counter
+    ids = found.face_ids()
+    one, two = (int(np.bincount(ids[(persons == f) & (ids > 0)]).argmax()) for f in (first, second))
+    name_id(store, fs, found, one, NAME + " by id")  # corrections on ids
+    name_id(store, fs, found, two, "Kept Id Name")
+    mark_different(store, fs, found, one, two)
     save_set(store, fs, "six people")
     store_map(store, faceset_layout_key(fs, "pca"), fs.encodings[:, :2], "pca", fs.digests)  # a kept map
     import_encodings(encodings_npz(fs), store, [small_dataset, dataset_dir], name="six people")
@@ -101,8 +110,10 @@ def test_cache_delete_dir_leaves_nothing_about_those_photos(full_cache, small_fa
     assert {d for d, *_ in after["face_quality"]} >= kept  # and their faces' quality
     assert not any(NAME in str(row) for row in after["person_facts"])
     assert any("Kept Name" in str(row) for row in after["person_facts"])  # facts about kept photos only
-    # the split linked the deleted person's faces to the kept one's: gone with them, and its action too
-    assert [a.kind for a in list_corrections(store, small_faceset.settings_key)] == ["name"]
+    assert any("Kept Id Name" in str(row) for row in after["person_id_facts"])
+    # the split linked the deleted person's faces to the kept one's, "different people" named the deleted
+    # person's id: gone with them, and their actions too
+    assert [a.kind for a in list_corrections(store, small_faceset.settings_key)] == ["name", "name"]
     assert after["saved_sets"] == [] and after["saved_set_files"] == []  # the saved set listed deleted photos
     assert after["imported_sets"] == [] and imported_sets(store) == []  # and so did the imported set
     folder = {d for n, d in small_faceset.read if n.startswith(first + "/")}  # with a face or not
@@ -121,7 +132,9 @@ def test_cache_clear_leaves_no_row_in_any_table_and_shrinks_the_file(full_cache)
     after = _rows(store.path)
     assert set(after) - KEPT == TABLES
     assert {t: len(rows) for t, rows in after.items()} == dict.fromkeys(set(after), 0)
-    assert store.path.stat().st_size < size / 10
+    assert store.path.stat().st_size < size / 5
+    with sqlite3.connect(store.path) as con:  # shrunk: no free (deleted) page left in the file
+        assert con.execute("PRAGMA freelist_count").fetchone()[0] == 0
     raw = b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
     assert NAME.encode() not in raw and b"Kept Name" not in raw
 
