@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,6 +24,13 @@ _SQLITE_FULL = 13
 _WRITE_ERRORS = {778, 1034, 1290, 1546, 4874}  # IOERR_WRITE, _FSYNC, _DIR_FSYNC, _TRUNCATE, _SHMSIZE
 #: SQLite's default limit on host parameters is 999 (older builds): statements take at most this many.
 BATCH = 500
+
+
+def in_batches(values: Sequence[str]) -> Iterator[tuple[list[str], str]]:
+    """``values`` in runs of at most :data:`BATCH`, each with its ``"?,?,..."`` placeholders for ``IN (...)``."""
+    for i in range(0, len(values), BATCH):
+        chunk = list(values[i : i + BATCH])
+        yield chunk, ",".join("?" * len(chunk))
 
 
 @contextmanager

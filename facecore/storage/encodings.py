@@ -24,7 +24,7 @@ import numpy as np
 from ..encode.encoding import EncodedImage
 from ..errors import CacheError
 from ..photos.imaging import Box
-from .db import BATCH, connect, transaction, why_not_created
+from .db import connect, in_batches, transaction, why_not_created
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -119,9 +119,7 @@ class EncodingStore:
         wanted = list(dict.fromkeys(digests))
         out: dict[str, CachedImage] = {}
         with self.connect() as con:
-            for i in range(0, len(wanted), BATCH):
-                chunk = wanted[i : i + BATCH]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in in_batches(wanted):
                 rows = con.execute(
                     f"SELECT digest, width, height, n_faces, reason, detail FROM images "
                     f"WHERE settings=? AND digest IN ({marks})",
@@ -183,9 +181,7 @@ class EncodingStore:
         digests = list(dict.fromkeys(d for d, _ in wanted))
         want = set(wanted)
         with self.connect() as con:
-            for i in range(0, len(digests), BATCH):
-                chunk = digests[i : i + BATCH]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in in_batches(digests):
                 for digest, idx, thumb in con.execute(
                     f"SELECT digest, idx, thumb FROM faces WHERE settings=? AND digest IN ({marks})",
                     [settings_key, *chunk],
@@ -201,9 +197,7 @@ class EncodingStore:
         removed = 0
         with self.connect() as con:
             with transaction(con):
-                for i in range(0, len(wanted), BATCH):
-                    chunk = wanted[i : i + BATCH]
-                    marks = ",".join("?" * len(chunk))
+                for chunk, marks in in_batches(wanted):
                     con.execute(f"DELETE FROM faces WHERE digest IN ({marks})", chunk)
                     con.execute(f"DELETE FROM face_quality WHERE digest IN ({marks})", chunk)
                     removed += con.execute(f"DELETE FROM images WHERE digest IN ({marks})", chunk).rowcount

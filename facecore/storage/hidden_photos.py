@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from .db import BATCH, transaction
+from .db import in_batches, transaction
 from .encodings import EncodingStore
 
 _SCHEMA = """
@@ -24,11 +24,6 @@ CREATE TABLE IF NOT EXISTS hidden_photos (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS hidden_photos_batch ON hidden_photos (batch);
 """
-
-
-def _chunks(items: list[str]) -> Iterable[list[str]]:
-    for i in range(0, len(items), BATCH):
-        yield items[i : i + BATCH]
 
 
 def hide_photos(store: EncodingStore, digests: Iterable[str]) -> int:
@@ -57,8 +52,7 @@ def unhide_photos(store: EncodingStore, digests: Iterable[str]) -> int:
     with store.connect() as con:
         con.executescript(_SCHEMA)
         with transaction(con):
-            for chunk in _chunks(wanted):
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in in_batches(wanted):
                 removed += con.execute(f"DELETE FROM hidden_photos WHERE digest IN ({marks})", chunk).rowcount
     return removed
 
@@ -70,8 +64,7 @@ def hidden_digests(store: EncodingStore, digests: Iterable[str] | None = None) -
         if digests is None:
             return frozenset(d for (d,) in con.execute("SELECT digest FROM hidden_photos"))
         found: set[str] = set()
-        for chunk in _chunks(list(dict.fromkeys(digests))):
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_batches(list(dict.fromkeys(digests))):
             found |= {d for (d,) in con.execute(f"SELECT digest FROM hidden_photos WHERE digest IN ({marks})", chunk)}
     return frozenset(found)
 
@@ -83,8 +76,7 @@ def unhide_last(store: EncodingStore, digests: Iterable[str]) -> frozenset[str]:
     with store.connect() as con:
         con.executescript(_SCHEMA)
         last = 0
-        for chunk in _chunks(wanted):
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_batches(wanted):
             row = con.execute(f"SELECT MAX(batch) FROM hidden_photos WHERE digest IN ({marks})", chunk).fetchone()
             last = max(last, row[0] or 0)
         if not last:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .db import BATCH, transaction
+from .db import in_batches, transaction
 from .encodings import EncodingStore
 
 _SCHEMA = """
@@ -66,9 +66,7 @@ def delete_maps(store: EncodingStore, digests: Iterable[str]) -> int:
     with store.connect() as con:
         con.executescript(_SCHEMA)
         keys: set[str] = set()
-        for i in range(0, len(wanted), BATCH):
-            part = wanted[i : i + BATCH]
-            marks = ",".join("?" * len(part))
+        for part, marks in in_batches(wanted):
             keys.update(k for (k,) in con.execute(f"SELECT key FROM map_photos WHERE digest IN ({marks})", part))
         if not keys:
             return 0

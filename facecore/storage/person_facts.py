@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..errors import InvalidParameterError
-from .db import BATCH, transaction
+from .db import in_batches, transaction
 from .encodings import EncodingStore
 
 _SCHEMA = """
@@ -129,9 +129,7 @@ def delete_corrections(store: EncodingStore, digests: Iterable[str]) -> int:
     with store.connect() as con:
         con.executescript(_SCHEMA)
         with transaction(con):
-            for i in range(0, len(wanted), BATCH):
-                chunk = wanted[i : i + BATCH]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in in_batches(wanted):
                 removed += con.execute(
                     f"DELETE FROM person_facts WHERE digest IN ({marks}) OR other_digest IN ({marks})", chunk + chunk
                 ).rowcount

@@ -24,7 +24,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from .db import BATCH, transaction
+from .db import in_batches, transaction
 from .encodings import EncodingStore
 from .person_facts import _SCHEMA as FACTS_SCHEMA
 from .person_facts import Action, delete_empty_actions
@@ -160,9 +160,7 @@ def delete_id_rows(store: EncodingStore, digests: Iterable[str]) -> int:
 
 def _delete_id_rows(con: sqlite3.Connection, wanted: list[str]) -> int:
     removed = 0
-    for i in range(0, len(wanted), BATCH):
-        chunk = wanted[i : i + BATCH]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_batches(wanted):
         for table in ("person_face_ids", "person_id_facts"):
             removed += con.execute(f"DELETE FROM {table} WHERE digest IN ({marks})", chunk).rowcount
     held = "SELECT person FROM person_face_ids f WHERE f.settings = person_id_facts.settings"

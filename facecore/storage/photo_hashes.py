@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .db import BATCH, transaction
+from .db import in_batches, transaction
 from .encodings import EncodingStore
 
 _SCHEMA = """
@@ -50,9 +50,7 @@ def get_photo_hashes(store: EncodingStore, digests: Iterable[str]) -> dict[str, 
     out: dict[str, HashRow] = {}
     with store.connect() as con:
         con.executescript(_SCHEMA)
-        for i in range(0, len(wanted), BATCH):
-            chunk = wanted[i : i + BATCH]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_batches(wanted):
             for digest, blob, pixels, nbytes in con.execute(
                 f"SELECT digest, bits, pixels, nbytes FROM photo_hashes WHERE digest IN ({marks})", chunk
             ):
@@ -69,8 +67,6 @@ def delete_photo_hashes(store: EncodingStore, digests: Iterable[str]) -> int:
     with store.connect() as con:
         con.executescript(_SCHEMA)
         with transaction(con):
-            for i in range(0, len(wanted), BATCH):
-                chunk = wanted[i : i + BATCH]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in in_batches(wanted):
                 removed += con.execute(f"DELETE FROM photo_hashes WHERE digest IN ({marks})", chunk).rowcount
     return removed

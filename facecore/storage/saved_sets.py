@@ -19,7 +19,7 @@ from ..errors import DatasetError
 from ..faceset import FaceSet, open_cached
 from ..photos.refs import Skipped
 from ..settings import EncoderSettings
-from .db import BATCH, transaction
+from .db import in_batches, transaction
 from .encodings import EncodingStore
 
 _SCHEMA = """
@@ -88,9 +88,7 @@ def delete_sets_with(store: EncodingStore, digests: list[str]) -> int:
     with store.connect() as con:
         con.executescript(_SCHEMA)
         tokens: set[str] = set()
-        for i in range(0, len(digests), BATCH):
-            chunk = digests[i : i + BATCH]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_batches(digests):
             tokens |= {t for (t,) in con.execute(
                 f"SELECT DISTINCT token FROM saved_set_files WHERE digest IN ({marks})", chunk)}  # fmt: skip
         with transaction(con):
