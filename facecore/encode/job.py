@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from ..background import BackgroundJob
 from ..errors import FaceCoreError
 from ..faceset import FaceSet, Progress, encode_images
 from ..photos.refs import ImageRef, Skipped
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 Collect = Callable[[Callable[[], bool]], tuple[list[ImageRef], list[Skipped]]]
 
 
-class EncodeJob:
+class EncodeJob(BackgroundJob):
     """Find and encode one set of photos in a background thread.
 
     ``collect(should_stop)`` returns the photos to encode. With ``remember``, the set is recorded in the
@@ -53,38 +54,18 @@ class EncodeJob:
         self.faceset: FaceSet | None = None
         self.token: str | None = None
         self.error: str | None = None
-        self.started = time.monotonic()
-        self.ended: float | None = None
         self._store = store
         self._collect: Collect | None = collect  # dropped once the job ends: it may hold the uploads
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"encode {label}", daemon=True)
-
-    def start(self) -> EncodeJob:
-        self._thread.start()
-        return self
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
+        super().__init__(f"encode {label}")
 
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    @property
-    def waited(self) -> float:
-        """Seconds from the start to the end of the job (or to now while it runs): what the user waited."""
-        return (self.ended or time.monotonic()) - self.started
-
     def stop(self) -> None:
         """Ask the job to stop; photos already encoded are kept (and cached)."""
         self._stop.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the job ends (or ``timeout`` seconds); return True if it ended."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
 
     def _run(self) -> None:
         try:

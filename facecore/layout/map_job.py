@@ -11,18 +11,18 @@ saves the next visit the work.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import numpy as np
 
+from ..background import BackgroundJob
 from ..errors import FaceCoreError
 from .face_map import faceset_map, map_method
 
 log = logging.getLogger(__name__)
 
 
-class MapJob:
+class MapJob(BackgroundJob):
     """Compute the ``dims``-D map (``method``, ``seed``) of ``faceset`` in a background thread.
 
     ``store``: the EncodingStore that keeps maps (None: nothing kept). After
@@ -38,29 +38,9 @@ class MapJob:
         self.fraction = 0.0
         self.points: np.ndarray | None = None
         self.error: str | None = None
-        self.started = time.monotonic()
-        self.ended: float | None = None
         self._args = (faceset, method, dims, seed)
         self._store = store
-        self._thread = threading.Thread(target=self._run, name=f"map {self.n_faces} faces {dims}-D", daemon=True)
-
-    def start(self) -> MapJob:
-        self._thread.start()
-        return self
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
-
-    @property
-    def waited(self) -> float:
-        """Seconds from the start to the end of the job (or to now while it runs)."""
-        return (self.ended or time.monotonic()) - self.started
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait up to ``timeout`` seconds (None: until it ends); True when the job has ended."""
-        self._thread.join(timeout)
-        return not self.running
+        super().__init__(f"map {self.n_faces} faces {dims}-D")
 
     def _progress(self, fraction: float) -> None:
         self.fraction = float(fraction)
