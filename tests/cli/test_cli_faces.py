@@ -23,9 +23,12 @@ def test_people_json_names_each_face_of_a_group_photo_by_its_box(groups: dict, s
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     entries = [(p, f) for p in data["persons"] for f in p["faces"]] + [(None, f) for f in data["unsorted_faces"]]
+    def refs(faces: list[dict]) -> list[str]:  # as `person` commands take a face: PATH, or PATH#N for face N >= 1
+        return [f["path"] if f["face"] == 0 else f"{f['path']}#{f['face']}" for f in faces]
+
     for p in data["persons"]:
-        assert p["paths"] == [f["path"] for f in p["faces"]] and p["size"] == len(p["faces"])
-    assert [f["path"] for f in data["unsorted_faces"]] == data["unsorted"]
+        assert p["paths"] == refs(p["faces"]) and p["size"] == len(p["faces"])
+    assert refs(data["unsorted_faces"]) == data["unsorted"]
     in_groups = [(p, f) for p, f in entries if f["path"] in groups["tiles"]]
     assert len(in_groups) >= 0.9 * IN_GROUPS * len(GROUP_PEOPLE)  # nearly every pasted face is found
     for path in groups["tiles"]:
