@@ -76,10 +76,15 @@ def test_a_group_photo_of_the_set_shows_its_faces_and_switches_to_the_one_picked
     exact = at.dataframe[EXACT].value
     assert (exact["folder"].head(3) == person).mean() >= 2 / 3  # that face's person, not the largest face's
     key = f"result_photo_{rows[1][1]}_A face of these photos"
-    assert at.selectbox(key=key).value == 0 and photo_captions(at)[-1] == exact["file"].iloc[0]  # the nearest first
+    assert at.selectbox(key=key).value == 0 and photo_captions(at)[-1] == photo_of(exact["file"].iloc[0])  # nearest
     at.selectbox(key=key).select_index(2).run()  # the third result's photo, its face boxed
     assert not at.exception, at.exception
-    assert photo_captions(at)[-1] == exact["file"].iloc[2] and len(at.image) == 4
+    assert photo_captions(at)[-1] == photo_of(exact["file"].iloc[2]) and len(at.image) == 4
+
+
+def photo_of(face: str) -> str:
+    """The photo a result row's face is in: its file, without the face's number (``"a.jpg #3"`` -> ``"a.jpg"``)."""
+    return face.split(" #")[0]
 
 
 def photo_captions(at) -> list[str]:
@@ -96,11 +101,12 @@ def test_a_persons_faces_open_their_photo_with_the_face_boxed(group_faceset, gro
     at.session_state["loaded"] = LoadedSet(fs, "groups (test)", EncoderSettings(all_faces=True), str(groups["root"]))
     at.switch_page("pages/people.py").run()
     assert not at.exception, at.exception
-    box = at.selectbox(key="people_photo_0")
+    key = next(b.key for b in at.selectbox if (b.key or "").startswith("people_photo_"))  # by the person's id
+    box = at.selectbox(key=key)
     assert len(box.options) >= 3 and box.value == 0
     box.select_index(2).run()
     assert not at.exception, at.exception
-    name = at.selectbox(key="people_photo_0").options[2].split(" · ", 1)[1].split(" #")[0]
+    name = at.selectbox(key=key).options[2].split(" · ", 1)[1].split(" #")[0]
     assert name in photo_captions(at)  # the third face's whole photo is shown
 
 
@@ -114,11 +120,14 @@ def test_the_photos_page_says_how_many_photos_hold_several_faces(group_faceset, 
     assert several >= 3 and fs.photos_with_several_faces == several  # the three group photos at least
     refs, skipped = scan_folder(groups["root"])
     largest = encode_images(refs, EncoderSettings(), EncodingStore(session_cache), skipped=skipped)
-    assert largest.photos_with_several_faces == several  # counted also when only the largest face is kept
+    # counted also when only the largest face is kept: the group photos at least (largest-face detection stops
+    # at its first pass, so it may miss a small background face that the every-face pass finds)
+    assert 3 <= largest.photos_with_several_faces <= several
     at = new_app()
     at.run()
     at.session_state["loaded"] = LoadedSet(largest, "groups (test)", EncoderSettings(), str(groups["root"]))
     at.switch_page("pages/dataset.py").run()
     assert not at.exception, at.exception
     faces = next(m for m in at.metric if m.label == "Faces")
-    assert faces.value == f"{len(largest):,}" and faces.delta == f"{several:,} photos hold several"
+    shown = largest.photos_with_several_faces
+    assert faces.value == f"{len(largest):,}" and faces.delta == f"{shown:,} photos hold several"
