@@ -33,6 +33,14 @@ def in_batches(values: Sequence[str]) -> Iterator[tuple[list[str], str]]:
         yield chunk, ",".join("?" * len(chunk))
 
 
+def delete_by_digest(con: sqlite3.Connection, table: str, digests: Sequence[str]) -> int:
+    """Delete the rows of ``table`` whose ``digest`` is one of ``digests``; return how many were deleted."""
+    return sum(
+        con.execute(f'DELETE FROM "{table}" WHERE digest IN ({marks})', chunk).rowcount
+        for chunk, marks in in_batches(digests)
+    )
+
+
 @contextmanager
 def connect(path: Path) -> Iterator[sqlite3.Connection]:
     """A short-lived connection to the cache file at ``path`` (autocommit; use :func:`transaction` to write).

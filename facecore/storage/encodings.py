@@ -24,7 +24,7 @@ import numpy as np
 from ..encode.encoding import EncodedImage
 from ..errors import CacheError
 from ..photos.imaging import Box
-from .db import connect, in_batches, transaction, why_not_created
+from .db import connect, delete_by_digest, in_batches, transaction, why_not_created
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -194,13 +194,11 @@ class EncodingStore:
         """Delete every cached result (all settings) of those images, their faces' quality included; return images
         removed."""
         wanted = list(dict.fromkeys(digests))
-        removed = 0
         with self.connect() as con:
             with transaction(con):
-                for chunk, marks in in_batches(wanted):
-                    con.execute(f"DELETE FROM faces WHERE digest IN ({marks})", chunk)
-                    con.execute(f"DELETE FROM face_quality WHERE digest IN ({marks})", chunk)
-                    removed += con.execute(f"DELETE FROM images WHERE digest IN ({marks})", chunk).rowcount
+                delete_by_digest(con, "faces", wanted)
+                delete_by_digest(con, "face_quality", wanted)
+                removed = delete_by_digest(con, "images", wanted)
             con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return removed
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from .db import in_batches, transaction
+from .db import delete_by_digest, in_batches, transaction
 from .encodings import EncodingStore
 
 _SCHEMA = """
@@ -47,14 +47,10 @@ def hide_photos(store: EncodingStore, digests: Iterable[str]) -> int:
 
 def unhide_photos(store: EncodingStore, digests: Iterable[str]) -> int:
     """Show these photos again (undo their hiding); return how many were hidden."""
-    wanted = list(dict.fromkeys(digests))
-    removed = 0
     with store.connect() as con:
         con.executescript(_SCHEMA)
         with transaction(con):
-            for chunk, marks in in_batches(wanted):
-                removed += con.execute(f"DELETE FROM hidden_photos WHERE digest IN ({marks})", chunk).rowcount
-    return removed
+            return delete_by_digest(con, "hidden_photos", list(dict.fromkeys(digests)))
 
 
 def hidden_digests(store: EncodingStore, digests: Iterable[str] | None = None) -> frozenset[str]:

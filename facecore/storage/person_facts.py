@@ -59,17 +59,22 @@ class Action:
 FactRow = tuple[str, str, str, int, str | None, int | None, str | None]
 
 
+def insert_action(con, settings_key: str, kind: str, summary: str, created: float) -> int:
+    """Insert one row of ``person_actions`` (inside the caller's transaction); return its id."""
+    cur = con.execute(
+        "INSERT INTO person_actions (settings, kind, summary, created) VALUES (?,?,?,?)",
+        (settings_key, kind, summary, created),
+    )
+    return int(cur.lastrowid)
+
+
 def record_action(store: EncodingStore, settings_key: str, kind: str, summary: str, rows: list[FactRow]) -> Action:
     """Write one action and its facts in one transaction; return the action."""
     now = time.time()
     with store.connect() as con:
         con.executescript(_SCHEMA)
         with transaction(con):
-            cur = con.execute(
-                "INSERT INTO person_actions (settings, kind, summary, created) VALUES (?,?,?,?)",
-                (settings_key, kind, summary, now),
-            )
-            action = int(cur.lastrowid)
+            action = insert_action(con, settings_key, kind, summary, now)
             con.executemany(
                 "INSERT INTO person_facts (action, settings, kind, digest, idx, other_digest, other_idx, name) "
                 "VALUES (?,?,?,?,?,?,?,?)",

@@ -22,12 +22,13 @@ Deleting photos (:func:`delete_id_rows`) deletes their rows, then the id facts a
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 
-from .db import in_batches, transaction
+from .db import delete_by_digest, transaction
 from .encodings import EncodingStore
 from .person_facts import _SCHEMA as FACTS_SCHEMA
-from .person_facts import Action, delete_empty_actions
+from .person_facts import Action, delete_empty_actions, insert_action
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS person_face_ids (
@@ -117,17 +118,11 @@ def save_face_ids(
 
 def record_id_action(store: EncodingStore, settings_key: str, kind: str, summary: str, facts: list[IdFact]) -> Action:
     """Write one action (in ``person_actions``) and its id facts in one transaction; return the action."""
-    import time
-
     now = time.time()
     with store.connect() as con:
         _ready(con)
         with transaction(con):
-            cur = con.execute(
-                "INSERT INTO person_actions (settings, kind, summary, created) VALUES (?,?,?,?)",
-                (settings_key, kind, summary, now),
-            )
-            action = int(cur.lastrowid)
+            action = insert_action(con, settings_key, kind, summary, now)
             con.executemany(
                 "INSERT INTO person_id_facts (action, settings, kind, digest, idx, person, other, name) "
                 "VALUES (?,?,?,?,?,?,?,?)",
@@ -159,10 +154,7 @@ def delete_id_rows(store: EncodingStore, digests: Iterable[str]) -> int:
 
 
 def _delete_id_rows(con: sqlite3.Connection, wanted: list[str]) -> int:
-    removed = 0
-    for chunk, marks in in_batches(wanted):
-        for table in ("person_face_ids", "person_id_facts"):
-            removed += con.execute(f"DELETE FROM {table} WHERE digest IN ({marks})", chunk).rowcount
+    removed = delete_by_digest(con, "person_face_ids", wanted) + delete_by_digest(con, "person_id_facts", wanted)
     held = "SELECT person FROM person_face_ids f WHERE f.settings = person_id_facts.settings"
     removed += con.execute(
         f"DELETE FROM person_id_facts WHERE kind != 'pin' AND (person NOT IN ({held}) "

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .db import in_batches, transaction
+from .db import delete_by_digest, in_batches, transaction
 from .encodings import EncodingStore
 
 _SCHEMA = """
@@ -62,11 +62,7 @@ def get_photo_hashes(store: EncodingStore, digests: Iterable[str]) -> dict[str, 
 
 def delete_photo_hashes(store: EncodingStore, digests: Iterable[str]) -> int:
     """Forget the hashes of these photos (they are being deleted); return how many rows were removed."""
-    wanted = list(dict.fromkeys(digests))
-    removed = 0
     with store.connect() as con:
         con.executescript(_SCHEMA)
         with transaction(con):
-            for chunk, marks in in_batches(wanted):
-                removed += con.execute(f"DELETE FROM photo_hashes WHERE digest IN ({marks})", chunk).rowcount
-    return removed
+            return delete_by_digest(con, "photo_hashes", list(dict.fromkeys(digests)))
