@@ -21,6 +21,33 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
 #: First encoding of the six people (108 photos) on two busy cores, with margin.
 ENCODE_TIMEOUT_MS = 600_000
+#: Headless, no GPU, and no background traffic of chromium's own (the app must fetch nothing from elsewhere).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def launch(playwright):
+    """Debian's chromium, headless, started by Playwright."""
+    return playwright.chromium.launch(executable_path=os.fspath(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def requests_outside(page, server: str) -> list[str]:
+    """The list, filled as the page runs, of every request it makes anywhere but the app (data: and blob: are
+    local): "processing is local" holds for the page itself too."""
+    outside: list[str] = []
+    local = (server, "data:", "blob:")
+    page.on("request", lambda r: None if r.url.startswith(local) else outside.append(r.url))
+    return outside
+
+
+def encode_folder(page, folder: Path) -> None:
+    """Type ``folder`` in the Photos page's folder box, encode it and wait for its faces."""
+    from playwright.sync_api import expect
+
+    box = page.get_by_role("textbox", name="Folder path")
+    box.fill(os.fspath(folder))
+    box.press("Enter")
+    page.get_by_role("button", name="Encode this folder").click()
+    expect(page.get_by_text("Faces found")).to_be_visible(timeout=ENCODE_TIMEOUT_MS)
 
 
 def _free_port() -> int:

@@ -19,7 +19,15 @@ import pytest
 
 import tests.app.browser_support as browser_support
 from facecore import fit_model
-from tests.app.browser_support import CHROMIUM, ENCODE_TIMEOUT_MS, SHOTS, _no_exception, _shot, isolated_point
+from tests.app.browser_support import (
+    ENCODE_TIMEOUT_MS,
+    SHOTS,
+    _no_exception,
+    _shot,
+    isolated_point,
+    launch,
+    requests_outside,
+)
 
 pytestmark = pytest.mark.browser
 server = browser_support.server  # the fixture, found by pytest in this module
@@ -29,16 +37,10 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=os.fspath(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            # "processing is local": the page itself must not fetch anything from elsewhere either
-            outside: list[str] = []
-            local = (server, "data:", "blob:")
-            page.on("request", lambda r: None if r.url.startswith(local) else outside.append(r.url))
+            outside = requests_outside(page, server)  # "processing is local"
             page.set_default_timeout(60_000)
             expect.set_options(timeout=60_000)  # two shared cores: a rerun can take seconds
             page.goto(server)

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.browser_support import CHROMIUM, ENCODE_TIMEOUT_MS, SHOTS, _images_load, _no_exception, serve
+from tests.app.browser_support import (
+    SHOTS,
+    _images_load,
+    _no_exception,
+    encode_folder,
+    launch,
+    serve,
+)
 from tests.app.test_photos_curation import collection  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.browser
@@ -44,18 +51,13 @@ def test_keep_one_of_each_group_in_a_real_browser(curation_server: str, collecti
     root, copy, original, moved, source = collection
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=os.fspath(CHROMIUM),
-                                    args=["--headless", "--no-sandbox", "--disable-gpu"])  # fmt: skip
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(60_000)
             expect.set_options(timeout=60_000)
             page.goto(curation_server)
-            box = page.get_by_role("textbox", name="Folder path")
-            box.fill(os.fspath(root))
-            box.press("Enter")
-            page.get_by_role("button", name="Encode this folder").click()
-            expect(page.get_by_text("Faces found")).to_be_visible(timeout=ENCODE_TIMEOUT_MS)
+            encode_folder(page, root)
             faces = page.get_by_test_id("stMetricValue").nth(1)
             before = int(faces.inner_text().replace(",", ""))
             # the group: the copy and its original side by side, each a loaded picture

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 
 import tests.app.browser_support as browser_support
-from tests.app.browser_support import CHROMIUM, ENCODE_TIMEOUT_MS, _images_load, _no_exception, _shot
+from tests.app.browser_support import ENCODE_TIMEOUT_MS, _images_load, _no_exception, _shot, launch
 from tests.app.group_support import GROUP_PEOPLE, compose
 
 pytestmark = pytest.mark.browser
@@ -27,8 +27,7 @@ def test_a_group_photo_is_boxed_numbered_and_face_2_searched(server: str, small_
             sources[face.person] = (face.person, small_dataset / face.name, face.box)
     compose(list(sources.values()), tmp_path / "group.jpg")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=os.fspath(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])  # fmt: skip
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             page.set_default_timeout(120_000)

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 
 import tests.app.browser_support as browser_support
-from tests.app.browser_support import CHROMIUM, ENCODE_TIMEOUT_MS, SHOTS, _no_exception, isolated_point
+from tests.app.browser_support import ENCODE_TIMEOUT_MS, SHOTS, _no_exception, isolated_point, launch
 
 pytestmark = pytest.mark.browser
 server = browser_support.server  # the fixture, found by pytest in this module
@@ -30,8 +30,7 @@ def test_the_map_is_drawn_and_hover_names_the_person(server: str, small_dataset:
 
     grouping, names = people_for(small_faceset)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=os.fspath(CHROMIUM),
-                                    args=["--headless", "--no-sandbox", "--disable-gpu"])  # fmt: skip
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.set_default_timeout(ENCODE_TIMEOUT_MS)

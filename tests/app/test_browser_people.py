@@ -10,7 +10,6 @@ artifacts/screenshots/ (gitignored).
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -22,7 +21,15 @@ import pytest
 from facecore import EncodingStore, typical_first
 from facecore.people.identities import persons_for
 from facecore.storage.person_facts import list_corrections
-from tests.app.browser_support import CHROMIUM, ENCODE_TIMEOUT_MS, _images_load, _no_exception, _shot, serve
+from tests.app.browser_support import (
+    _images_load,
+    _no_exception,
+    _shot,
+    encode_folder,
+    launch,
+    requests_outside,
+    serve,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -81,25 +88,16 @@ def test_name_move_out_merge_undo_then_reload(server: str, small_dataset: Path, 
     order = typical_first(fs.encodings, labels)
     moved = int(order[labels[order] == 0][1])  # face number 2 of Person 1 (most typical first)
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=os.fspath(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            outside: list[str] = []
-            local = (server, "data:", "blob:")
-            page.on("request", lambda r: None if r.url.startswith(local) else outside.append(r.url))
+            outside = requests_outside(page, server)  # "processing is local"
             page.set_default_timeout(60_000)
             expect.set_options(timeout=60_000)
             page.goto(server)
 
             # --- load the folder (from the cache: no encoding), then open People
-            box = page.get_by_role("textbox", name="Folder path")
-            box.fill(os.fspath(small_dataset))
-            box.press("Enter")
-            page.get_by_role("button", name="Encode this folder").click()
-            expect(page.get_by_text("Faces found")).to_be_visible(timeout=ENCODE_TIMEOUT_MS)
+            encode_folder(page, small_dataset)
             page.get_by_role("link", name="People").first.click()
             expect(page.get_by_text("Persons, largest first")).to_be_visible()
             expect(_metric(page, "Persons")).to_have_text(str(n))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.browser_support import CHROMIUM, serve
+from tests.app.browser_support import launch, serve
 
 pytestmark = pytest.mark.browser
 
@@ -45,9 +45,7 @@ def test_the_first_visit_after_a_start_shows_the_page_and_nothing_else(
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=os.fspath(CHROMIUM),
-                                    args=["--headless", "--no-sandbox", "--disable-gpu",
-                                          "--disable-background-networking"])  # fmt: skip
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.add_init_script(_RECORDER)
@@ -77,9 +75,7 @@ def test_old_and_mistyped_addresses_land_on_the_photos_page(fresh_server: str) -
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=os.fspath(CHROMIUM),
-                                    args=["--headless", "--no-sandbox", "--disable-gpu",
-                                          "--disable-background-networking"])  # fmt: skip
+        browser = launch(p)
         try:
             expect.set_options(timeout=90_000)
             first = browser.new_page(viewport={"width": 1400, "height": 900})

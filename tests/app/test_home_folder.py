@@ -18,7 +18,7 @@ from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from pages._shared import auth as _auth
-from tests.app.browser_support import CHROMIUM, _no_exception, _shot, serve
+from tests.app.browser_support import _no_exception, _shot, launch, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
@@ -62,9 +62,7 @@ def test_a_home_folder_loads_through_the_box_and_the_address(home: Path, home_en
     family = home / "Pictures" / "family"
     for url in serve(family, session_cache, tmp_path, env=home_env):
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=os.fspath(CHROMIUM),
-                                        args=["--headless", "--no-sandbox", "--disable-gpu",
-                                              "--disable-background-networking"])  # fmt: skip
+            browser = launch(p)
             try:
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
                 expect.set_options(timeout=120_000)
