@@ -103,6 +103,9 @@ class FaceSet:
     hidden: frozenset[str] = frozenset()
     #: photos in which the detector found two faces or more (group photos), whether or not all are kept
     photos_with_several_faces: int = 0
+    #: True for the view that keeps only the largest face of each photo (:meth:`largest`), derived from the same
+    #: encoded rows: nothing was encoded for it
+    largest_only: bool = False
 
     @property
     def digests(self) -> tuple[str, ...]:
@@ -146,6 +149,19 @@ class FaceSet:
             key=faceset_key(faces, self.settings_key),
             hidden=self.hidden | gone,
         )
+
+    def largest(self) -> FaceSet:
+        """The largest face of each photo (face 0), as the article kept one face per photo: a view of this set's
+        rows, nothing encoded again. Counts (:attr:`encoded`, :attr:`cached`, :attr:`photos_with_several_faces`)
+        stay those of the encode; :attr:`key` names the faces kept, so caches keyed by it tell the views apart
+        (and share one entry when no photo holds two faces). A view already is its own largest view."""
+        if self.largest_only:
+            return self
+        keep = np.fromiter((f.in_photo == 0 for f in self.faces), dtype=bool, count=len(self.faces))
+        faces = tuple(f for f, k in zip(self.faces, keep, strict=True) if k)
+        encodings = self.encodings if bool(keep.all()) else np.ascontiguousarray(self.encodings[keep])
+        return replace(self, faces=faces, encodings=encodings, key=faceset_key(faces, self.settings_key),
+                       largest_only=True)  # fmt: skip
 
     def thumb_keys(self, rows: Sequence[int] | np.ndarray) -> list[tuple[str, int]]:
         """The ``(photo digest, face in photo)`` thumbnail keys of the faces at ``rows``, for the store."""
@@ -258,7 +274,7 @@ def _misses(
             read = _read(ref, run)
             if read is not None:
                 window.append((ref.name, *read))
-        hits = store.get_many([d for _, d, _ in window], settings.key) if store is not None else {}
+        hits = _cached(store, [d for _, d, _ in window], settings)
         todo = []
         for name, digest, data in window:
             if digest in hits:
@@ -270,6 +286,26 @@ def _misses(
             yield todo[i : i + chunk]
         if should_stop():
             return
+
+
+def reused_key(settings: EncoderSettings) -> str | None:
+    """The cache key whose rows ``settings`` can take instead of encoding: largest-face mode (the detection
+    cascade) reads every-face rows, whose face 0 is the photo's largest face. None when there is none."""
+    every = replace(settings, all_faces=True)
+    return None if settings.all_faces or every.key == settings.key else every.key
+
+
+def _cached(store: EncodingStore | None, digests: list[str], settings: EncoderSettings) -> dict[str, CachedImage]:
+    """The cached results of ``digests`` under ``settings``; in largest-face mode, photos cached only with every
+    face are copied under its key first (:meth:`EncodingStore.copy_results`), never encoded again."""
+    if store is None:
+        return {}
+    hits = store.get_many(digests, settings.key)
+    other = reused_key(settings)
+    missing = [d for d in digests if d not in hits]
+    if other is not None and missing and store.copy_results(missing, other, settings.key):
+        hits |= store.get_many(missing, settings.key)
+    return hits
 
 
 def _flush(store: EncodingStore | None, run: _Run, settings: EncoderSettings, at_least: int = 1) -> None:
@@ -366,7 +402,7 @@ def open_cached(
     """Rebuild the FaceSet of photos already in the cache from their ``(name, content digest)``, in order,
     without their bytes. A photo the cache no longer holds is skipped as ``not cached``."""
     run = _Run(len(photos), None)
-    hits = store.get_many([d for _, d in photos], settings.key)
+    hits = _cached(store, [d for _, d in photos], settings)
     refs = []
     for name, digest in photos:
         refs.append(ImageRef(name))

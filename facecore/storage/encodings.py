@@ -174,6 +174,31 @@ class EncodingStore:
                          for i, q in enumerate(r.quality)],
                     )
 
+    def copy_results(self, digests: Iterable[str], from_key: str, to_key: str) -> int:
+        """Copy the cached results of those photos from settings ``from_key`` to ``to_key`` where ``to_key`` has
+        none: the image rows, their faces (boxes, encodings, thumbnails) and the faces' quality, nothing
+        encoded. Largest-face mode reads every-face rows this way (their face 0 is the largest face). Returns
+        the photos copied."""
+        wanted = list(dict.fromkeys(digests))
+        copied = 0
+        with self.connect() as con, transaction(con):
+            for chunk, marks in in_batches(wanted):
+                todo = [d for (d,) in con.execute(
+                    f"SELECT digest FROM images WHERE settings=? AND digest IN ({marks}) AND digest NOT IN "
+                    f"(SELECT digest FROM images WHERE settings=? AND digest IN ({marks}))",
+                    [from_key, *chunk, to_key, *chunk])]  # fmt: skip
+                if not todo:
+                    continue
+                sel = ",".join("?" * len(todo))
+                for table, cols in (("images", "width, height, n_faces, reason, detail, created"),
+                                    ("faces", "idx, top, right, bottom, left, encoding, thumb"),
+                                    ("face_quality", "idx, quality")):  # fmt: skip
+                    con.execute(f"DELETE FROM {table} WHERE settings=? AND digest IN ({sel})", [to_key, *todo])
+                    con.execute(f"INSERT INTO {table} (digest, settings, {cols}) SELECT digest, ?, {cols} "
+                                f"FROM {table} WHERE settings=? AND digest IN ({sel})", [to_key, from_key, *todo])
+                copied += len(todo)
+        return copied
+
     def thumbnails(self, keys: Iterable[tuple[str, int]], settings_key: str) -> dict[tuple[str, int], bytes]:
         """Return JPEG thumbnails for ``(digest, face index)`` pairs that have one."""
         wanted = list(dict.fromkeys(keys))

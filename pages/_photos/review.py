@@ -36,3 +36,20 @@ def faces_found(fs: FaceSet) -> None:
         "with its file, person, photo hash, "
         "place in the photo (0 = largest face) and box.",
     )
+
+
+def faces_metric(column, ds) -> None:
+    """The summary's "Faces" figure: every face found, how many photos hold several, and which faces each page uses
+    (the People page every face, the Clusters and Similar faces pages the largest of each photo unless asked)."""
+    fs = ds.faceset
+    if ds.settings.all_faces:
+        pages = (f"The People page groups all {len(fs):,}; the Clusters and Similar faces pages use "
+                 f"{len(ds.largest.faceset):,}, the largest of each photo, unless the toggle above asks for "
+                 "every face.")
+    else:  # uploads saved before every face was encoded
+        pages = "These photos were encoded with the largest face of each photo only."
+    hidden = (f" {fs.photos_hidden:,} photos are hidden from this set (near-duplicates): {len(ds.everything):,} faces "
+              "with them." if fs.photos_hidden else "")
+    column.metric("Faces", f"{len(fs):,}", f"{fs.photos_with_several_faces:,} photos hold several",
+                  delta_color="off", delta_arrow="off",
+                  help=f"Group photos: photos in which two faces or more were found. {pages}{hidden}")

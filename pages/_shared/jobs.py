@@ -118,6 +118,26 @@ def forget_query() -> None:
         st.session_state.pop(key, None)
 
 
+def keep_query_face() -> None:
+    """The Photos page's view toggle was switched: the query face (a row of the Clusters and Similar pages' view)
+    becomes the same face's row in the new view, or is dropped when that view lacks it."""
+    ds, row = _state.loaded(), st.session_state.get("query_face")
+    st.session_state.pop("scatter_last_pick", None)
+    if ds is None or not isinstance(row, int):
+        return
+    before = ds.largest if _state.every_face_view() else ds  # the toggle holds its new value already
+    now = _state.article_view(ds).faceset
+    if not 0 <= row < len(before.faceset):
+        st.session_state.pop("query_face", None)
+        return
+    face = before.faceset.faces[row]
+    found = next((i for i, f in enumerate(now.faces) if (f.digest, f.in_photo) == (face.digest, face.in_photo)), None)
+    if found is None:
+        st.session_state.pop("query_face", None)
+    else:
+        st.session_state["query_face"] = found
+
+
 def restore_from_url() -> None:
     """After a reload (a new session), load the folder named in the page address again.
 
@@ -138,7 +158,7 @@ def restore_from_url() -> None:
         st.session_state[_state.NOTICE] = f"The folder in the page address was not loaded. {exc}"
         _state.clear_url()
         return
-    st.session_state.update(folder_path=job.folder, detector=job.settings.detector, all_faces=job.settings.all_faces)
+    st.session_state.update(folder_path=job.folder, detector=job.settings.detector)  # the view came with the address
     job.wait(RESTORE_WAIT_S)
     adopt_finished_job()
 
@@ -152,13 +172,16 @@ def _reopen_from_cache(request: _state.UrlRequest) -> None:
         else:
             label, fs = open_saved_set(store(), request.token, request.settings)
             fs = shared(fs)
-            loaded = _state.LoadedSet(fs, label, request.settings, token=request.token)
+            # uploads saved before every face was encoded reopen as they were encoded (largest face per photo)
+            settings = request.settings if fs.settings_key == request.settings.key else replace(
+                request.settings, all_faces=False)
+            loaded = _state.LoadedSet(fs, label, settings, token=request.token)
     except FaceCoreError as exc:
         st.session_state[_state.NOTICE] = f"The photos in the page address were not loaded. {exc}"
         _state.clear_url()
         return
     st.session_state[_state.LOADED] = keep_out_hidden(loaded)
-    st.session_state.update(detector=loaded.settings.detector, all_faces=loaded.settings.all_faces)
+    st.session_state.update(detector=loaded.settings.detector)
 
 
 def _open_import(key: str) -> FaceSet:

@@ -15,7 +15,8 @@ dropped from the address with a message, never a traceback.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import streamlit as st
@@ -25,6 +26,9 @@ from facecore import settings as S
 from pages._shared.views import face_label
 
 LOADED, JOB, NOTICE, ERROR = "loaded", "encode_job", "notice", "encode_error"
+#: The Photos page's toggle: every face on the Clusters and Similar faces pages (off: the largest face of each
+#: photo, as the article). Every face is encoded either way; the People page always groups every face.
+EVERY_FACE = "all_faces"
 
 #: Upper end of the K slider at least (the article uses about 10); larger sets go up to 16 sqrt(n), the
 #: largest K the automatic tuning tries.
@@ -60,6 +64,13 @@ class LoadedSet:
     def digests(self) -> tuple[str, ...]:
         """Every photo read (with a face or not, hidden or not): what the cache holds for this set."""
         return self.faceset.digests
+
+    @cached_property
+    def largest(self) -> LoadedSet:
+        """The same photos with the largest face of each photo only (the article's one face per photo): derived
+        from the encoded rows (:meth:`facecore.FaceSet.largest`), never encoded again; kept while this set is."""
+        whole = self.whole.largest() if self.whole is not None else None
+        return replace(self, faceset=self.faceset.largest(), whole=whole)
 
 
 @dataclass(frozen=True)
@@ -112,6 +123,16 @@ URL_KEYS = (URL_FOLDER, URL_UPLOAD, URL_IMPORTED, URL_DETECTOR, URL_FACES, URL_F
 def loaded() -> LoadedSet | None:
     """This session's photos, or None before any were loaded."""
     return st.session_state.get(LOADED)
+
+
+def every_face_view() -> bool:
+    """Whether the Clusters and Similar faces pages use every face (the :data:`EVERY_FACE` toggle)."""
+    return bool(st.session_state.get(EVERY_FACE, False))
+
+
+def article_view(ds: LoadedSet) -> LoadedSet:
+    """``ds`` as the Clusters and Similar faces pages use it: every face, or the largest face of each photo."""
+    return ds if every_face_view() else ds.largest
 
 
 def keep_widget_state() -> None:
@@ -171,12 +192,13 @@ def write_url() -> None:
         want = {URL_IMPORTED: imported}
     elif (folder or token) and settings is not None:
         want = {URL_FOLDER: folder} if folder else {URL_UPLOAD: token}
-        want |= {URL_DETECTOR: settings.detector, URL_FACES: "all" if settings.all_faces else "largest"}
+        want |= {URL_DETECTOR: settings.detector, URL_FACES: "all" if every_face_view() else "largest"}
     if want:
         want |= {key: str(st.session_state[key]) for key in SETTINGS if key in st.session_state}
         row = st.session_state.get("query_face")
-        if ds is not None and isinstance(row, int) and 0 <= row < len(ds.faceset):
-            want[URL_FACE] = face_label(ds.faceset.faces[row])
+        shown = article_view(ds).faceset if ds is not None else None  # the query face is a row of that view
+        if shown is not None and isinstance(row, int) and 0 <= row < len(shown):
+            want[URL_FACE] = face_label(shown.faces[row])
     params = st.query_params
     for key in URL_KEYS:
         if key in want and params.get(key) != want[key]:
@@ -224,8 +246,10 @@ def read_url() -> UrlRequest | None:
         detector = EncoderSettings.detector
     if bad:
         st.session_state[NOTICE] = f"The page address had values that cannot be used ({', '.join(bad)}): ignored."
-    settings = EncoderSettings(detector=detector, all_faces=params.get(URL_FACES) == "all")
-    return UrlRequest(folder, token, settings, imported)
+    # every face is encoded whatever the address says; "faces" is the Clusters and Similar pages' view (older
+    # addresses named the encoding mode with it: "largest" then, the same view now)
+    st.session_state[EVERY_FACE] = params.get(URL_FACES) == "all"
+    return UrlRequest(folder, token, EncoderSettings(detector=detector, all_faces=True), imported)
 
 
 def resolve_query_name() -> None:
@@ -235,7 +259,7 @@ def resolve_query_name() -> None:
     if ds is None or name is None:
         return
     del st.session_state["query_face_name"]
-    row = next((i for i, f in enumerate(ds.faceset.faces) if face_label(f) == name), None)
+    row = next((i for i, f in enumerate(article_view(ds).faceset.faces) if face_label(f) == name), None)
     if row is None:
         st.session_state[NOTICE] = f"The face named in the page address ({name[:200]}) is not among these photos."
     else:
