@@ -14,6 +14,9 @@ temporary folder):
 4. ``people --json`` on the every-face cache: persons from every face, scored against the folders (``evaluate``
    gives the persons of the largest faces in 3).
 
+``--detection N`` instead times detection alone (one process, CPU time) in both modes on N photos of each size
+(longest side up to 800 px, and above), to see where every-face mode's time goes.
+
 Photos are never copied: a sample is a folder of links, caches live in a temporary folder.
 """
 
@@ -30,6 +33,8 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
 
 from facecore import default_dataset_path
 
@@ -139,6 +144,40 @@ def table(result: dict) -> str:
     return "\n".join(rows)
 
 
+def detection_by_size(dataset: Path, per_bucket: int, seed: int) -> dict:
+    """Detection alone, in this process (one core), on ``per_bucket`` random photos of each size bucket (longest
+    side <= 800 px, where the cascade's first pass sees the photo itself; and above): ms per photo in each mode
+    (the photos decoded once, before the clock), and the faces each mode finds."""
+    from PIL import Image
+
+    from facecore import EncoderSettings, decode_image, detect_faces
+
+    photos = sorted(p for p in dataset.glob("*/*") if p.is_file())
+    rng = random.Random(seed)
+    rng.shuffle(photos)
+    buckets: dict[str, list[Path]] = {"<= 800 px": [], "> 800 px": []}
+    for p in photos:
+        with Image.open(p) as im:
+            b = buckets["<= 800 px" if max(im.size) <= 800 else "> 800 px"]
+        if len(b) < per_bucket:
+            b.append(p)
+        if all(len(v) >= per_bucket for v in buckets.values()):
+            break
+    out = {}
+    modes = {"largest": EncoderSettings(), "every": EncoderSettings(all_faces=True)}
+    for name, paths in buckets.items():
+        rgbs = [decode_image(p.read_bytes()) for p in paths]
+        detect_faces(rgbs[0], modes["every"])  # models loaded before the clock
+        row = {"photos": len(rgbs), "median_side": int(np.median([max(r.shape[:2]) for r in rgbs]))}
+        for mode, settings in modes.items():
+            t = time.process_time()
+            faces = sum(len(detect_faces(r, settings)) for r in rgbs)
+            row[mode] = {"ms_per_photo": round(1000 * (time.process_time() - t) / len(rgbs), 1), "faces": faces}
+        out[name] = row
+        print(json.dumps({name: row}), file=sys.stderr)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", type=Path, default=default_dataset_path())
@@ -147,7 +186,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--rounds", type=int, default=1, help="encode pairs (the second in the other order)")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--json", type=Path, default=None, help="also write the result here")
+    ap.add_argument("--detection", type=int, default=None, metavar="N",
+                    help="instead: time detection alone in each mode on N photos of each size bucket (CPU ms)")
     args = ap.parse_args(argv)
+    if args.detection:
+        print(json.dumps(detection_by_size(args.dataset, args.detection, args.seed), indent=1))
+        return
     result = run(args.dataset, args.sample, args.seed, args.rounds, args.workers)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))

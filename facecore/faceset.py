@@ -106,6 +106,8 @@ class FaceSet:
     #: True for the view that keeps only the largest face of each photo (:meth:`largest`), derived from the same
     #: encoded rows: nothing was encoded for it
     largest_only: bool = False
+    #: the set a view was derived from (every face), whose rows :attr:`source_rows` are this view's; else None
+    source: FaceSet | None = field(default=None, repr=False, compare=False)
 
     @property
     def digests(self) -> tuple[str, ...]:
@@ -148,20 +150,25 @@ class FaceSet:
             encodings=np.ascontiguousarray(self.encodings[keep]),
             key=faceset_key(faces, self.settings_key),
             hidden=self.hidden | gone,
+            source=None if self.source is None else self.source.without(gone),
         )
 
     def largest(self) -> FaceSet:
-        """The largest face of each photo (face 0), as the article kept one face per photo: a view of this set's
-        rows, nothing encoded again. Counts (:attr:`encoded`, :attr:`cached`, :attr:`photos_with_several_faces`)
-        stay those of the encode; :attr:`key` names the faces kept, so caches keyed by it tell the views apart
-        (and share one entry when no photo holds two faces). A view already is its own largest view."""
+        """The largest face of each photo (face 0), as the article kept: a view of this set's rows (its
+        :attr:`source`), nothing encoded again; counts stay the encode's, :attr:`key` names the faces kept."""
         if self.largest_only:
             return self
         keep = np.fromiter((f.in_photo == 0 for f in self.faces), dtype=bool, count=len(self.faces))
         faces = tuple(f for f, k in zip(self.faces, keep, strict=True) if k)
-        encodings = self.encodings if bool(keep.all()) else np.ascontiguousarray(self.encodings[keep])
-        return replace(self, faces=faces, encodings=encodings, key=faceset_key(faces, self.settings_key),
-                       largest_only=True)  # fmt: skip
+        enc = self.encodings if keep.all() else np.ascontiguousarray(self.encodings[keep])
+        return replace(self, faces=faces, encodings=enc, key=faceset_key(faces, self.settings_key), largest_only=True,
+                       source=self)  # fmt: skip
+
+    @property
+    def source_rows(self) -> np.ndarray:
+        """``(len(self),)`` int64: each face's row in :attr:`source` (``arange`` when this set is no view)."""
+        faces = self.faces if self.source is None else self.source.faces
+        return np.flatnonzero([f.in_photo == 0 or self.source is None for f in faces])
 
     def thumb_keys(self, rows: Sequence[int] | np.ndarray) -> list[tuple[str, int]]:
         """The ``(photo digest, face in photo)`` thumbnail keys of the faces at ``rows``, for the store."""
@@ -274,7 +281,7 @@ def _misses(
             read = _read(ref, run)
             if read is not None:
                 window.append((ref.name, *read))
-        hits = _cached(store, [d for _, d, _ in window], settings)
+        hits = store.get_many([d for _, d, _ in window], settings.key, settings.reuses) if store is not None else {}
         todo = []
         for name, digest, data in window:
             if digest in hits:
@@ -286,26 +293,6 @@ def _misses(
             yield todo[i : i + chunk]
         if should_stop():
             return
-
-
-def reused_key(settings: EncoderSettings) -> str | None:
-    """The cache key whose rows ``settings`` can take instead of encoding: largest-face mode (the detection
-    cascade) reads every-face rows, whose face 0 is the photo's largest face. None when there is none."""
-    every = replace(settings, all_faces=True)
-    return None if settings.all_faces or every.key == settings.key else every.key
-
-
-def _cached(store: EncodingStore | None, digests: list[str], settings: EncoderSettings) -> dict[str, CachedImage]:
-    """The cached results of ``digests`` under ``settings``; in largest-face mode, photos cached only with every
-    face are copied under its key first (:meth:`EncodingStore.copy_results`), never encoded again."""
-    if store is None:
-        return {}
-    hits = store.get_many(digests, settings.key)
-    other = reused_key(settings)
-    missing = [d for d in digests if d not in hits]
-    if other is not None and missing and store.copy_results(missing, other, settings.key):
-        hits |= store.get_many(missing, settings.key)
-    return hits
 
 
 def _flush(store: EncodingStore | None, run: _Run, settings: EncoderSettings, at_least: int = 1) -> None:
@@ -402,7 +389,7 @@ def open_cached(
     """Rebuild the FaceSet of photos already in the cache from their ``(name, content digest)``, in order,
     without their bytes. A photo the cache no longer holds is skipped as ``not cached``."""
     run = _Run(len(photos), None)
-    hits = _cached(store, [d for _, d in photos], settings)
+    hits = store.get_many([d for _, d in photos], settings.key, settings.reuses)
     refs = []
     for name, digest in photos:
         refs.append(ImageRef(name))

@@ -135,6 +135,14 @@ class EncoderSettings:
             raise ValueError(f"jitters={self.jitters} must be between 1 and 100")
 
     @property
+    def reuses(self) -> str | None:
+        """The cache key whose rows these settings take instead of encoding a photo again: largest-face mode (the
+        detection cascade) takes every-face rows, whose face 0 is the photo's largest face. None otherwise."""
+        if self.all_faces or self.upsample is not None:
+            return None
+        return EncoderSettings(self.detector, self.detect_max_side, self.upsample, True, self.jitters).key
+
+    @property
     def key(self) -> str:
         """A short stable string naming these settings, used in the cache key."""
         # Every detected face is stored and the view (largest or every face) is

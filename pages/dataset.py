@@ -16,7 +16,7 @@ from facecore import (
 )
 from pages._photos.duplicates import near_duplicates
 from pages._photos.picker import folder_picker
-from pages._photos.review import faces_found, faces_metric
+from pages._photos.review import encoded_before_every_face, faces_found, faces_metric
 from pages._photos.suspects import wrong_folder
 from pages._photos.tables import skipped_frame
 from pages._shared import state as _state
@@ -188,6 +188,7 @@ if ds is None:
 
 fs = ds.faceset
 st.header(ds.label, divider="gray")
+encoded_before_every_face(ds, busy)
 if fs.stopped:
     st.warning(
         "Encoding was stopped: only the photos finished so far are in this set. Encode again to "

@@ -114,9 +114,13 @@ class EncodingStore:
         with connect(self.path) as con:
             yield con
 
-    def get_many(self, digests: Iterable[str], settings_key: str) -> dict[str, CachedImage]:
-        """Return the cached results for those digests (missing ones are absent)."""
+    def get_many(self, digests: Iterable[str], settings_key: str, reuse: str | None = None) -> dict[str, CachedImage]:
+        """Return the cached results for those digests (missing ones are absent). With ``reuse`` (a cache key,
+        ``EncoderSettings.reuses``), photos cached only under it are first copied under ``settings_key``
+        (:meth:`copy_results`): largest-face mode reads every-face rows instead of encoding again."""
         wanted = list(dict.fromkeys(digests))
+        if reuse is not None:
+            self.copy_results(wanted, reuse, settings_key)
         out: dict[str, CachedImage] = {}
         with self.connect() as con:
             for chunk, marks in in_batches(wanted):
@@ -181,12 +185,16 @@ class EncodingStore:
         the photos copied."""
         wanted = list(dict.fromkeys(digests))
         copied = 0
+        query = ("SELECT digest FROM images WHERE settings=? AND digest IN ({m}) AND digest NOT IN "
+                 "(SELECT digest FROM images WHERE settings=? AND digest IN ({m}))")
+        with self.connect() as con:  # a read first: no write lock when there is nothing to copy (the usual case)
+            wanted = [d for chunk, marks in in_batches(wanted)
+                      for (d,) in con.execute(query.format(m=marks), [from_key, *chunk, to_key, *chunk])]
+        if not wanted:
+            return 0
         with self.connect() as con, transaction(con):
             for chunk, marks in in_batches(wanted):
-                todo = [d for (d,) in con.execute(
-                    f"SELECT digest FROM images WHERE settings=? AND digest IN ({marks}) AND digest NOT IN "
-                    f"(SELECT digest FROM images WHERE settings=? AND digest IN ({marks}))",
-                    [from_key, *chunk, to_key, *chunk])]  # fmt: skip
+                todo = [d for (d,) in con.execute(query.format(m=marks), [from_key, *chunk, to_key, *chunk])]
                 if not todo:
                     continue
                 sel = ",".join("?" * len(todo))

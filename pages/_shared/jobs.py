@@ -59,32 +59,35 @@ def shared(fs: FaceSet) -> FaceSet:
     return dataclasses.replace(kept, seconds=fs.seconds, encoded=fs.encoded, cached=fs.cached, stopped=fs.stopped)
 
 
-_running: dict[tuple[str, str], EncodeJob] = {}  # (folder, settings key) -> the job encoding it, for every session
+_running: dict[tuple, EncodeJob] = {}  # (folder, settings key, reopen_old) -> the job encoding it, for every session
 _running_lock = threading.Lock()
 
 
 def start_job(
-    label: str, settings: EncoderSettings, collect: Collect, folder: str | None = None, remember: bool = False
+    label: str, settings: EncoderSettings, collect: Collect, folder: str | None = None, remember: bool = False,
+    reopen_old: bool = True,
 ) -> EncodeJob:
     """Encode a set for this session (one job at a time); a folder already being encoded is followed, not redone.
-    ``remember``: record the set in the cache so that a reload of the page opens it again (uploads)."""
+    ``remember``: record the set in the cache so that a reload of the page opens it again (uploads).
+    ``reopen_old``: photos cached before every face was kept reopen as they were (largest face per photo)."""
     st.session_state.pop(_state.ERROR, None)
     with _running_lock:
-        key = (folder, settings.key) if folder else None
+        key = (folder, settings.key, reopen_old) if folder else None
         job = _running.get(key) if key else None
         if job is None or not job.running:
-            job = EncodeJob(label, settings, store(), collect, folder, remember).start()
+            job = EncodeJob(label, settings, store(), collect, folder, remember, reopen_old).start()
             if key:
                 _running[key] = job
     st.session_state[_state.JOB] = job
     return job
 
 
-def start_folder_job(folder: str, settings: EncoderSettings) -> EncodeJob:
+def start_folder_job(folder: str, settings: EncoderSettings, reopen_old: bool = True) -> EncodeJob:
     """Check ``folder`` against the allowed roots and encode it; raises FaceCoreError with a message to show."""
     roots = allowed_roots()
     path = check_folder(folder, roots)
-    return start_job(f"{path.name} (folder)", settings, lambda stop: scan_folder(path, roots, stop), str(path))
+    return start_job(f"{path.name} (folder)", settings, lambda stop: scan_folder(path, roots, stop), str(path),
+                     reopen_old=reopen_old)  # fmt: skip
 
 
 def adopt_finished_job() -> None:
