@@ -103,8 +103,7 @@ class FaceSet:
     hidden: frozenset[str] = frozenset()
     #: photos in which the detector found two faces or more (group photos), whether or not all are kept
     photos_with_several_faces: int = 0
-    #: True for the view that keeps only the largest face of each photo (:meth:`largest`), derived from the same
-    #: encoded rows: nothing was encoded for it
+    #: True for the view keeping the largest face of each photo (:meth:`largest`): the same rows, nothing encoded
     largest_only: bool = False
     #: the set a view was derived from (every face), whose rows :attr:`source_rows` are this view's; else None
     source: FaceSet | None = field(default=None, repr=False, compare=False)

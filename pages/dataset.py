@@ -21,13 +21,13 @@ from pages._photos.suspects import wrong_folder
 from pages._photos.tables import skipped_frame
 from pages._shared import state as _state
 from pages._shared.cached import forget_all, store
+from pages._shared.faces_view import EVERY_FACE, keep_query_face
 from pages._shared.frame import frame
 from pages._shared.jobs import (
     duration,
     forget_query,
     imported_label,
     keep_out_hidden,
-    keep_query_face,
     progress_panel,
     shared,
     start_folder_job,
@@ -69,7 +69,7 @@ with st.container(border=True):
     )
     right.toggle(
         "Every face on the Clusters and Similar pages",
-        key=_state.EVERY_FACE,
+        key=EVERY_FACE,
         on_change=keep_query_face,
         help="Every face of each photo is encoded, small faces next to large ones included, and the People page "
         "groups them all. Off: the Clusters and Similar faces pages use the largest face of each photo, as the "

@@ -121,26 +121,6 @@ def forget_query() -> None:
         st.session_state.pop(key, None)
 
 
-def keep_query_face() -> None:
-    """The Photos page's view toggle was switched: the query face (a row of the Clusters and Similar pages' view)
-    becomes the same face's row in the new view, or is dropped when that view lacks it."""
-    ds, row = _state.loaded(), st.session_state.get("query_face")
-    st.session_state.pop("scatter_last_pick", None)
-    if ds is None or not isinstance(row, int):
-        return
-    before = ds.largest if _state.every_face_view() else ds  # the toggle holds its new value already
-    now = _state.article_view(ds).faceset
-    if not 0 <= row < len(before.faceset):
-        st.session_state.pop("query_face", None)
-        return
-    face = before.faceset.faces[row]
-    found = next((i for i, f in enumerate(now.faces) if (f.digest, f.in_photo) == (face.digest, face.in_photo)), None)
-    if found is None:
-        st.session_state.pop("query_face", None)
-    else:
-        st.session_state["query_face"] = found
-
-
 def restore_from_url() -> None:
     """After a reload (a new session), load the folder named in the page address again.
 

@@ -23,12 +23,10 @@ import streamlit as st
 
 from facecore import EncoderSettings, FaceSet, max_dims
 from facecore import settings as S
+from pages._shared.faces_view import EVERY_FACE, article_view, every_face_view
 from pages._shared.views import face_label
 
 LOADED, JOB, NOTICE, ERROR = "loaded", "encode_job", "notice", "encode_error"
-#: The Photos page's toggle: every face on the Clusters and Similar faces pages (off: the largest face of each
-#: photo, as the article). Every face is encoded either way; the People page always groups every face.
-EVERY_FACE = "all_faces"
 
 #: Upper end of the K slider at least (the article uses about 10); larger sets go up to 16 sqrt(n), the
 #: largest K the automatic tuning tries.
@@ -67,10 +65,8 @@ class LoadedSet:
 
     @cached_property
     def largest(self) -> LoadedSet:
-        """The same photos with the largest face of each photo only (the article's one face per photo): derived
-        from the encoded rows (:meth:`facecore.FaceSet.largest`), never encoded again; kept while this set is."""
-        whole = self.whole.largest() if self.whole is not None else None
-        return replace(self, faceset=self.faceset.largest(), whole=whole)
+        """This set with the largest face of each photo only (:meth:`facecore.FaceSet.largest`: nothing encoded)."""
+        return replace(self, faceset=self.faceset.largest(), whole=None if self.whole is None else self.whole.largest())
 
 
 @dataclass(frozen=True)
@@ -123,16 +119,6 @@ URL_KEYS = (URL_FOLDER, URL_UPLOAD, URL_IMPORTED, URL_DETECTOR, URL_FACES, URL_F
 def loaded() -> LoadedSet | None:
     """This session's photos, or None before any were loaded."""
     return st.session_state.get(LOADED)
-
-
-def every_face_view() -> bool:
-    """Whether the Clusters and Similar faces pages use every face (the :data:`EVERY_FACE` toggle)."""
-    return bool(st.session_state.get(EVERY_FACE, False))
-
-
-def article_view(ds: LoadedSet) -> LoadedSet:
-    """``ds`` as the Clusters and Similar faces pages use it: every face, or the largest face of each photo."""
-    return ds if every_face_view() else ds.largest
 
 
 def keep_widget_state() -> None:
@@ -246,9 +232,7 @@ def read_url() -> UrlRequest | None:
         detector = EncoderSettings.detector
     if bad:
         st.session_state[NOTICE] = f"The page address had values that cannot be used ({', '.join(bad)}): ignored."
-    # every face is encoded whatever the address says; "faces" is the Clusters and Similar pages' view (older
-    # addresses named the encoding mode with it: "largest" then, the same view now)
-    st.session_state[EVERY_FACE] = params.get(URL_FACES) == "all"
+    st.session_state[EVERY_FACE] = params.get(URL_FACES) == "all"  # the view: every face is encoded either way
     return UrlRequest(folder, token, EncoderSettings(detector=detector, all_faces=True), imported)
 
 

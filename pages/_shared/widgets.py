@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 from facecore import FaceCoreError
 from pages._shared import state as _state
 from pages._shared.cached import boxed_photo, cache_stats, crops, matches_for, store
+from pages._shared.faces_view import article_view, every_face_view
 from pages._shared.jobs import EncodeJob, progress_panel
 from pages._shared.pictures import faces_zip
 
@@ -88,7 +89,7 @@ def download_faces(fs, rows: Sequence[int], table, name: str, key: str) -> None:
 
 def require_loaded(min_faces: int = 0, article: bool = False) -> _state.LoadedSet:
     """This session's photos; otherwise a friendly pointer to the Photos page, and the page ends here.
-    ``article``: as the Clusters and Similar faces pages use them (:func:`~pages._shared.state.article_view`:
+    ``article``: as the Clusters and Similar faces pages use them (:func:`~pages._shared.faces_view.article_view`:
     the largest face of each photo unless the Photos page's toggle asks for every face)."""
     ds = _state.loaded()
     if ds is None:
@@ -105,7 +106,7 @@ def require_loaded(min_faces: int = 0, article: bool = False) -> _state.LoadedSe
         st.page_link(DATASET.path, label="Go to the Photos page", icon=":material/arrow_forward:")
         st.stop()
     if article:
-        ds = _state.article_view(ds)
+        ds = article_view(ds)
     if len(ds.faceset) < min_faces:
         st.info(
             f"The loaded photos have {len(ds.faceset)} face(s); this page needs at least {min_faces}. "
@@ -130,7 +131,7 @@ def _loaded_status() -> None:
     fs = ds.faceset
     if not ds.settings.all_faces:  # uploads saved before every face was encoded
         mode = "largest face per photo"
-    elif _state.every_face_view():
+    elif every_face_view():
         mode = "every face on every page"
     else:
         mode = f"every face; Clusters and Similar: the largest per photo ({len(ds.largest.faceset):,})"
