@@ -12,10 +12,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facecore import EncoderSettings, EncodingStore, encode_images, open_saved_set, save_set, scan_folder
+from facecore import (
+    EncoderSettings,
+    EncodingStore,
+    decode_image,
+    detect_faces,
+    encode_images,
+    open_saved_set,
+    save_set,
+    scan_folder,
+)
+from facecore.encode.detection import _full_size_pass
 from tests.app.group_support import HEIGHTS, group_folder, tile_of
 
 EVERY, LARGEST = EncoderSettings(all_faces=True), EncoderSettings()
+#: Shared photos whose face only largest-face mode's first pass (no upsample) finds: the full-size pass's one
+#: upsample steps over the scale of a face that fills the photo (6 of the 2,443 shared photos)
+NO_UPSAMPLE_ONLY = ("person_7448/060089.jpg", "person_7242/008478.jpg", "person_7382/076187.jpg")
 
 
 def _area(box) -> int:
@@ -92,3 +105,10 @@ def test_photos_cached_before_every_face_was_kept_reopen_as_they_were(groups, tm
     assert job.faceset.photos_with_several_faces >= len(groups["tiles"])
     assert settings_for(refs, EVERY, store) == EVERY  # from now on every face, from the cache
     assert run().faceset.encoded == 0
+
+
+@pytest.mark.parametrize("name", NO_UPSAMPLE_ONLY)
+def test_every_face_mode_finds_a_face_where_only_the_no_upsample_pass_does(dataset_dir: Path, name: str) -> None:
+    rgb = decode_image((dataset_dir / name).read_bytes())
+    assert not _full_size_pass(rgb, "hog")  # the case itself: the full-size pass alone finds no face here
+    assert detect_faces(rgb, EVERY) == detect_faces(rgb, LARGEST) != []  # the largest-face view loses no photo
