@@ -12,7 +12,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 from ..background import BackgroundJob
 from ..errors import FaceCoreError, UnreadableImageError
@@ -105,11 +104,12 @@ OLD_MODE_PROBE = 64
 
 
 def settings_for(refs: list[ImageRef], settings: EncoderSettings, store: EncodingStore) -> EncoderSettings:
-    """``settings``; or, for photos encoded before the app kept every face, largest-face mode, so they reopen
-    from the cache as they were instead of being encoded again: when every-face ``settings`` are asked for and
-    the first OLD_MODE_PROBE readable photos are all cached in largest-face mode and none with every face."""
-    old = replace(settings, all_faces=False)
-    if not settings.all_faces or old.key == settings.key:
+    """``settings``; or, for photos encoded before (every face found by the full-size pass alone, or the largest
+    face only: :meth:`EncoderSettings.reopenable`), those older settings, so the photos reopen from the cache as
+    they were instead of being encoded again: when none of the first OLD_MODE_PROBE readable photos is cached with
+    ``settings`` and all of them are with an older mode (the first such, in that order)."""
+    modes = settings.reopenable()
+    if len(modes) == 1:
         return settings
     digests = []
     for ref in refs[:OLD_MODE_PROBE]:
@@ -119,7 +119,7 @@ def settings_for(refs: list[ImageRef], settings: EncoderSettings, store: Encodin
             continue
     if not digests or store.get_many(digests, settings.key):
         return settings
-    return old if len(store.get_many(digests, old.key)) == len(set(digests)) else settings
+    return next((m for m in modes[1:] if len(store.get_many(digests, m.key)) == len(set(digests))), settings)
 
 
 def nothing_found(skipped: list[Skipped]) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import replace
 
 from ..errors import DatasetError
 from ..faceset import FaceSet, open_cached
@@ -64,7 +63,7 @@ def save_set(store: EncodingStore, faceset: FaceSet, label: str) -> str:
 def open_saved_set(store: EncodingStore, token: str, settings: EncoderSettings) -> tuple[str, FaceSet]:
     """The label and the FaceSet of the set saved as ``token``, rebuilt from the cache.
 
-    A set saved in the other face mode than ``settings.all_faces`` opens in the mode it was saved in
+    A set saved in an older face mode (:meth:`EncoderSettings.reopenable`) opens in the mode it was saved in
     (``FaceSet.settings_key`` says which). Raises :class:`DatasetError` when no such set exists (deleted,
     or a mistyped token), or when it was encoded with other detector settings.
     """
@@ -77,8 +76,8 @@ def open_saved_set(store: EncodingStore, token: str, settings: EncoderSettings) 
     if head is None:
         raise DatasetError("Those uploaded photos are no longer known here: upload them again.")
     label, settings_key = head
-    # a set saved in the other face mode (largest face, before the app encoded every face) opens as it was saved
-    modes = {s.key: s for s in (settings, replace(settings, all_faces=not settings.all_faces))}
+    # a set saved in an older face mode (the largest face only, or every face version 1) opens as it was saved
+    modes = {s.key: s for s in settings.reopenable()}
     if settings_key not in modes:
         raise DatasetError("Those uploaded photos were encoded with other settings: upload them again.")
     photos = [(name, digest) for name, digest, reason, _ in files if digest]

@@ -155,9 +155,8 @@ def _reopen_from_cache(request: _state.UrlRequest) -> None:
         else:
             label, fs = open_saved_set(store(), request.token, request.settings)
             fs = shared(fs)
-            # uploads saved before every face was encoded reopen as they were encoded (largest face per photo)
-            settings = request.settings if fs.settings_key == request.settings.key else replace(
-                request.settings, all_faces=False)
+            # uploads saved in an older face mode reopen as they were encoded
+            settings = next(s for s in request.settings.reopenable() if s.key == fs.settings_key)
             loaded = _state.LoadedSet(fs, label, settings, token=request.token)
     except FaceCoreError as exc:
         st.session_state[_state.NOTICE] = f"The photos in the page address were not loaded. {exc}"

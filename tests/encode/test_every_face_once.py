@@ -73,6 +73,14 @@ def test_the_largest_face_view_is_each_photos_largest_face_and_nothing_is_encode
     again = encode_images(refs, EVERY, store, skipped=skipped)  # and every face again: all from the cache
     assert (again.encoded, again.key) == (0, every.key)
 
+    # the faces largest-face mode's own detection finds, with the same boxes and encodings: nothing lost
+    cascade = encode_images(refs, LARGEST, EncodingStore(tmp_path / "cascade.sqlite"), skipped=skipped)
+    assert cascade.encoded == photos
+    mine = {f.digest: (f.box, e) for f, e in zip(view.faces, view.encodings, strict=True)}
+    for f, enc in zip(cascade.faces, cascade.encodings, strict=True):
+        assert mine[f.digest][0] == f.box
+        assert np.allclose(mine[f.digest][1], enc, atol=1e-5)
+
 
 def test_an_upload_saved_in_largest_face_mode_still_opens(groups, tmp_path) -> None:
     store = EncodingStore(tmp_path / "own.sqlite")
@@ -90,6 +98,12 @@ def test_photos_cached_before_every_face_was_kept_reopen_as_they_were(groups, tm
 
     store = EncodingStore(tmp_path / "own.sqlite")
     refs, skipped = scan_folder(groups["root"])
+    v1 = EncoderSettings(all_faces=True, every_version=1)  # every face by the full-size pass alone (the old key)
+    encode_images(refs[:5], v1, EncodingStore(tmp_path / "v1.sqlite"))
+    assert settings_for(refs, EVERY, EncodingStore(tmp_path / "v1.sqlite")) == EVERY  # a few photos: encode anew
+    encode_images(refs, v1, EncodingStore(tmp_path / "v1.sqlite"))
+    assert settings_for(refs, EVERY, EncodingStore(tmp_path / "v1.sqlite")) == v1  # all of them: reopen as they were
+    assert v1.key.endswith("|every") and EVERY.key.endswith("|every2")
     old = encode_images(refs, LARGEST, store, skipped=skipped)  # a cache written before the app kept every face
     assert settings_for(refs, EVERY, store) == LARGEST
 
