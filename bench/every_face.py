@@ -27,6 +27,7 @@ import json
 import os
 import random
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -90,7 +91,8 @@ def _people(out: dict) -> dict:
                if k in sc}}  # fmt: skip
 
 
-def run(dataset: Path, sample: int | None, seed: int, rounds: int, workers: int | None) -> dict:
+def run(dataset: Path, sample: int | None, seed: int, rounds: int, workers: int | None,
+        keep: Path | None = None) -> dict:
     w = [] if workers is None else ["--workers", str(workers)]
     with tempfile.TemporaryDirectory(prefix="every-face-") as name:
         tmp = Path(name)
@@ -106,6 +108,11 @@ def run(dataset: Path, sample: int | None, seed: int, rounds: int, workers: int 
                                              "recall_of_exact") if k in res}  # fmt: skip
             ev[label]["people"] = {k: res["people"][k] for k in ("persons_found", "pairwise_f", "bcubed_f")}
         people = {"every face": _people(_run(["people", str(folder), "--cache", str(every), *w])[0])}
+        if keep is not None:  # the caches, for a look afterwards (SQLite's backup: WAL files included)
+            keep.mkdir(parents=True, exist_ok=True)
+            for cache in (largest, every):
+                with sqlite3.connect(cache) as src, sqlite3.connect(keep / cache.name) as dst:
+                    src.backup(dst)
     return {"dataset": str(dataset), "sample": sample, "seed": seed, "encodes": encodes,
             "largest_mode_on_every_rows": {"encoded": reuse["encoded"], "cached": reuse["cached"],
                                            "faces": reuse["faces"], "wall_s": round(reuse_wall, 1)},
@@ -186,13 +193,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--rounds", type=int, default=1, help="encode pairs (the second in the other order)")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--json", type=Path, default=None, help="also write the result here")
+    ap.add_argument("--keep", type=Path, default=None, metavar="DIR", help="copy the two caches here at the end")
     ap.add_argument("--detection", type=int, default=None, metavar="N",
                     help="instead: time detection alone in each mode on N photos of each size bucket (CPU ms)")
     args = ap.parse_args(argv)
     if args.detection:
         print(json.dumps(detection_by_size(args.dataset, args.detection, args.seed), indent=1))
         return
-    result = run(args.dataset, args.sample, args.seed, args.rounds, args.workers)
+    result = run(args.dataset, args.sample, args.seed, args.rounds, args.workers, args.keep)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
     print(table(result))
