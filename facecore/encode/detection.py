@@ -230,10 +230,11 @@ def _scaled(found: Sequence[tuple[Box, float]], scale: float, h: int, w: int) ->
 SAME_FACE_IOU = 0.3
 
 
-def _cascade(rgb: np.ndarray, settings: EncoderSettings) -> list[tuple[Box, float]]:
+def _cascade(rgb: np.ndarray, settings: EncoderSettings) -> tuple[list[tuple[Box, float]], bool]:
     """Largest-face mode's detection: the first pass that finds a face, cheapest first; (box, score) in the photo's
-    px, largest first. With ``upsample=None``: the small copy, then it with one upsample, then the article's own
-    pass (full size, one upsample), so no photo loses a face the plain loop would find."""
+    px, largest first, and whether that pass was the article's own (full size, one upsample). With
+    ``upsample=None``: the small copy, then it with one upsample, then the article's own pass, so no photo loses
+    a face the plain loop would find."""
     h, w = rgb.shape[:2]
     small, small_scale = _downscale(rgb, settings.detect_max_side)
     passes = [(small, small_scale, settings.upsample)]
@@ -241,33 +242,35 @@ def _cascade(rgb: np.ndarray, settings: EncoderSettings) -> list[tuple[Box, floa
         passes = [(small, small_scale, 0), (small, small_scale, 1)] + ([(rgb, 1.0, 1)] if small_scale < 1.0 else [])
     for image, scale, up in passes:
         if found := _locate(image, up, settings.detector):
-            return _scaled(found, scale, h, w)
-    return []
+            return _scaled(found, scale, h, w), scale == 1.0 and up == 1
+    return [], True
 
 
 def detect_faces_scored(rgb: np.ndarray, settings: EncoderSettings = EncoderSettings()) -> list[tuple[Box, float]]:
-    """:func:`detect_faces` with the detector's score of each face: (box, score) pairs, largest first.
+    """:func:`detect_faces` with the detector's score of each face: (box, score) pairs, largest first (every-face
+    mode, version 2: the cascade's faces largest first, then the full-size pass's others largest first).
 
     The score is the one of the pass that found the face (the cascade's, or
     the full-size pass's: grey HOG at full size, one upsample).
     """
     if settings.every_pass == 0:
-        return _cascade(rgb, settings)
+        return _cascade(rgb, settings)[0]
     # The small copy shows faces down to about 72 px there, and a smaller face is possible anywhere in a photo
     # larger than the copy: the article's own pass runs at full size and finds them.
     h, w = rgb.shape[:2]
     if settings.every_pass == 1:  # version 1: that pass alone (its boxes of the large faces differ from the cascade's)
         return _scaled(_full_size_pass(rgb, settings.detector), 1.0, h, w)
-    # Version 2: the cascade first. Its faces keep their boxes, so each photo's largest face is encoded as in
-    # largest-face mode (the full-size pass alone moved a face's encoding by 0.048, median, and lost 0.008 of
-    # precision@5 on the shared photos). Where it finds none, neither does the article's loop (its last pass is
-    # the loop's own), and the full-size pass is not run: its lower cut found a weak face in 41 such shared photos.
-    first = _cascade(rgb, settings)
-    if not first:
-        return []
+    # Version 2: the cascade first. Its faces keep their boxes and come first, so face 0 is the face largest-face
+    # mode encodes (the full-size pass alone moved a face's encoding by 0.048, median, and lost 0.008 of
+    # precision@5 on the shared photos; sorted by size, a larger weak face of that pass came first in 8 of them).
+    # When the cascade's pass was the article's own, or found nothing (then the loop finds nothing either), the
+    # loop's faces are its faces and the full-size pass is not run (its lower cut had found a weak face in 41
+    # shared photos without one).
+    first, loops_own = _cascade(rgb, settings)
+    if loops_own:
+        return first
     full = _scaled(_full_size_pass(rgb, settings.detector), 1.0, h, w)
-    extra = [(bx, sc) for bx, sc in full if all(_iou(bx, c) < SAME_FACE_IOU for c, _ in first)]
-    return sorted(first + extra, key=lambda f: (f[0][2] - f[0][0]) * (f[0][1] - f[0][3]), reverse=True)
+    return first + [(bx, sc) for bx, sc in full if all(_iou(bx, c) < SAME_FACE_IOU for c, _ in first)]
 
 
 def detect_faces(rgb: np.ndarray, settings: EncoderSettings = EncoderSettings()) -> list[Box]:

@@ -45,6 +45,7 @@ def test_typing_a_folder_encodes_it_and_shows_the_summary(allow_small_dataset: P
 def test_every_face_is_encoded_once_and_the_pages_views_switch_without_encoding(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_faceset, dataset_dir: Path
 ) -> None:
+    (tmp_path / "photos").mkdir()
     groups = group_folder(tmp_path / "photos", tmp_path / "query.jpg", small_faceset, dataset_dir)
     monkeypatch.setenv("FACECORE_ALLOWED_ROOTS", os.fspath(groups["root"]))
     at = new_app().run()
