@@ -153,15 +153,15 @@ class FaceSet:
         )
 
     def largest(self) -> FaceSet:
-        """The largest face of each photo (face 0), as the article kept: a view of this set's rows (its
-        :attr:`source`), nothing encoded again; counts stay the encode's, :attr:`key` names the faces kept."""
+        """Face 0 of each photo (its largest), as the article kept: a view of this set's rows (its :attr:`source`),
+        nothing encoded again; counts stay the encode's, :attr:`key` names the faces kept."""
         if self.largest_only:
             return self
         keep = np.fromiter((f.in_photo == 0 for f in self.faces), dtype=bool, count=len(self.faces))
         faces = tuple(f for f, k in zip(self.faces, keep, strict=True) if k)
-        enc = self.encodings if keep.all() else np.ascontiguousarray(self.encodings[keep])
-        return replace(self, faces=faces, encodings=enc, key=faceset_key(faces, self.settings_key), largest_only=True,
-                       source=self)  # fmt: skip
+        same = bool(keep.all())  # one face per photo already: the same faces, encodings and key
+        enc, key = (self.encodings, self.key) if same else (self.encodings[keep], faceset_key(faces, self.settings_key))
+        return replace(self, faces=faces, encodings=enc, key=key, largest_only=True, source=self)
 
     @property
     def source_rows(self) -> np.ndarray:
