@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from facecore import (
+    DEFAULT_BAR,
+    LINK_BAR,
     QUALITY_FIELDS,
     EncoderSettings,
     EncodingStore,
@@ -39,7 +41,6 @@ from facecore import (
     scan_folder,
     score_labels,
 )
-from facecore.curation.face_quality import DEFAULT_BAR, LINK_BAR
 from facecore.settings import PEOPLE_MIN_SIZE, PEOPLE_THRESHOLD, default_dataset_path
 
 from .group_photos import iou, make_photos

@@ -164,11 +164,7 @@ def group_faces(
     comp = components(n, must, conflicts)
     held, doubtful = _held_back(n, gated, must, keep_rows), _held_back(n, weak, must, keep_rows)
     if held.any() or doubtful.any():
-        g = _group_without(held | doubtful, x, photos, threshold, min_size, seed, must, conflicts, method, keep_rows,
-                           graph)  # fmt: skip
-        labels = join_nearest(x, g.labels, np.flatnonzero(doubtful & ~held), conflicts, threshold)
-        labels[labels < 0] = labels.max(initial=-1) + 1 + np.arange(int((labels < 0).sum()))
-        return replace(g, labels=_finish(labels, min_size, keep_rows), low_quality=np.flatnonzero(held))
+        return _gated(held, doubtful, x, photos, threshold, min_size, seed, must, conflicts, method, keep_rows, graph)
     if graph is None:
         graph = neighbour_graph(x, threshold, seed=seed)
     elif graph.n != n:
@@ -202,6 +198,15 @@ def _inside(pairs: np.ndarray, new_row: np.ndarray) -> np.ndarray:
     """The ``(k, 2)`` pairs whose two rows are kept, renumbered by ``new_row`` (-1 for a row left out)."""
     p = new_row[pairs] if len(pairs) else pairs.reshape(0, 2)
     return p[(p >= 0).all(axis=1)]
+
+
+def _gated(held, doubtful, x, photos, threshold, min_size, seed, must, conflicts, method, keep_rows, graph):
+    """:func:`group_faces` without the ``held`` and ``doubtful`` rows; then each doubtful row joins its nearest
+    person (:func:`.weak.join_nearest`) and the held rows are ``low_quality``."""
+    g = _group_without(held | doubtful, x, photos, threshold, min_size, seed, must, conflicts, method, keep_rows, graph)
+    labels = join_nearest(x, g.labels, np.flatnonzero(doubtful & ~held), conflicts, threshold)
+    labels[labels < 0] = labels.max(initial=-1) + 1 + np.arange(int((labels < 0).sum()))
+    return replace(g, labels=_finish(labels, min_size, keep_rows), low_quality=np.flatnonzero(held))
 
 
 def _group_without(held, x, photos, threshold, min_size, seed, must, conflicts, method, keep_rows, graph):
