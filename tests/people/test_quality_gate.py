@@ -134,3 +134,26 @@ def test_the_bar_is_written_as_fields_and_numbers(monkeypatch: pytest.MonkeyPatc
     assert quality_bar() == QualityBar(min_frontal=0.7)
     monkeypatch.delenv(QUALITY_BAR_ENV)
     assert quality_bar().describe() == "none"
+
+
+def test_blurred_faces_build_no_person_but_join_the_nearest(small_faceset) -> None:
+    """The link rule on the six shared people's encodings: faces marked ``weak`` never make a person among
+    themselves, and each joins the person of its own folder when that person is built from the others."""
+    fs = small_faceset
+    folders = np.array([p or "" for p in fs.persons])
+    photos = photo_ids(fs)
+    full = group_faces(fs.encodings, photos)
+    # a person whose faces (all of them) are weak: without the rule they are a person, with it they stay unsorted
+    alone = next(p for p in np.unique(folders) if len(set(full.labels[folders == p])) == 1 and
+                 full.labels[folders == p][0] >= 0)  # fmt: skip
+    rows = np.flatnonzero(folders == alone)
+    g = group_faces(fs.encodings, photos, weak=rows)
+    assert (g.labels[rows] == -1).all()
+    # a few weak faces of each person whose other faces stay a person: they join that person
+    weak = np.concatenate([np.flatnonzero(folders == p)[:2] for p in np.unique(folders) if p != alone])
+    g = group_faces(fs.encodings, photos, weak=weak)
+    joined = [r for r in weak if g.labels[r] >= 0]
+    assert len(joined) >= len(weak) // 2
+    for r in joined:
+        same = np.flatnonzero((folders == folders[r]) & ~np.isin(np.arange(len(fs)), weak))
+        assert g.labels[r] == np.bincount(g.labels[same][g.labels[same] >= 0]).argmax()
