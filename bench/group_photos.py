@@ -1,7 +1,10 @@
 """Group photos and phone-sized photos built from the shared people: faces found by the article's loop vs the encoder.
 
 A *group photo* pastes 2-4 different people's photos side by side on one
-canvas, one at full size and the others at 40-70 %; a *phone photo* pastes
+canvas, one at full size and the others at 40-70 %; with ``degrade`` (0-1),
+that share of the others is *degraded* as real group photos' faces often are:
+half of them *tiny* (15-30 %), half *blurred* (40-70 %, then a Gaussian blur
+of 1.5-3 px). A *phone photo* pastes
 one photo (50-100 %) somewhere on a 3000x2250 canvas, so its face is small.
 Each paste records its person and where its face landed (the face the
 encoder finds on the source photo alone, scaled and moved), so every face
@@ -35,13 +38,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from facecore import EncoderSettings, EncodingStore, content_digest, decode_image, detect_faces
 from facecore.settings import default_dataset_path
 
 REPO = Path(__file__).resolve().parent.parent
 PHONE_SIZE = (3000, 2250)
+#: Degraded pastes (``degrade``): a tiny one's scale, a blurred one's Gaussian blur radius in px.
+TINY = (0.15, 0.3)
+BLUR = (1.5, 3.0)
 #: A face box: (top, right, bottom, left) px.
 Box = tuple[int, int, int, int]
 
@@ -57,6 +63,7 @@ class Paste:
     width: int
     height: int
     face: Box  # (top, right, bottom, left) px in the canvas
+    look: str = "plain"  # "plain", or degraded: "tiny" (15-30 %) or "blurred"
 
 
 @dataclass
@@ -137,21 +144,43 @@ def _background(rng: random.Random, width: int, height: int) -> Image.Image:
 
 
 def _paste(canvas: Image.Image, rgb: np.ndarray, face: Box, scale: float, left: int, top: int,
-           person: str, source: str) -> Paste:
+           person: str, source: str, blur: float = 0.0) -> Paste:
+    """Paste ``rgb`` at ``scale`` (then blurred by a Gaussian of ``blur`` px, if any) with its top left at
+    (``left``, ``top``); return the paste with its face's box on the canvas."""
     h, w = rgb.shape[:2]
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    canvas.paste(Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS), (left, top))
+    piece = Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS)
+    if blur > 0:
+        piece = piece.filter(ImageFilter.GaussianBlur(blur))
+    canvas.paste(piece, (left, top))
     t, r, b, lf = face
     box = (top + round(t * scale), left + round(r * scale), top + round(b * scale), left + round(lf * scale))
-    return Paste(person, source, left, top, size[0], size[1], box)
+    look = "blurred" if blur > 0 else "tiny" if scale < TINY[1] else "plain"
+    return Paste(person, source, left, top, size[0], size[1], box, look)
 
 
-def group_photo(rng: random.Random, sources: Sources, name: str) -> tuple[Composite, Image.Image]:
-    """2-4 different people side by side: the first pasted at full size, the others at 40-70 %, order shuffled."""
+def _looks(rng: random.Random, n: int, degrade: float) -> tuple[list[float], list[float]]:
+    """Scale and blur (px) of each of ``n`` pastes: the first at full size, the others at 40-70 %, of which a
+    ``degrade`` share is tiny (15-30 %) or blurred (1.5-3 px), one or the other at random. With ``degrade`` 0
+    no extra random number is drawn (the photos of a seed stay as they were)."""
+    scales, blurs = [1.0] + [rng.uniform(0.4, 0.7) for _ in range(n - 1)], [0.0] * n
+    if degrade > 0:
+        for i in range(1, n):
+            if rng.random() < degrade:
+                if rng.random() < 0.5:
+                    scales[i] = rng.uniform(*TINY)
+                else:
+                    blurs[i] = rng.uniform(*BLUR)
+    return scales, blurs
+
+
+def group_photo(rng: random.Random, sources: Sources, name: str, degrade: float = 0.0) -> tuple[Composite, Image.Image]:
+    """2-4 different people side by side: the first pasted at full size, the others at 40-70 % (a ``degrade``
+    share of them tiny or blurred, :func:`_looks`), order shuffled."""
     n = rng.randint(2, 4)
     persons = rng.sample(sorted(sources.people), n)
     picks = [sources.pick(rng, [p]) for p in persons]
-    scales = [1.0] + [rng.uniform(0.4, 0.7) for _ in range(n - 1)]
+    scales, blurs = _looks(rng, n, degrade)
     order = list(range(n))
     rng.shuffle(order)
     sizes = [(round(picks[i][2].shape[1] * scales[i]), round(picks[i][2].shape[0] * scales[i])) for i in order]
@@ -164,7 +193,7 @@ def group_photo(rng: random.Random, sources: Sources, name: str) -> tuple[Compos
     for i, (w, h) in zip(order, sizes, strict=True):
         person, path, rgb, face = picks[i]
         top = gap + rng.randint(0, height - 2 * gap - h)
-        comp.pastes.append(_paste(canvas, rgb, face, scales[i], left, top, person, str(path)))
+        comp.pastes.append(_paste(canvas, rgb, face, scales[i], left, top, person, str(path), blurs[i]))
         left += w + gap
     return comp, canvas
 
@@ -183,18 +212,20 @@ def phone_photo(rng: random.Random, sources: Sources, name: str) -> tuple[Compos
 
 
 def make_photos(folder: Path, seed: int, groups: int, phones: int = 0,
-                dataset: Path | None = None, persons: Sequence[str] | None = None) -> list[Composite]:
+                dataset: Path | None = None, persons: Sequence[str] | None = None,
+                degrade: float = 0.0) -> list[Composite]:
     """Write ``groups`` group photos and ``phones`` phone photos as JPEGs into ``folder``; return their truth.
 
-    ``persons`` limits the people pasted (folder names; default: all of the dataset).
+    ``persons`` limits the people pasted (folder names; default: all of the dataset); ``degrade`` is the share
+    of a group photo's smaller pastes made tiny or blurred (:func:`group_photo`).
     """
     rng = random.Random(seed)
     sources = Sources(dataset or default_dataset_path(), persons=persons)
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for i in range(groups + phones):
-        kind, make = ("group", group_photo) if i < groups else ("phone", phone_photo)
-        comp, canvas = make(rng, sources, f"{kind}_{seed}_{i:04d}.jpg")
+        name = f"{'group' if i < groups else 'phone'}_{seed}_{i:04d}.jpg"
+        comp, canvas = group_photo(rng, sources, name, degrade) if i < groups else phone_photo(rng, sources, name)
         canvas.save(folder / comp.name, quality=90)
         out.append(comp)
     return out

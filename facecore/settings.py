@@ -6,6 +6,8 @@ Paths that users may want to move are read from environment variables:
 - ``FACECORE_ALLOWED_ROOTS``: ``os.pathsep``-separated folders the app may read; unset, a localhost
   server without a password may read the home folder (facecore.photos.roots).
 - ``FACECORE_DATASET``: the shared CelebA folder used by tests and demos.
+- ``FACECORE_QUALITY_BAR``: the face-quality bar persons are built with, e.g. ``size=45,sharpness=10``
+  (facecore.curation.face_quality.quality_bar; unset: none).
 """
 
 from __future__ import annotations

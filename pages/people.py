@@ -1,5 +1,6 @@
 """People: the faces grouped into persons without choosing K; name, merge, split and move them; export."""
 
+import numpy as np
 import streamlit as st
 
 from facecore import (
@@ -22,7 +23,7 @@ from pages._people.corrections import (
     rename_form,
     split_form,
 )
-from pages._people.panels import person_downloads, quality, suggestions
+from pages._people.panels import low_quality, person_downloads, quality, suggestions
 from pages._people.tables import people_frame
 from pages._shared.cached import PEOPLE_AUTO_UP_TO
 from pages._shared.frame import frame
@@ -77,7 +78,8 @@ notices_and_undo(fs)
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Persons", f"{n_persons:,}", help="Groups of two faces or more (or named).")
 m2.metric("Faces in a person", f"{len(fs) - len(grouping.unsorted):,}")
-m3.metric("Unsorted faces", f"{len(grouping.unsorted):,}", help="Faces that matched nobody closely enough.")
+m3.metric("Unsorted faces", f"{len(grouping.unsorted):,}", help="Faces that matched nobody closely enough, and "
+          f"{len(grouping.low_quality):,} below the quality bar, which join nobody until you move them.")
 m4.metric("Named", f"{sum(n is not None for n in names):,}")
 
 st.subheader("Persons, largest first", divider="gray")
@@ -131,8 +133,8 @@ if n_persons:
     suggestions(fs, persons, reps, pairs)
 
 # ----------------------------------------------------------------- unsorted
-st.subheader(f"Unsorted faces ({len(grouping.unsorted):,})", divider="gray")
-unsorted = grouping.unsorted
+unsorted = np.setdiff1d(grouping.unsorted, grouping.low_quality)  # the low-quality ones have a section of their own
+st.subheader(f"Unsorted faces ({len(unsorted):,})", divider="gray")
 if len(unsorted):
     st.caption("Faces that matched nobody closely enough: people seen once, or faces the grouping was unsure of.")
     gallery(fs, unsorted[:UNSORTED_FACES], [f"{i + 1} · {fs.faces[r].name.rsplit('/', 1)[-1]}"
@@ -141,7 +143,8 @@ if len(unsorted):
         with st.expander("Put unsorted faces in a person", key="people_unsorted_box"):
             move_form(fs, persons, reps, unsorted[:UNSORTED_FACES], "people_unsorted", -1)
 else:
-    st.caption("Every face is in a person.")
+    st.caption("Every face is in a person" + (" or below the quality bar." if len(grouping.low_quality) else "."))
+low_quality(fs, persons, reps, UNSORTED_FACES)
 
 # ----------------------------------------------------------------- quality and export
 st.subheader("How good is this grouping?", divider="gray")

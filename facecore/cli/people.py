@@ -30,12 +30,12 @@ def cmd_people(args: argparse.Namespace) -> dict:
     return people_report(fs, args.threshold, args.min_size, store=EncodingStore(args.cache))
 
 
-
-
 def show_people(out: dict) -> None:
     for p in out["persons"]:
         print(f"Person {p['id']:<5d} {p['size']:5d} faces  {p['name'] or ''}")
-    print(f"{len(out['persons'])} persons, {len(out['unsorted'])} faces unsorted (threshold {out['threshold']})")
+    low = len(out["unsorted_low_quality"])
+    print(f"{len(out['persons'])} persons, {len(out['unsorted'])} faces unsorted (threshold {out['threshold']})"
+          + (f", {low} of them below the quality bar ({out['quality_bar']}): moved by hand only" if low else ""))
     if out["scores"]:
         sc = out["scores"]
         print(f"folders as people: pairwise F {sc['pairwise_f']:.3f}, BCubed F {sc['bcubed_f']:.3f}; "

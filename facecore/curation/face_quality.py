@@ -21,9 +21,12 @@ Unknown quality (NaN: a cache written before quality was measured) passes.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..errors import InvalidParameterError
 
 QUALITY_FIELDS = ("size", "score", "sharpness", "frontal")
 
@@ -33,11 +36,7 @@ class QualityBar:
     """The least quality a face needs to start or join a person; each field 0 means "no bar".
 
     ``min_size`` px, ``min_score`` detector score, ``min_sharpness`` Laplacian
-    variance, ``min_frontal`` 0..1. The default is no bar: measured by
-    ``bench/face_quality.py`` (persons' pairwise F on 150 group photos of 75
-    people, checked on 150 of the other 75), no bar on any field raised F by
-    more than noise, and bars on size or sharpness lowered it (size >= 65 px:
-    F 0.905 -> 0.628; the faces they hold back are mostly right, and unsorted).
+    variance, ``min_frontal`` 0..1. The app's default is no bar (:data:`DEFAULT_BAR`).
     """
 
     min_size: float = 0.0
@@ -45,9 +44,52 @@ class QualityBar:
     min_sharpness: float = 0.0
     min_frontal: float = 0.0
 
+    def describe(self) -> str:
+        """The bar in words, e.g. ``"size >= 40 px, score >= 0"``, or ``"none"`` when it gates nothing."""
+        parts = [f"size >= {self.min_size:g} px" if self.min_size > 0 else "",
+                 f"score >= {self.min_score:g}" if np.isfinite(self.min_score) else "",
+                 f"sharpness >= {self.min_sharpness:g}" if self.min_sharpness > 0 else "",
+                 f"frontal >= {self.min_frontal:g}" if self.min_frontal > 0 else ""]
+        return ", ".join(p for p in parts if p) or "none"
+
     def as_array(self) -> np.ndarray:
         """The bar as a ``(4,)`` float32 row in :data:`QUALITY_FIELDS` order."""
         return np.array([self.min_size, self.min_score, self.min_sharpness, self.min_frontal], np.float32)
+
+
+#: The bar persons are built with (the People page, ``people``, the Photos page's filter) unless
+#: ``$FACECORE_QUALITY_BAR`` sets one (:func:`quality_bar`). No bar: measured by ``bench/face_quality.py`` on group
+#: photos with tiny and blurred faces, no bar raised persons' pairwise F by the 0.01 that is noise there.
+DEFAULT_BAR = QualityBar()
+#: Faces below this bar (blurred) but above the quality bar do not build persons: each joins the person nearest to
+#: it once the others are grouped (:mod:`facecore.people.weak`). Chosen on the development group photos with tiny
+#: and blurred faces of two seeds (sharpness 6, 13, 20, 30, 45 tried; bench/face_quality.py).
+LINK_BAR = QualityBar(min_sharpness=6.0)
+#: Environment variable setting the quality bar, e.g. ``size=40,sharpness=10`` (fields: size, score, sharpness,
+#: frontal; the others stay unbarred).
+QUALITY_BAR_ENV = "FACECORE_QUALITY_BAR"
+_FIELD_OF = {"size": "min_size", "score": "min_score", "sharpness": "min_sharpness", "frontal": "min_frontal"}
+
+
+def parse_bar(text: str) -> QualityBar:
+    """The :class:`QualityBar` written as ``"size=40,score=0"`` (``""``: no bar); raise InvalidParameterError."""
+    values = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.partition("=")
+        try:
+            values[_FIELD_OF[name.strip()]] = float(value)
+        except (KeyError, ValueError):
+            raise InvalidParameterError(
+                f"The quality bar {text!r} is not understood at {part!r}: write e.g. size=40,sharpness=10 "
+                f"(fields {', '.join(_FIELD_OF)}, each a number)."
+            ) from None
+    return QualityBar(**values)
+
+
+def quality_bar() -> QualityBar:
+    """The bar in force: ``$FACECORE_QUALITY_BAR`` (:func:`parse_bar`) when set, else :data:`DEFAULT_BAR`."""
+    text = os.environ.get(QUALITY_BAR_ENV, "").strip()
+    return parse_bar(text) if text else DEFAULT_BAR
 
 
 def box_size(boxes: np.ndarray) -> np.ndarray:
@@ -103,3 +145,35 @@ def passes_bar(quality: np.ndarray, bar: QualityBar) -> np.ndarray:
     q = np.asarray(quality, np.float32).reshape(-1, 4)
     low = q < bar.as_array()[None, :]
     return ~np.any(low & ~np.isnan(q), axis=1)
+
+
+def faceset_quality(store, faceset) -> np.ndarray:
+    """The ``(len(faceset), 4)`` float32 quality rows of a FaceSet's faces as stored in ``store`` (an
+    :class:`~facecore.storage.encodings.EncodingStore`) under its encoder settings; NaN rows where none is stored."""
+    keys = [(f.digest, f.in_photo) for f in faceset.faces]
+    return store.face_quality(keys, faceset.settings_key)
+
+
+def low_quality_rows(quality: np.ndarray, bar: QualityBar) -> np.ndarray:
+    """``(k,)`` int64 rows of ``(n, 4)`` quality rows below ``bar``: the faces that wait in "unsorted · low quality"."""
+    return np.flatnonzero(~passes_bar(quality, bar)).astype(np.int64)
+
+
+#: Face sizes (px) at which the Photos page's quality spread is cut.
+SIZE_BANDS = (40, 60, 80, 120, 200)
+
+
+def quality_spread(quality: np.ndarray, bar: QualityBar) -> dict:
+    """How a set's faces spread over quality, from ``(n, 4)`` quality rows: ``{"bands": [{"label", "low", "high",
+    "faces"}], "below_bar": k, "unknown": u, "faces": n}``. Bands are face sizes cut at :data:`SIZE_BANDS` px
+    (``low <= size < high``; labels "< 40 px", "40-60 px", ..., ">= 200 px"); faces of unknown quality (NaN) are
+    in no band and pass the bar."""
+    q = np.asarray(quality, np.float32).reshape(-1, 4)
+    size = q[:, 0]
+    edges = [0.0, *map(float, SIZE_BANDS), float("inf")]
+    bands = []
+    for lo, hi in zip(edges, edges[1:], strict=False):
+        label = f"< {hi:g} px" if lo == 0 else f">= {lo:g} px" if hi == float("inf") else f"{lo:g}-{hi:g} px"
+        bands.append({"label": label, "low": lo, "high": hi, "faces": int(((size >= lo) & (size < hi)).sum())})
+    return {"bands": bands, "below_bar": int((~passes_bar(q, bar)).sum()), "unknown": int(np.isnan(size).sum()),
+            "faces": len(q)}

@@ -1,7 +1,8 @@
 """People: faces -> persons without choosing K. The inputs read from a FaceSet (faces), the neighbour graph
 (graph), the two grouping passes (passes), Infomap and the consensus of the two (infomap) and the API
-(grouping), the user's corrections as constraints (constraints) and as operations (corrections), names and
-anchors (names), suggestions, scores against known labels and the threshold sweep (scores), and the report."""
+(grouping), doubtful faces joining the nearest person (weak), the user's corrections as constraints
+(constraints) and as operations (corrections), names and anchors (names), suggestions, scores against known
+labels and the threshold sweep (scores), and the report."""
 
 from .. import _exports
 

@@ -7,13 +7,15 @@ from single faces (kept for comparison; refused above ``AGGLOMERATIVE_UP_TO`` fa
 ``method="consensus"`` (the default) then keeps together only the faces that Infomap over each face's
 nearest neighbours also puts together (:mod:`.infomap`); ``"chinese_whispers"`` is the two passes alone. Constraints
 (:mod:`.constraints`) carry the user's corrections (:mod:`.corrections`). Groups smaller than
-``min_size`` are "unsorted", not persons. Persons are numbered largest first.
+``min_size`` are "unsorted", not persons. Persons are numbered largest first. Faces ``gated`` (below the
+face-quality bar, :mod:`facecore.curation.face_quality`) take no part: they stay unsorted, as
+``Grouping.low_quality``, unless a correction names them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -32,6 +34,7 @@ from .faces import (
 from .graph import NeighbourGraph, neighbour_graph
 from .infomap import split_by_infomap
 from .passes import chinese_whispers, merge_groups
+from .weak import join_nearest
 
 #: Pass 1 links faces closer than ``threshold - FIRST_PASS_GAP``.
 FIRST_PASS_GAP = 0.1
@@ -60,6 +63,8 @@ class Grouping:
     min_size: int
     method: str
     seed: int
+    #: ``(k,)`` int64 rows held back by the face-quality bar and still unsorted ("unsorted · low quality")
+    low_quality: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def n_persons(self) -> int:
@@ -127,6 +132,8 @@ def group_faces(
     *,
     keep: Sequence[int] | np.ndarray = (),
     graph: NeighbourGraph | None = None,
+    gated: Sequence[int] | np.ndarray = (),
+    weak: Sequence[int] | np.ndarray = (),
 ) -> Grouping:
     """Group ``(n, 128)`` encodings into persons without a K; return a :class:`Grouping`.
 
@@ -136,8 +143,13 @@ def group_faces(
     that still merges them. ``must_link`` / ``cannot_link`` are ``(k, 2)``
     face rows kept together (their groups are joined) / apart; ``keep`` rows make their group a person
     whatever its size (named faces). ``graph`` reuses a
-    :func:`neighbour_graph` of radius >= threshold. Same inputs and ``seed``
-    give the same labels.
+    :func:`neighbour_graph` of radius >= threshold. ``gated`` rows (faces below
+    the quality bar) never start or join a person: they are grouped as if absent
+    and come back unsorted, in ``low_quality``; a gated row that a ``must_link``
+    or ``keep`` names (the user put it somewhere) takes part. ``weak`` rows (doubtful
+    faces, e.g. blurred) do not build persons either, but then each joins the person
+    nearest to it on average if below ``threshold`` (:func:`.weak.join_nearest`).
+    Same inputs and ``seed`` give the same labels.
     """
     x = check_encodings(encodings)
     photos = _check_group_args(x, photo_ids, threshold, min_size, method)
@@ -150,6 +162,9 @@ def group_faces(
     if keep_rows.size and (keep_rows.min() < 0 or keep_rows.max() >= n):
         raise InvalidParameterError(f"keep names face rows outside 0..{n - 1}: pass rows of this face set.")
     comp = components(n, must, conflicts)
+    held, doubtful = _held_back(n, gated, must, keep_rows), _held_back(n, weak, must, keep_rows)
+    if held.any() or doubtful.any():
+        return _gated(held, doubtful, x, photos, threshold, min_size, seed, must, conflicts, method, keep_rows, graph)
     if graph is None:
         graph = neighbour_graph(x, threshold, seed=seed)
     elif graph.n != n:
@@ -167,6 +182,59 @@ def group_faces(
     return Grouping(_finish(labels, min_size, keep_rows), float(threshold), int(min_size), method, int(seed))
 
 
+def _held_back(n: int, gated, must: np.ndarray, keep_rows: np.ndarray) -> np.ndarray:
+    """``(n,)`` bool: the ``gated`` rows no correction names (must-links and kept rows take part)."""
+    rows = np.asarray(gated, dtype=np.int64).reshape(-1)
+    if rows.size and (rows.min() < 0 or rows.max() >= n):
+        raise InvalidParameterError(f"gated names face rows outside 0..{n - 1}: pass rows of this face set.")
+    held = np.zeros(n, bool)
+    held[rows] = True
+    held[must.reshape(-1)] = False
+    held[keep_rows] = False
+    return held
+
+
+def _inside(pairs: np.ndarray, new_row: np.ndarray) -> np.ndarray:
+    """The ``(k, 2)`` pairs whose two rows are kept, renumbered by ``new_row`` (-1 for a row left out)."""
+    p = new_row[pairs] if len(pairs) else pairs.reshape(0, 2)
+    return p[(p >= 0).all(axis=1)]
+
+
+def _gated(held, doubtful, x, photos, threshold, min_size, seed, must, conflicts, method, keep_rows, graph):
+    """:func:`group_faces` without the ``held`` and ``doubtful`` rows; then each doubtful row joins its nearest
+    person (:func:`.weak.join_nearest`) and the held rows are ``low_quality``."""
+    g = _group_without(held | doubtful, x, photos, threshold, min_size, seed, must, conflicts, method, keep_rows, graph)
+    labels = join_nearest(x, g.labels, np.flatnonzero(doubtful & ~held), conflicts, threshold)
+    labels[labels < 0] = labels.max(initial=-1) + 1 + np.arange(int((labels < 0).sum()))
+    return replace(g, labels=_finish(labels, min_size, keep_rows), low_quality=np.flatnonzero(held))
+
+
+def _group_without(held, x, photos, threshold, min_size, seed, must, conflicts, method, keep_rows, graph):
+    """:func:`group_faces` over the rows not ``held`` back; the held rows come back unsorted, as ``low_quality``.
+
+    A ``graph`` of every face is cut to the kept rows (their pairs among themselves; a kept face whose
+    ``max_neighbours`` nearest included held faces keeps fewer pairs than a graph of the kept faces alone).
+    """
+    rows = np.flatnonzero(~held)
+    new_row = np.full(len(x), -1, np.int64)
+    new_row[rows] = np.arange(len(rows))
+    labels = np.full(len(x), -1, np.int32)
+    if len(rows):
+        sub_graph = None
+        if graph is not None:
+            if graph.n != len(x):
+                raise InvalidParameterError(
+                    f"graph has {graph.n} faces but encodings has {len(x)}: build it from these encodings.")
+            a, b = new_row[graph.rows], new_row[graph.cols]
+            ok = (a >= 0) & (b >= 0)
+            sub_graph = replace(graph, n=len(rows), rows=a[ok].astype(np.int32), cols=b[ok].astype(np.int32),
+                                dist=graph.dist[ok])
+        sub = group_faces(x[rows], photos[rows], threshold, min_size, seed, _inside(must, new_row),
+                          _inside(conflicts, new_row), method, keep=new_row[keep_rows], graph=sub_graph)
+        labels[rows] = sub.labels
+    return Grouping(labels, float(threshold), int(min_size), method, int(seed), np.flatnonzero(held))
+
+
 def group_faceset(
     faceset,
     threshold: float = DEFAULT_THRESHOLD,
@@ -176,8 +244,12 @@ def group_faceset(
     seed: int = 0,
     method: str = DEFAULT_METHOD,
     graph: NeighbourGraph | None = None,
+    gated: Sequence[int] | np.ndarray = (),
+    weak: Sequence[int] | np.ndarray = (),
 ) -> Grouping:
-    """:func:`group_faces` over a FaceSet, with corrections from :func:`.corrections.load_corrections`."""
+    """:func:`group_faces` over a FaceSet, with corrections from :func:`.corrections.load_corrections`;
+    ``gated`` rows (below the quality bar, :func:`facecore.curation.face_quality.passes_bar`) take no part,
+    ``weak`` rows join the nearest person only."""
     c = constraints or Constraints.none()
     return group_faces(
         faceset.encodings,
@@ -190,4 +262,6 @@ def group_faceset(
         method,
         keep=c.keep,
         graph=graph,
+        gated=gated,
+        weak=weak,
     )

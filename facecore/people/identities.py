@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..curation.face_quality import LINK_BAR, QualityBar, faceset_quality, low_quality_rows, quality_bar
 from ..errors import InvalidParameterError
 from ..storage.encodings import EncodingStore
 from ..storage.person_ids import read_face_ids, read_id_facts, save_face_ids
@@ -223,16 +224,26 @@ def persons_for(
     *,
     seed: int = 0,
     graph=None,
+    bar: QualityBar | None = None,
 ) -> Persons:
     """The persons of ``faceset`` at ``threshold`` with their stable ids and every stored correction applied.
 
+    Faces whose stored quality is below ``bar`` (None: :func:`facecore.curation.face_quality.quality_bar`, the
+    app's) never start or join a person on their own: they stay unsorted, listed in ``grouping.low_quality``,
+    until the user moves one (a pin, as any move). Faces below ``LINK_BAR`` (blurred) build no person but join
+    the nearest one if near enough (:mod:`.weak`).
     Writes to the cache file only when a face is seen in an id for the first time (new photos, a new
     strictness): the ids found are then stable for every later call, in the app and the CLI alike.
     """
     digests, in_photo, _ = face_fields(faceset)
     row_of = {(d, i): r for r, (d, i) in enumerate(zip(digests, in_photo, strict=True))}
     legacy = load_corrections(store, faceset)
-    base = group_faceset(faceset, threshold, min_size, constraints=legacy, seed=seed, graph=graph)
+    bar = quality_bar() if bar is None else bar
+    quality = faceset_quality(store, faceset)
+    gated = low_quality_rows(quality, bar) if bar != QualityBar() else ()
+    weak = low_quality_rows(quality, LINK_BAR)  # doubtful faces join the nearest person, build none
+    base = group_faceset(faceset, threshold, min_size, constraints=legacy, seed=seed, graph=graph, gated=gated,
+                         weak=weak)
     facts = read_facts(store, faceset, row_of)
     raw, base_ids = _face_ids(store, faceset, base, row_of, facts)
     cache: dict[int, int] = {}
@@ -240,7 +251,8 @@ def persons_for(
     for row, pid in facts.pins.items():
         face_ids[row] = -1 if pid is None else facts.resolve(int(pid))
     labels, ids = _final_labels(face_ids)
-    grouping = Grouping(labels, base.threshold, base.min_size, base.method, base.seed)
+    low = base.low_quality[labels[base.low_quality] < 0]  # a low-quality face the user moved is in its person
+    grouping = Grouping(labels, base.threshold, base.min_size, base.method, base.seed, low)
     old_names = name_persons(grouping, legacy.names)  # names given before ids existed
     named = {}
     for pid, name in facts.names.items():  # a merged person keeps its name when the one it joined has none

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..curation.face_quality import QualityBar, quality_bar
 from .constraints import Constraints
 from .faces import DEFAULT_MIN_SIZE, DEFAULT_THRESHOLD, face_fields
 from .grouping import Grouping, group_faceset
@@ -61,21 +62,27 @@ def people_report(
     seed: int = 0,
     kmeans: bool = True,
     store=None,
+    bar: QualityBar | None = None,
 ) -> dict:
     """Group a FaceSet into persons; return a JSON-ready dict (what ``python -m facecore people --json`` prints).
 
     ``{"threshold", "min_size", "faces", "persons": [{"id", "name", "size", "paths", "faces"}],
-    "unsorted": [paths], "unsorted_faces", "scores": {...} or None}``, persons largest first; ``faces`` and
-    ``unsorted_faces`` name each face by its photo, number and box (:func:`face_entries`). With ``store``
+    "unsorted": [paths], "unsorted_faces", "unsorted_low_quality", "quality_bar", "scores": {...} or None}``,
+    persons largest first; ``faces``, ``unsorted_faces`` and ``unsorted_low_quality`` name each face by its
+    photo, number and box (:func:`face_entries`). ``unsorted`` and ``unsorted_faces`` hold every face in no
+    person; ``unsorted_low_quality`` those of them below the quality bar (``quality_bar``, in words), which
+    join no person until moved (with ``store`` only: the quality is read from it; ``bar`` None is the app's,
+    :func:`facecore.curation.face_quality.quality_bar`). With ``store``
     (an EncodingStore), ``id`` is the person's stable id and every correction stored there is applied
     (:func:`.identities.persons_for`, as in the app); without, ``constraints`` are applied and ids number
     the persons from 1. Paths are :func:`face_refs`. Scores (pairwise and BCubed precision/recall/F, and
     K-means with the true K when ``kmeans``) need folder names; they are None when fewer than two faces have one.
     """
+    bar = quality_bar() if bar is None else bar
     if store is not None:
         from .identities import persons_for
 
-        found = persons_for(store, faceset, threshold, min_size, seed=seed)
+        found = persons_for(store, faceset, threshold, min_size, seed=seed, bar=bar)
         g, names, ids = found.grouping, found.names, found.ids.tolist()
     else:
         c = constraints or Constraints.none()
@@ -100,5 +107,7 @@ def people_report(
         "persons": persons,
         "unsorted": [display[r] for r in g.unsorted],
         "unsorted_faces": face_entries(faceset, g.unsorted),
+        "unsorted_low_quality": face_entries(faceset, g.low_quality),
+        "quality_bar": bar.describe() if store is not None else "none",
         "scores": _report_scores(faceset, g, seed, kmeans),
     }

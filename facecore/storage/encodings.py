@@ -207,6 +207,24 @@ class EncodingStore:
                 copied += len(todo)
         return copied
 
+    def face_quality(self, keys: Iterable[tuple[str, int]], settings_key: str) -> np.ndarray:
+        """The ``(len(keys), 4)`` float32 quality rows of ``(digest, face index)`` faces, in order (NaN: none
+        stored, e.g. imported encodings or a cache written before quality was measured). Reads only the
+        face_quality table."""
+        wanted = list(keys)
+        out = np.full((len(wanted), 4), np.nan, np.float32)
+        found: dict[tuple[str, int], bytes] = {}
+        with self.connect() as con:
+            for chunk, marks in in_batches(list(dict.fromkeys(d for d, _ in wanted))):
+                found.update(((d, i), q) for d, i, q in con.execute(
+                    f"SELECT digest, idx, quality FROM face_quality WHERE settings=? AND digest IN ({marks})",
+                    [settings_key, *chunk]))
+        for row, key in enumerate(wanted):
+            blob = found.get(key)
+            if blob is not None and len(blob) == 16:
+                out[row] = np.frombuffer(blob, np.float32)
+        return out
+
     def thumbnails(self, keys: Iterable[tuple[str, int]], settings_key: str) -> dict[tuple[str, int], bytes]:
         """Return JPEG thumbnails for ``(digest, face index)`` pairs that have one."""
         wanted = list(dict.fromkeys(keys))

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from facecore import FaceSet, MergeSuggestion, Persons, Scores, SweepPoint
+from facecore import FaceSet, MergeSuggestion, Persons, Scores, SweepPoint, quality_bar
 from pages._people.charts import sweep_figure
-from pages._people.corrections import different, merge
+from pages._people.corrections import different, merge, move_form
 from pages._shared.cached import crops
 from pages._shared.pictures import person_zip
 from pages._shared.roots import allowed_roots
+from pages._shared.widgets import gallery
 
 
 def person_zip_for(ds, rows: np.ndarray) -> bytes:
@@ -31,6 +32,23 @@ def person_downloads(ds, rows: np.ndarray, label: str) -> None:
         f"{label.replace(' ', '_')}.zip", "application/zip", key="dl_person_zip", icon=":material/folder_zip:",
         help="One picture per face (cut out of its photo)" + (" and each photo itself." if ds.folder else "."),
     )  # fmt: skip
+
+
+def low_quality(fs: FaceSet, persons: Persons, reps: np.ndarray, at_most: int) -> None:
+    """The faces below the quality bar ("unsorted · low quality"): they join no person until the user moves them."""
+    rows = persons.grouping.low_quality
+    st.subheader(f"Unsorted · low quality ({len(rows):,})", divider="gray")
+    if not len(rows):
+        st.caption(f"No face is below the quality bar ({quality_bar().describe()}).")
+        return
+    st.caption(f"Faces too small, blurred, turned away or uncertain to trust (below the quality bar: "
+               f"{quality_bar().describe()}). They stay searchable and are shown everywhere, but never start or join "
+               "a person on their own: move the ones you recognise.")  # fmt: skip
+    shown = rows[:at_most]
+    gallery(fs, shown, [f"{i + 1} · {fs.faces[r].name.rsplit('/', 1)[-1]}" for i, r in enumerate(shown)], width=72)
+    if persons.n_persons:
+        with st.expander("Put low-quality faces in a person", key="people_low_quality_box"):
+            move_form(fs, persons, reps, shown, "people_low_quality", -1)
 
 
 def suggestions(fs: FaceSet, persons: Persons, reps: np.ndarray, pairs: Sequence[MergeSuggestion]):

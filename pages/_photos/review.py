@@ -1,33 +1,89 @@
-"""The Photos page's review of what was found: the faces, a page of crops at a time, and their encodings."""
+"""The Photos page's review of what was found: the faces' quality spread, the faces (all, or those below or above
+the quality bar, or of one size band), a page of crops at a time, and their encodings."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-from facecore import THUMB_SIDE, FaceCoreError, FaceSet, encodings_npz
+from facecore import (
+    THUMB_SIDE,
+    FaceCoreError,
+    FaceSet,
+    encodings_npz,
+    faceset_quality,
+    passes_bar,
+    quality_bar,
+    quality_spread,
+)
 from pages._shared import state as _state
+from pages._shared.cached import derived, store
 from pages._shared.jobs import start_folder_job
 from pages._shared.views import captions
 from pages._shared.widgets import gallery
 
 #: Face crops shown per page of the gallery.
 PER_PAGE = 60
+ALL, BELOW, ABOVE = "All faces", "Below the quality bar", "At or above the quality bar"
+
+
+@derived
+@st.cache_data(max_entries=8, show_spinner=False)
+def quality_for(key: str, cache_path: str, _fs: FaceSet) -> np.ndarray:
+    """``(len(fs), 4)`` float32 quality rows of the set ``key``'s faces as stored (NaN: not measured)."""
+    return faceset_quality(store(), _fs)
+
+
+def _shown_rows(fs: FaceSet, quality: np.ndarray) -> np.ndarray:
+    """The quality spread (counts per size band, a bar chart) and the filter; return the face rows it keeps."""
+    bar = quality_bar()
+    spread = quality_spread(quality, bar)
+    ok = passes_bar(quality, bar)
+    bands = {b["label"]: b for b in spread["bands"]}
+    counts = {ALL: len(fs), BELOW: spread["below_bar"], ABOVE: len(fs) - spread["below_bar"],
+              **{label: b["faces"] for label, b in bands.items()}}  # fmt: skip
+    with st.expander(f"Face quality: {spread['below_bar']:,} of {len(fs):,} faces below the bar", expanded=False,
+                     key="photos_quality"):  # fmt: skip
+        st.caption(
+            f"The quality bar persons are built with: {bar.describe()}. Faces below it stay searchable "
+            "and visible but join no person on their own (the People page lists them as *unsorted · low "
+            "quality*). Face size is the side of the face's box in pixels"
+            + (f"; {spread['unknown']:,} faces have no measured quality (imported or cached before)."
+               if spread["unknown"] else "."))  # fmt: skip
+        chart = pd.DataFrame({"face size": list(bands), "faces": [b["faces"] for b in bands.values()]})
+        st.bar_chart(chart, x="face size", y="faces", height=180, sort=False)
+    show = st.selectbox("Show", list(counts), key="photos_quality_filter",
+                        format_func=lambda k: f"{k} ({counts[k]:,})")  # fmt: skip
+    if show == BELOW:
+        return np.flatnonzero(~ok)
+    if show == ABOVE:
+        return np.flatnonzero(ok)
+    if show in bands:
+        size = quality[:, 0]
+        return np.flatnonzero((size >= bands[show]["low"]) & (size < bands[show]["high"]))
+    return np.arange(len(fs))
 
 
 def faces_found(fs: FaceSet) -> None:
-    """The faces found, PER_PAGE crops at a time with a page number, and the download of every encoding."""
+    """The quality spread and filter, the faces kept PER_PAGE crops at a time with a page number, and the
+    download of every encoding."""
     st.subheader("Faces found")
-    pages = (len(fs) - 1) // PER_PAGE + 1
+    rows = _shown_rows(fs, quality_for(fs.key, str(store().path), fs))
+    pages = max(1, (len(rows) - 1) // PER_PAGE + 1)
     if pages > 1:
         st.session_state["faces_page"] = min(st.session_state.get("faces_page", 1), pages)
         page = st.number_input(f"Page (of {pages:,})", 1, pages, key="faces_page", width=180)
     else:
         page = 1
     first = (page - 1) * PER_PAGE
-    shown = range(first, min(first + PER_PAGE, len(fs)))
-    st.caption(f"Faces {first + 1:,}–{shown[-1] + 1:,} of {len(fs):,}, as the {THUMB_SIDE} px crops kept in the cache.")
+    shown = rows[first : first + PER_PAGE]
+    if len(shown):
+        st.caption(f"Faces {first + 1:,}–{first + len(shown):,} of {len(rows):,}"
+                   + (f" (of {len(fs):,} in all)" if len(rows) < len(fs) else "")
+                   + f", as the {THUMB_SIDE} px crops kept in the cache.")  # fmt: skip
     gallery(fs, shown, captions(fs, shown), width=88)
     st.download_button(
         "Encodings (.npz)",

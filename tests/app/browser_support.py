@@ -83,7 +83,7 @@ def serve(dataset: Path, cache: Path, tmp_path: Path, env: dict[str, str | None]
             server_env[name] = value
     log = tmp_path / "streamlit.log"
     cmd = [
-        os.fspath(Path(sys.executable).parent / "streamlit"), "run", "app.py",
+        sys.executable, "app.py",
         "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
