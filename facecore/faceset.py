@@ -103,6 +103,10 @@ class FaceSet:
     hidden: frozenset[str] = frozenset()
     #: photos in which the detector found two faces or more (group photos), whether or not all are kept
     photos_with_several_faces: int = 0
+    #: True for the view keeping the largest face of each photo (:meth:`largest`): the same rows, nothing encoded
+    largest_only: bool = False
+    #: the set a view was derived from (every face), whose rows :attr:`source_rows` are this view's; else None
+    source: FaceSet | None = field(default=None, repr=False, compare=False)
 
     @property
     def digests(self) -> tuple[str, ...]:
@@ -145,7 +149,25 @@ class FaceSet:
             encodings=np.ascontiguousarray(self.encodings[keep]),
             key=faceset_key(faces, self.settings_key),
             hidden=self.hidden | gone,
+            source=None if self.source is None else self.source.without(gone),
         )
+
+    def largest(self) -> FaceSet:
+        """Face 0 of each photo (its largest), as the article kept: a view of this set's rows (its :attr:`source`),
+        nothing encoded again; counts stay the encode's, :attr:`key` names the faces kept."""
+        if self.largest_only:
+            return self
+        keep = np.fromiter((f.in_photo == 0 for f in self.faces), dtype=bool, count=len(self.faces))
+        faces = tuple(f for f, k in zip(self.faces, keep, strict=True) if k)
+        same = bool(keep.all())  # one face per photo already: the same faces, encodings and key
+        enc, key = (self.encodings, self.key) if same else (self.encodings[keep], faceset_key(faces, self.settings_key))
+        return replace(self, faces=faces, encodings=enc, key=key, largest_only=True, source=self)
+
+    @property
+    def source_rows(self) -> np.ndarray:
+        """``(len(self),)`` int64: each face's row in :attr:`source` (``arange`` when this set is no view)."""
+        faces = self.faces if self.source is None else self.source.faces
+        return np.flatnonzero([f.in_photo == 0 or self.source is None for f in faces])
 
     def thumb_keys(self, rows: Sequence[int] | np.ndarray) -> list[tuple[str, int]]:
         """The ``(photo digest, face in photo)`` thumbnail keys of the faces at ``rows``, for the store."""
@@ -258,7 +280,7 @@ def _misses(
             read = _read(ref, run)
             if read is not None:
                 window.append((ref.name, *read))
-        hits = store.get_many([d for _, d, _ in window], settings.key) if store is not None else {}
+        hits = store.get_many([d for _, d, _ in window], settings.key, settings.reuses) if store is not None else {}
         todo = []
         for name, digest, data in window:
             if digest in hits:
@@ -366,7 +388,7 @@ def open_cached(
     """Rebuild the FaceSet of photos already in the cache from their ``(name, content digest)``, in order,
     without their bytes. A photo the cache no longer holds is skipped as ``not cached``."""
     run = _Run(len(photos), None)
-    hits = store.get_many([d for _, d in photos], settings.key)
+    hits = store.get_many([d for _, d in photos], settings.key, settings.reuses)
     refs = []
     for name, digest in photos:
         refs.append(ImageRef(name))

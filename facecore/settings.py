@@ -13,7 +13,7 @@ Paths that users may want to move are read from environment variables:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 #: The method of the article: PCA to 20 dimensions, K-means with K about 10.
@@ -117,6 +117,10 @@ class EncoderSettings:
     detect_max_side: longest side in px of the copy the detector sees.
     upsample: detector upsampling; ``None`` means 0 first, then 1 when no face was found.
     all_faces: keep every face as its own item instead of only the largest.
+    every_version: with ``all_faces`` (and ``upsample=None``), how every face is found: 2 (default) =
+      largest-face mode's detection, then the article's full-size pass for the faces it did not find, so
+      each photo's largest face is the one largest-face mode encodes; 1 = the full-size pass alone, as
+      cached under ``...|every`` before (kept so those caches still open).
     jitters: face_recognition ``num_jitters`` (cost grows linearly).
     """
 
@@ -125,6 +129,7 @@ class EncoderSettings:
     upsample: int | None = None
     all_faces: bool = False
     jitters: int = 1
+    every_version: int = 2
 
     def __post_init__(self) -> None:
         if self.detector not in DETECTORS:
@@ -135,6 +140,29 @@ class EncoderSettings:
             raise ValueError(f"upsample={self.upsample} must be None or between 0 and 3")
         if not 1 <= self.jitters <= 100:
             raise ValueError(f"jitters={self.jitters} must be between 1 and 100")
+        if self.every_version not in (1, 2):
+            raise ValueError(f"every_version={self.every_version} must be 1 or 2")
+
+    @property
+    def reuses(self) -> str | None:
+        """The cache key whose rows these settings take instead of encoding a photo again: largest-face mode (the
+        detection cascade) takes every-face rows of version 2, which hold the faces the cascade finds with their
+        boxes (so their largest face is largest-face mode's). None otherwise."""
+        if self.all_faces or self.upsample is not None:
+            return None
+        return EncoderSettings(self.detector, self.detect_max_side, self.upsample, True, self.jitters).key
+
+    def reopenable(self) -> tuple[EncoderSettings, ...]:
+        """These settings, then the older face modes in which photos cached before reopen as they were (every face
+        version 1; the largest face only): for every-face settings of version 2; else these settings alone."""
+        if self.every_pass != 2:
+            return (self,)
+        return self, replace(self, every_version=1), replace(self, all_faces=False)
+
+    @property
+    def every_pass(self) -> int:
+        """0 for largest-face mode (or a fixed ``upsample``: one pass, every face kept); else :attr:`every_version`."""
+        return self.every_version if self.all_faces and self.upsample is None else 0
 
     @property
     def key(self) -> str:
@@ -142,7 +170,7 @@ class EncoderSettings:
         # Every detected face is stored and the view (largest or every face) is
         # chosen when reading. With upsample=None, every-face mode detects more
         # (it does not stop at the first pass that finds a face), so it has a
-        # key of its own; the largest-face key is unchanged (old caches stay valid).
+        # key of its own, one per version; the largest-face key is unchanged (old caches stay valid).
         up = "auto" if self.upsample is None else str(self.upsample)
-        every = "|every" if self.all_faces and self.upsample is None else ""
+        every = {0: "", 1: "|every", 2: "|every2"}[self.every_pass]
         return f"v2|{self.detector}|max{self.detect_max_side}|up{up}|j{self.jitters}{every}"

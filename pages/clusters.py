@@ -21,7 +21,7 @@ TYPICAL, LEAST_TYPICAL = 40, 10
 
 frame("Clusters")
 st.title("Groups of look-alike faces")
-ds = require_loaded(MIN_FACES)
+ds = require_loaded(MIN_FACES, article=True)  # the largest face of each photo, or every face
 fs = ds.faceset
 n = len(fs)
 state = st.session_state

@@ -16,11 +16,12 @@ from facecore import (
 )
 from pages._photos.duplicates import near_duplicates
 from pages._photos.picker import folder_picker
-from pages._photos.review import faces_found
+from pages._photos.review import encoded_before_every_face, faces_found, faces_metric
 from pages._photos.suspects import wrong_folder
 from pages._photos.tables import skipped_frame
 from pages._shared import state as _state
 from pages._shared.cached import forget_all, store
+from pages._shared.faces_view import EVERY_FACE, keep_query_face
 from pages._shared.frame import frame
 from pages._shared.jobs import (
     duration,
@@ -66,14 +67,16 @@ with st.container(border=True):
         "frontal face: fast. CNN (a convolutional neural network) also finds turned and tilted faces, but takes "
         "many times longer without a graphics card.",
     )
-    all_faces = right.toggle(
-        "Every face of each photo",
-        key="all_faces",
-        help="Off: only the largest face of each photo is kept. On: group photos give one face each; every "
-        "photo is searched at full size, so small faces next to large ones are found too. Each mode is "
-        "encoded once and then reopened from the cache.",
+    right.toggle(
+        "Every face on the Clusters and Similar pages",
+        key=EVERY_FACE,
+        on_change=keep_query_face,
+        help="Every face of each photo is encoded, small faces next to large ones included, and the People page "
+        "groups them all. Off: the Clusters and Similar faces pages use the largest face of each photo, as the "
+        "article did; on: every face. Switching only changes which faces those pages use: nothing is encoded "
+        "again.",
     )
-settings = EncoderSettings(detector=detector, all_faces=all_faces)
+settings = EncoderSettings(detector=detector, all_faces=True)  # every face, once; the largest-face view is derived
 
 # ----------------------------------------------------------------- three ways in
 allowed = server_roots()
@@ -185,6 +188,7 @@ if ds is None:
 
 fs = ds.faceset
 st.header(ds.label, divider="gray")
+encoded_before_every_face(ds, busy)
 if fs.stopped:
     st.warning(
         "Encoding was stopped: only the photos finished so far are in this set. Encode again to "
@@ -197,10 +201,7 @@ n_skipped = len(fs.skipped) - fs.other_files  # files that are not photos are co
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Photos with a face", f"{fs.photos_with_face:,}", f"of {fs.images:,} photo files", delta_color="off",
           delta_arrow="off")  # fmt: skip
-m2.metric("Faces", f"{len(fs):,}", f"{fs.photos_with_several_faces:,} photos hold several", delta_color="off",
-          delta_arrow="off", help="Group photos: photos in which two faces or more were found."
-          + (f" {fs.photos_hidden:,} photos are hidden from this set (near-duplicates): {len(ds.everything):,} faces "
-             "with them." if fs.photos_hidden else ""))  # fmt: skip
+faces_metric(m2, ds)
 m3.metric(
     "Skipped",
     f"{n_skipped:,}",
@@ -228,7 +229,7 @@ if fs.skipped:
 if len(fs):
     faces_found(fs)
 near_duplicates(ds)
-wrong_folder(fs)
+wrong_folder(ds.largest.faceset)  # a folder names its photos' main person, not the others in them
 
 # ----------------------------------------------------------------- the cache
 st.subheader("Cached encodings", divider="gray")

@@ -31,7 +31,7 @@ def _tune(fs, top: int) -> None:
 
 frame("Similar faces")
 st.title("Similar faces")
-ds = require_loaded(MIN_FACES)
+ds = require_loaded(MIN_FACES, article=True)  # the largest face of each photo, or every face
 fs = ds.faceset
 n = len(fs)
 state = st.session_state

@@ -59,6 +59,16 @@ def small_faceset(small_dataset: Path, session_cache: Path):
     return encode_images(refs, EncoderSettings(), EncodingStore(session_cache), skipped=skipped)
 
 
+@pytest.fixture(scope="session")
+def small_every(small_dataset: Path, session_cache: Path):
+    """The six-person subset as the app and ``people`` load it: every face encoded (the largest-face view is
+    derived from it, ``small_every.largest()``)."""
+    from facecore import EncoderSettings, EncodingStore, encode_images, scan_folder
+
+    refs, skipped = scan_folder(small_dataset)
+    return encode_images(refs, EncoderSettings(all_faces=True), EncodingStore(session_cache), skipped=skipped)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache_env(monkeypatch: pytest.MonkeyPatch, session_cache: Path) -> None:
     # Never touch the developer's own ~/.cache from tests.

@@ -56,6 +56,19 @@ def test_all_faces_mode_keeps_every_face_with_its_box(small_faceset, session_cac
     assert all(f.in_photo == 0 for f in small_faceset.faces)
 
 
+def test_the_largest_face_view_maps_to_its_rows_and_commutes_with_hiding(small_every) -> None:
+    view = small_every.largest()
+    rows = view.source_rows
+    assert view.source is small_every and len(rows) == len(view) == small_every.photos_with_face
+    assert [small_every.faces[r] for r in rows] == list(view.faces)
+    assert np.array_equal(small_every.encodings[rows], view.encodings)
+    hide = [small_every.faces[0].digest, small_every.faces[-1].digest]
+    kept = small_every.without(hide).largest()
+    also = view.without(hide)  # hiding the view's photos hides them in its source too
+    assert kept.key == also.key and np.array_equal(kept.encodings, also.encodings)
+    assert [also.source.faces[r] for r in also.source_rows] == list(also.faces)
+
+
 def test_duplicate_photos_are_encoded_once_and_reported_as_duplicates(tmp_path: Path, small_people) -> None:
     photo = sorted(small_people[0].glob("*.jpg"))[0]
     for name in ("a.jpg", "b.jpg"):

@@ -165,7 +165,9 @@ def parent_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     common.add_argument("--json", action="store_true", help="print one JSON object")
     common.add_argument("--detector", choices=S.DETECTORS, default=EncoderSettings.detector)
     common.add_argument("--detect-max-side", type=int, default=S.DEFAULT_DETECT_MAX_SIDE)
-    common.add_argument("--all-faces", action="store_true", help="every face of a photo, not only the largest")
+    common.add_argument("--all-faces", action="store_true",
+                        help="every face of a photo, not only the largest (people and person always use every face; "
+                             "without it, every-face rows already cached are reused, not encoded again)")
     common.add_argument("--jitters", type=int, default=EncoderSettings.jitters,
                         help="re-sample each face n times (slower, slightly better)")
     common.add_argument("--workers", type=int, default=None, help="encoding processes (default: all CPUs)")

@@ -1,5 +1,5 @@
-"""``people DIR``: group the faces into persons (no K needed), with their stable ids and the names and fixes
-made in the app or with ``person``. DIR may be the key of an imported set."""
+"""``people DIR``: group every face of the photos into persons (no K needed), with their stable ids and the
+names and fixes made in the app or with ``person``. DIR may be the key of an imported set."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def register(sub, common: argparse.ArgumentParser, model: argparse.ArgumentParse
 def cmd_people(args: argparse.Namespace) -> dict:
     from ..people.report import people_report
 
+    args.all_faces = True  # persons are made of every face of the photos (the People page's set)
     fs = faceset_of(args.dir, args)
     # stable ids, with the names and fixes made in the app or with `person`
     return people_report(fs, args.threshold, args.min_size, store=EncodingStore(args.cache))

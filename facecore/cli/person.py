@@ -84,6 +84,7 @@ def cmd_person(args: argparse.Namespace) -> dict:
     from ..storage.person_facts import undo_correction
 
     store = EncodingStore(args.cache)
+    args.all_faces = True  # the persons `people DIR` lists and the People page shows: every face
     fs = faceset_of(args.dir, args)
     if args.action == "undo":
         undone = undo_correction(store, fs.settings_key)

@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 
 from ..background import BackgroundJob
-from ..errors import FaceCoreError
+from ..errors import FaceCoreError, UnreadableImageError
 from ..faceset import FaceSet, Progress, encode_images
-from ..photos.refs import ImageRef, Skipped
+from ..photos.refs import ImageRef, Skipped, content_digest
 from ..settings import EncoderSettings
 from ..storage.encodings import EncodingStore
 from ..storage.saved_sets import save_set
@@ -34,6 +34,8 @@ class EncodeJob(BackgroundJob):
     ``collect(should_stop)`` returns the photos to encode. With ``remember``, the set is recorded in the
     cache (:func:`~facecore.storage.saved_sets.save_set`) and :attr:`token` names it, so it can be
     reopened without the photos (uploads). ``folder`` is where the photos were read from, if anywhere.
+    With ``reopen_old``, photos cached before every face was kept reopen in largest-face mode
+    (:func:`settings_for`); :attr:`settings` then says so once the job has looked.
     """
 
     def __init__(
@@ -44,11 +46,13 @@ class EncodeJob(BackgroundJob):
         collect: Collect,
         folder: str | None = None,
         remember: bool = False,
+        reopen_old: bool = True,
     ) -> None:
         self.label = label
         self.folder = folder
         self.remember = remember
         self.settings = settings
+        self.reopen_old = reopen_old
         self.phase = "Looking for photos…"
         self.progress: Progress | None = None
         self.faceset: FaceSet | None = None
@@ -74,6 +78,8 @@ class EncodeJob(BackgroundJob):
             if not refs:
                 self.error = f"No photos found in {self.label}: {nothing_found(skipped)}"
                 return
+            if self.reopen_old:
+                self.settings = settings_for(refs, self.settings, self._store)
             self.phase = f"Encoding {len(refs):,} photos…"
             backend = backend_from_env(refs)  # a Dask cluster when FACECORE_DASK_SCHEDULER names one
             fs = encode_images(refs, self.settings, self._store, skipped=skipped, backend=backend,
@@ -91,6 +97,29 @@ class EncodeJob(BackgroundJob):
 
     def _on_progress(self, progress: Progress) -> None:
         self.progress = progress
+
+
+#: Photos whose cached rows decide whether a set was encoded before every face was kept.
+OLD_MODE_PROBE = 64
+
+
+def settings_for(refs: list[ImageRef], settings: EncoderSettings, store: EncodingStore) -> EncoderSettings:
+    """``settings``; or, for photos encoded before (every face found by the full-size pass alone, or the largest
+    face only: :meth:`EncoderSettings.reopenable`), those older settings, so the photos reopen from the cache as
+    they were instead of being encoded again: when none of the first OLD_MODE_PROBE readable photos is cached with
+    ``settings`` and all of them are with an older mode (the first such, in that order)."""
+    modes = settings.reopenable()
+    if len(modes) == 1:
+        return settings
+    digests = []
+    for ref in refs[:OLD_MODE_PROBE]:
+        try:
+            digests.append(content_digest(ref.read_bytes()))
+        except UnreadableImageError:
+            continue
+    if not digests or store.get_many(digests, settings.key):
+        return settings
+    return next((m for m in modes[1:] if len(store.get_many(digests, m.key)) == len(set(digests))), settings)
 
 
 def nothing_found(skipped: list[Skipped]) -> str:

@@ -114,9 +114,13 @@ class EncodingStore:
         with connect(self.path) as con:
             yield con
 
-    def get_many(self, digests: Iterable[str], settings_key: str) -> dict[str, CachedImage]:
-        """Return the cached results for those digests (missing ones are absent)."""
+    def get_many(self, digests: Iterable[str], settings_key: str, reuse: str | None = None) -> dict[str, CachedImage]:
+        """Return the cached results for those digests (missing ones are absent). With ``reuse`` (a cache key,
+        ``EncoderSettings.reuses``), photos cached only under it are first copied under ``settings_key``
+        (:meth:`copy_results`): largest-face mode reads every-face rows instead of encoding again."""
         wanted = list(dict.fromkeys(digests))
+        if reuse is not None:
+            self.copy_results(wanted, reuse, settings_key)
         out: dict[str, CachedImage] = {}
         with self.connect() as con:
             for chunk, marks in in_batches(wanted):
@@ -173,6 +177,35 @@ class EncodingStore:
                         [(r.digest, settings_key, i, np.asarray(q, np.float32).tobytes())
                          for i, q in enumerate(r.quality)],
                     )
+
+    def copy_results(self, digests: Iterable[str], from_key: str, to_key: str) -> int:
+        """Copy the cached results of those photos from settings ``from_key`` to ``to_key`` where ``to_key`` has
+        none: the image rows, their faces (boxes, encodings, thumbnails) and the faces' quality, nothing
+        encoded. Largest-face mode reads every-face rows this way (their face 0 is the largest face). Returns
+        the photos copied."""
+        wanted = list(dict.fromkeys(digests))
+        copied = 0
+        query = ("SELECT digest FROM images WHERE settings=? AND digest IN ({m}) AND digest NOT IN "
+                 "(SELECT digest FROM images WHERE settings=? AND digest IN ({m}))")
+        with self.connect() as con:  # a read first: no write lock when there is nothing to copy (the usual case)
+            wanted = [d for chunk, marks in in_batches(wanted)
+                      for (d,) in con.execute(query.format(m=marks), [from_key, *chunk, to_key, *chunk])]
+        if not wanted:
+            return 0
+        with self.connect() as con, transaction(con):
+            for chunk, marks in in_batches(wanted):
+                todo = [d for (d,) in con.execute(query.format(m=marks), [from_key, *chunk, to_key, *chunk])]
+                if not todo:
+                    continue
+                sel = ",".join("?" * len(todo))
+                for table, cols in (("images", "width, height, n_faces, reason, detail, created"),
+                                    ("faces", "idx, top, right, bottom, left, encoding, thumb"),
+                                    ("face_quality", "idx, quality")):  # fmt: skip
+                    con.execute(f"DELETE FROM {table} WHERE settings=? AND digest IN ({sel})", [to_key, *todo])
+                    con.execute(f"INSERT INTO {table} (digest, settings, {cols}) SELECT digest, ?, {cols} "
+                                f"FROM {table} WHERE settings=? AND digest IN ({sel})", [to_key, from_key, *todo])
+                copied += len(todo)
+        return copied
 
     def face_quality(self, keys: Iterable[tuple[str, int]], settings_key: str) -> np.ndarray:
         """The ``(len(keys), 4)`` float32 quality rows of ``(digest, face index)`` faces, in order (NaN: none

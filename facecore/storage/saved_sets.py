@@ -63,8 +63,9 @@ def save_set(store: EncodingStore, faceset: FaceSet, label: str) -> str:
 def open_saved_set(store: EncodingStore, token: str, settings: EncoderSettings) -> tuple[str, FaceSet]:
     """The label and the FaceSet of the set saved as ``token``, rebuilt from the cache.
 
-    Raises :class:`DatasetError` when no such set exists (deleted, or a
-    mistyped token), or when it was encoded with other detector settings.
+    A set saved in an older face mode (:meth:`EncoderSettings.reopenable`) opens in the mode it was saved in
+    (``FaceSet.settings_key`` says which). Raises :class:`DatasetError` when no such set exists (deleted,
+    or a mistyped token), or when it was encoded with other detector settings.
     """
     with store.connect() as con:
         con.executescript(_SCHEMA)
@@ -75,11 +76,13 @@ def open_saved_set(store: EncodingStore, token: str, settings: EncoderSettings) 
     if head is None:
         raise DatasetError("Those uploaded photos are no longer known here: upload them again.")
     label, settings_key = head
-    if settings_key != settings.key:
+    # a set saved in an older face mode (the largest face only, or every face version 1) opens as it was saved
+    modes = {s.key: s for s in settings.reopenable()}
+    if settings_key not in modes:
         raise DatasetError("Those uploaded photos were encoded with other settings: upload them again.")
     photos = [(name, digest) for name, digest, reason, _ in files if digest]
     skipped = [Skipped(name, reason, detail) for name, digest, reason, detail in files if not digest]
-    return label, open_cached(photos, settings, store, skipped)
+    return label, open_cached(photos, modes[settings_key], store, skipped)
 
 
 def delete_sets_with(store: EncodingStore, digests: list[str]) -> int:

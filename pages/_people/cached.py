@@ -4,6 +4,8 @@ corrections applied, the strictness sweep and K-means scores for comparison. One
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, fields
+
 import numpy as np
 import streamlit as st
 
@@ -59,13 +61,33 @@ def people_state(fs: FaceSet, threshold: float) -> Persons:
 
 
 def people_ready(fs: FaceSet) -> bool:
-    """True when asking for the persons of ``fs`` is quick: a small set, or one already grouped once."""
+    """True when asking for the persons of ``fs`` is quick: a small set, or one already grouped once (for the
+    largest-face view: its every-face set, which the persons are made of)."""
+    fs = fs.source if fs.source is not None else fs
     return len(fs) <= PEOPLE_AUTO_UP_TO or fs.key in _grouped
+
+
+@dataclass(frozen=True, eq=False)
+class SeenFrom(Grouping):
+    """The People page's persons seen from the largest-face view: ``labels`` of the view's rows; ``sizes`` (and
+    so ``n_persons``) those of the People page, where every face counts."""
+
+    people_sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def n_persons(self) -> int:
+        return len(self.people_sizes)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return self.people_sizes
 
 
 def people_for(fs: FaceSet, threshold: float = S.PEOPLE_THRESHOLD) -> tuple[Grouping, tuple[str | None, ...]]:
     """The persons of ``fs`` at ``threshold``, with every correction stored in the cache file applied.
 
+    For the largest-face view (``fs.source`` set), the persons are those of every face, the People page's:
+    the view's faces carry their person's label, and sizes count every face.
     ``threshold`` is the People page's strictness, 0.3-0.7 (its session value:
     ``pages._shared.state.setting("people_threshold")``). Returns ``(grouping, names)``:
     ``grouping.labels[row]`` is the person of face ``row`` (0 = the largest
@@ -76,6 +98,10 @@ def people_for(fs: FaceSet, threshold: float = S.PEOPLE_THRESHOLD) -> tuple[Grou
     ~0.05 s at 2,338 faces; the result is cached until a correction or an undo.
     Raises ``FaceCoreError`` (e.g. a threshold outside 0.3-0.7).
     """
+    if fs.source is not None:  # the largest-face view: the persons of every face (the People page's), seen from it
+        grouping, names = people_for(fs.source, threshold)
+        return SeenFrom(**{f.name: getattr(grouping, f.name) for f in fields(grouping)} | {
+            "labels": grouping.labels[fs.source_rows], "people_sizes": grouping.sizes}), names
     persons = people_state(fs, threshold)
     return persons.grouping, tuple(persons.label(i) for i in range(persons.n_persons))
 

@@ -3,12 +3,25 @@ the quality bar, or of one size band), a page of crops at a time, and their enco
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from facecore import THUMB_SIDE, FaceSet, encodings_npz, faceset_quality, passes_bar, quality_bar, quality_spread
+from facecore import (
+    THUMB_SIDE,
+    FaceCoreError,
+    FaceSet,
+    encodings_npz,
+    faceset_quality,
+    passes_bar,
+    quality_bar,
+    quality_spread,
+)
+from pages._shared import state as _state
 from pages._shared.cached import derived, store
+from pages._shared.jobs import start_folder_job
 from pages._shared.views import captions
 from pages._shared.widgets import gallery
 
@@ -83,3 +96,38 @@ def faces_found(fs: FaceSet) -> None:
         "with its file, person, photo hash, "
         "place in the photo (0 = largest face) and box.",
     )
+
+
+def faces_metric(column, ds) -> None:
+    """The summary's "Faces" figure: every face found, how many photos hold several, and which faces each page uses
+    (the People page every face, the Clusters and Similar faces pages the largest of each photo unless asked)."""
+    fs = ds.faceset
+    if ds.settings.all_faces:
+        pages = (f"The People page groups all {len(fs):,}; the Clusters and Similar faces pages use "
+                 f"{len(ds.largest.faceset):,}, the largest of each photo, unless the toggle above asks for "
+                 "every face.")
+    else:  # uploads saved before every face was encoded
+        pages = "These photos were encoded with the largest face of each photo only."
+    hidden = (f" {fs.photos_hidden:,} photos are hidden from this set (near-duplicates): {len(ds.everything):,} faces "
+              "with them." if fs.photos_hidden else "")
+    column.metric("Faces", f"{len(fs):,}", f"{fs.photos_with_several_faces:,} photos hold several",
+                  delta_color="off", delta_arrow="off",
+                  help=f"Group photos: photos in which two faces or more were found. {pages}{hidden}")
+
+
+def encoded_before_every_face(ds, busy: bool) -> None:
+    """Photos reopened as they were encoded before every face was kept (one face per photo): say so, and offer to
+    encode every face of a server folder (once; the largest-face rows stay in the cache)."""
+    if ds.settings.all_faces or ds.imported:
+        return
+    st.info("These photos were encoded before every face was kept: each photo gives only its largest face, on the "
+            "People page too." + ("" if ds.folder else " Upload them again to find every face."),
+            icon=":material/info:")  # fmt: skip
+    if ds.folder and st.button("Encode every face of these photos", key="encode_every_face", disabled=busy,
+                               icon=":material/group:", help="Once: every photo is searched at full size again, "
+                               "about 3 times as long as their first encoding."):  # fmt: skip
+        try:
+            start_folder_job(ds.folder, replace(ds.settings, all_faces=True), reopen_old=False)
+        except FaceCoreError as exc:
+            st.session_state[_state.ERROR] = str(exc)
+        st.rerun()

@@ -59,32 +59,35 @@ def shared(fs: FaceSet) -> FaceSet:
     return dataclasses.replace(kept, seconds=fs.seconds, encoded=fs.encoded, cached=fs.cached, stopped=fs.stopped)
 
 
-_running: dict[tuple[str, str], EncodeJob] = {}  # (folder, settings key) -> the job encoding it, for every session
+_running: dict[tuple, EncodeJob] = {}  # (folder, settings key, reopen_old) -> the job encoding it, for every session
 _running_lock = threading.Lock()
 
 
 def start_job(
-    label: str, settings: EncoderSettings, collect: Collect, folder: str | None = None, remember: bool = False
+    label: str, settings: EncoderSettings, collect: Collect, folder: str | None = None, remember: bool = False,
+    reopen_old: bool = True,
 ) -> EncodeJob:
     """Encode a set for this session (one job at a time); a folder already being encoded is followed, not redone.
-    ``remember``: record the set in the cache so that a reload of the page opens it again (uploads)."""
+    ``remember``: record the set in the cache so that a reload of the page opens it again (uploads).
+    ``reopen_old``: photos cached before every face was kept reopen as they were (largest face per photo)."""
     st.session_state.pop(_state.ERROR, None)
     with _running_lock:
-        key = (folder, settings.key) if folder else None
+        key = (folder, settings.key, reopen_old) if folder else None
         job = _running.get(key) if key else None
         if job is None or not job.running:
-            job = EncodeJob(label, settings, store(), collect, folder, remember).start()
+            job = EncodeJob(label, settings, store(), collect, folder, remember, reopen_old).start()
             if key:
                 _running[key] = job
     st.session_state[_state.JOB] = job
     return job
 
 
-def start_folder_job(folder: str, settings: EncoderSettings) -> EncodeJob:
+def start_folder_job(folder: str, settings: EncoderSettings, reopen_old: bool = True) -> EncodeJob:
     """Check ``folder`` against the allowed roots and encode it; raises FaceCoreError with a message to show."""
     roots = allowed_roots()
     path = check_folder(folder, roots)
-    return start_job(f"{path.name} (folder)", settings, lambda stop: scan_folder(path, roots, stop), str(path))
+    return start_job(f"{path.name} (folder)", settings, lambda stop: scan_folder(path, roots, stop), str(path),
+                     reopen_old=reopen_old)  # fmt: skip
 
 
 def adopt_finished_job() -> None:
@@ -138,7 +141,7 @@ def restore_from_url() -> None:
         st.session_state[_state.NOTICE] = f"The folder in the page address was not loaded. {exc}"
         _state.clear_url()
         return
-    st.session_state.update(folder_path=job.folder, detector=job.settings.detector, all_faces=job.settings.all_faces)
+    st.session_state.update(folder_path=job.folder, detector=job.settings.detector)  # the view came with the address
     job.wait(RESTORE_WAIT_S)
     adopt_finished_job()
 
@@ -152,13 +155,15 @@ def _reopen_from_cache(request: _state.UrlRequest) -> None:
         else:
             label, fs = open_saved_set(store(), request.token, request.settings)
             fs = shared(fs)
-            loaded = _state.LoadedSet(fs, label, request.settings, token=request.token)
+            # uploads saved in an older face mode reopen as they were encoded
+            settings = next(s for s in request.settings.reopenable() if s.key == fs.settings_key)
+            loaded = _state.LoadedSet(fs, label, settings, token=request.token)
     except FaceCoreError as exc:
         st.session_state[_state.NOTICE] = f"The photos in the page address were not loaded. {exc}"
         _state.clear_url()
         return
     st.session_state[_state.LOADED] = keep_out_hidden(loaded)
-    st.session_state.update(detector=loaded.settings.detector, all_faces=loaded.settings.all_faces)
+    st.session_state.update(detector=loaded.settings.detector)
 
 
 def _open_import(key: str) -> FaceSet:

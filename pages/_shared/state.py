@@ -15,13 +15,15 @@ dropped from the address with a message, never a traceback.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import streamlit as st
 
 from facecore import EncoderSettings, FaceSet, max_dims
 from facecore import settings as S
+from pages._shared.faces_view import EVERY_FACE, article_view, every_face_view
 from pages._shared.views import face_label
 
 LOADED, JOB, NOTICE, ERROR = "loaded", "encode_job", "notice", "encode_error"
@@ -60,6 +62,11 @@ class LoadedSet:
     def digests(self) -> tuple[str, ...]:
         """Every photo read (with a face or not, hidden or not): what the cache holds for this set."""
         return self.faceset.digests
+
+    @cached_property
+    def largest(self) -> LoadedSet:
+        """This set with the largest face of each photo only (:meth:`facecore.FaceSet.largest`: nothing encoded)."""
+        return replace(self, faceset=self.faceset.largest(), whole=None if self.whole is None else self.whole.largest())
 
 
 @dataclass(frozen=True)
@@ -171,12 +178,13 @@ def write_url() -> None:
         want = {URL_IMPORTED: imported}
     elif (folder or token) and settings is not None:
         want = {URL_FOLDER: folder} if folder else {URL_UPLOAD: token}
-        want |= {URL_DETECTOR: settings.detector, URL_FACES: "all" if settings.all_faces else "largest"}
+        want |= {URL_DETECTOR: settings.detector, URL_FACES: "all" if every_face_view() else "largest"}
     if want:
         want |= {key: str(st.session_state[key]) for key in SETTINGS if key in st.session_state}
         row = st.session_state.get("query_face")
-        if ds is not None and isinstance(row, int) and 0 <= row < len(ds.faceset):
-            want[URL_FACE] = face_label(ds.faceset.faces[row])
+        shown = article_view(ds).faceset if ds is not None else None  # the query face is a row of that view
+        if shown is not None and isinstance(row, int) and 0 <= row < len(shown):
+            want[URL_FACE] = face_label(shown.faces[row])
     params = st.query_params
     for key in URL_KEYS:
         if key in want and params.get(key) != want[key]:
@@ -224,8 +232,8 @@ def read_url() -> UrlRequest | None:
         detector = EncoderSettings.detector
     if bad:
         st.session_state[NOTICE] = f"The page address had values that cannot be used ({', '.join(bad)}): ignored."
-    settings = EncoderSettings(detector=detector, all_faces=params.get(URL_FACES) == "all")
-    return UrlRequest(folder, token, settings, imported)
+    st.session_state[EVERY_FACE] = params.get(URL_FACES) == "all"  # the view: every face is encoded either way
+    return UrlRequest(folder, token, EncoderSettings(detector=detector, all_faces=True), imported)
 
 
 def resolve_query_name() -> None:
@@ -235,7 +243,7 @@ def resolve_query_name() -> None:
     if ds is None or name is None:
         return
     del st.session_state["query_face_name"]
-    row = next((i for i, f in enumerate(ds.faceset.faces) if face_label(f) == name), None)
+    row = next((i for i, f in enumerate(article_view(ds).faceset.faces) if face_label(f) == name), None)
     if row is None:
         st.session_state[NOTICE] = f"The face named in the page address ({name[:200]}) is not among these photos."
     else:

@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 from facecore import FaceCoreError
 from pages._shared import state as _state
 from pages._shared.cached import boxed_photo, cache_stats, crops, matches_for, store
+from pages._shared.faces_view import article_view, every_face_view
 from pages._shared.jobs import EncodeJob, progress_panel
 from pages._shared.pictures import faces_zip
 
@@ -86,8 +87,10 @@ def download_faces(fs, rows: Sequence[int], table, name: str, key: str) -> None:
                           icon=":material/table:")  # fmt: skip
 
 
-def require_loaded(min_faces: int = 0) -> _state.LoadedSet:
-    """This session's photos; otherwise a friendly pointer to the Photos page, and the page ends here."""
+def require_loaded(min_faces: int = 0, article: bool = False) -> _state.LoadedSet:
+    """This session's photos; otherwise a friendly pointer to the Photos page, and the page ends here.
+    ``article``: as the Clusters and Similar faces pages use them (:func:`~pages._shared.faces_view.article_view`:
+    the largest face of each photo unless the Photos page's toggle asks for every face)."""
     ds = _state.loaded()
     if ds is None:
         job = st.session_state.get(_state.JOB)
@@ -102,6 +105,8 @@ def require_loaded(min_faces: int = 0) -> _state.LoadedSet:
             )
         st.page_link(DATASET.path, label="Go to the Photos page", icon=":material/arrow_forward:")
         st.stop()
+    if article:
+        ds = article_view(ds)
     if len(ds.faceset) < min_faces:
         st.info(
             f"The loaded photos have {len(ds.faceset)} face(s); this page needs at least {min_faces}. "
@@ -124,11 +129,16 @@ def _loaded_status() -> None:
         st.caption("No photos loaded yet.")
         return
     fs = ds.faceset
-    mode = "every face" if ds.settings.all_faces else "largest face"
+    if not ds.settings.all_faces:  # uploads saved before every face was encoded
+        mode = "largest face per photo"
+    elif every_face_view():
+        mode = "every face on every page"
+    else:
+        mode = f"every face; Clusters and Similar: the largest per photo ({len(ds.largest.faceset):,})"
     st.markdown(f"**{ds.label}**")
     st.caption(
         f"{fs.images:,} photos · {len(fs):,} faces · {len(fs.skipped) - fs.other_files:,} skipped  \n"
-        f"{ds.settings.detector.upper()} detector, {mode} per photo"
+        f"{ds.settings.detector.upper()} detector, {mode}"
         + ("  \nStopped early: partial set" if fs.stopped else "")
     )
 
@@ -141,8 +151,8 @@ def _cache_status() -> None:
         st.error(str(exc))
         return
     st.caption(f"{stats['images']:,} photos · {stats['faces']:,} detected faces · {stats['bytes'] / 1e6:.1f} MB",
-               help="Everything encoded on this server: every folder, detector and face found in each photo. A set "
-               "in largest-face mode uses one face per photo, so its count (above) can be smaller.")  # fmt: skip
+               help="Everything encoded on this server: every folder, detector and face found in each photo. The "
+               "Clusters and Similar pages may use one face per photo, so their count can be smaller.")  # fmt: skip
     st.code(str(cache.path), language=None, wrap_lines=True)
 
 

@@ -79,13 +79,13 @@ def test_a_loaded_folder_is_named_in_the_address(small_faceset, small_dataset: P
     assert at.query_params["detector"] == "hog" and at.query_params["faces"] == "largest"
 
 
-def test_a_reload_loads_the_folder_in_the_address_again(allow_small_dataset: Path, small_faceset) -> None:
+def test_a_reload_loads_the_folder_in_the_address_again(allow_small_dataset: Path, small_every) -> None:
     at = new_app()
     at.query_params.update(folder=os.fspath(allow_small_dataset), dims="7", k="4", faces="largest")
     at.run()  # a reload: a new session whose address names the folder
     assert not at.exception, at.exception
     ds = at.session_state["loaded"]
-    assert ds.faceset.key == small_faceset.key  # the same faces, from the cache (no encoding)
+    assert ds.faceset.key == small_every.key  # every face, from the cache (no encoding); "largest" is the view
     assert ds.faceset.encoded == 0 and ds.folder == os.fspath(allow_small_dataset)
     at.switch_page(SIMILAR).run()
     assert not at.exception, at.exception

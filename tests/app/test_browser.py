@@ -33,8 +33,10 @@ pytestmark = pytest.mark.browser
 server = browser_support.server  # the fixture, found by pytest in this module
 
 
-def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: Path, small_faceset) -> None:
+def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: Path, small_every) -> None:
     from playwright.sync_api import expect, sync_playwright
+
+    view = small_every.largest()  # every face is encoded; the Clusters and Similar pages use each photo's largest
 
     with sync_playwright() as p:
         browser = launch(p)
@@ -55,23 +57,23 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
             box.press("Enter")
             encode.click()
             expect(page.get_by_text("Faces found")).to_be_visible(timeout=ENCODE_TIMEOUT_MS)
-            expect(page.get_by_test_id("stMetricValue").nth(1)).to_have_text(f"{len(small_faceset):,}")  # faces
-            expect(page.locator("[data-testid=stImage] img")).to_have_count(min(60, len(small_faceset)))
+            expect(page.get_by_test_id("stMetricValue").nth(1)).to_have_text(f"{len(small_every):,}")  # faces
+            expect(page.locator("[data-testid=stImage] img")).to_have_count(min(60, len(small_every)))
             _no_exception(page)
             _shot(page, "browser-2-dataset-loaded")
 
             # --- Clusters: move K with the keyboard, click a face in the scatter
             page.get_by_role("link", name="Clusters").first.click()
-            expect(page.get_by_text(f"{len(small_faceset):,} faces in 10 groups")).to_be_visible()
+            expect(page.get_by_text(f"{len(view):,} faces in 10 groups")).to_be_visible()
             k_slider = page.get_by_role("slider", name="Number of groups")
             k_slider.focus()
             k_slider.press("ArrowRight")
             k_slider.press("ArrowRight")
-            expect(page.get_by_text(f"{len(small_faceset):,} faces in 12 groups")).to_be_visible()
+            expect(page.get_by_text(f"{len(view):,} faces in 12 groups")).to_be_visible()
             expect(page.locator(".js-plotly-plot .legendtext", has_text="group 11")).to_have_count(1)
             point = isolated_point(page)
             # hovering a point shows that face's picture and name beside the mouse
-            hovered = small_faceset.faces[point["face"]]
+            hovered = view.faces[point["face"]]
             tip = page.locator("#facecore-hover-face")
             page.mouse.move(point["x"] - 30, point["y"] - 30)
             page.mouse.move(point["x"], point["y"], steps=5)
@@ -102,7 +104,7 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
             page.get_by_role("link", name="Find similar faces").click()
             expect(page.get_by_text("shortcut cost")).to_be_visible()
             expect(page.get_by_text("K = 12 groups")).to_be_visible()
-            clicked = small_faceset.faces[query].name
+            clicked = view.faces[query].name
             expect(page.get_by_role("combobox", name="Face")).to_have_value(clicked)
             mates = page.get_by_test_id("stColumn").filter(has_text="Group mates")
             expect(mates.get_by_test_id("stDataFrame")).to_be_visible()
@@ -117,10 +119,10 @@ def test_load_cluster_and_search_in_a_real_browser(server: str, small_dataset: P
 
             # --- pick another query by typing its name in the select box
             # a face of another person in a group of at least five (K = 12 on 103 faces leaves groups of one)
-            labels = fit_model(small_faceset.encodings, 20, 12, seed=0).labels
+            labels = fit_model(view.encodings, 20, 12, seed=0).labels
             sizes = np.bincount(labels)
-            other = next(f for f, g in zip(small_faceset.faces, labels, strict=True)
-                         if f.person != small_faceset.faces[query].person and sizes[g] >= 5)  # fmt: skip
+            other = next(f for f, g in zip(view.faces, labels, strict=True)
+                         if f.person != view.faces[query].person and sizes[g] >= 5)  # fmt: skip
             face_box = page.get_by_role("combobox", name="Face")
             face_box.click()
             face_box.fill(other.name)

@@ -22,13 +22,14 @@ def _axis(page) -> dict:
                                     return {title: (ax.title || {}).text || "", ticks: ax.showticklabels}; }""")
 
 
-def test_the_map_is_drawn_and_hover_names_the_person(server: str, small_dataset: Path, small_faceset) -> None:
+def test_the_map_is_drawn_and_hover_names_the_person(server: str, small_dataset: Path, small_every) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     from pages._people.cached import people_for
     from pages._shared.views import person_label
 
-    grouping, names = people_for(small_faceset)
+    view = small_every.largest()  # the Clusters page's faces: each photo's largest, persons of every face
+    grouping, names = people_for(view)
     with sync_playwright() as p:
         browser = launch(p)
         try:
@@ -36,7 +37,7 @@ def test_the_map_is_drawn_and_hover_names_the_person(server: str, small_dataset:
             page.set_default_timeout(ENCODE_TIMEOUT_MS)
             expect.set_options(timeout=120_000)
             page.goto(f"{server}clusters?folder={quote(os.fspath(small_dataset))}")
-            expect(page.get_by_text(f"{len(small_faceset):,} faces in 10 groups")).to_be_visible(
+            expect(page.get_by_text(f"{len(view):,} faces in 10 groups")).to_be_visible(
                 timeout=ENCODE_TIMEOUT_MS)  # fmt: skip
             expect(page.get_by_text("Faces that look alike lie together", exact=True)).to_be_visible()
             expect(page.locator(".js-plotly-plot .legendtext", has_text="group 9")).to_have_count(1)
@@ -47,7 +48,7 @@ def test_the_map_is_drawn_and_hover_names_the_person(server: str, small_dataset:
             page.mouse.move(point["x"] - 30, point["y"] - 30)
             page.mouse.move(point["x"], point["y"], steps=5)
             expect(tip).to_be_visible()
-            expect(tip).to_contain_text(small_faceset.faces[face].name)
+            expect(tip).to_contain_text(view.faces[face].name)
             person = int(grouping.labels[face])
             expect(tip).to_contain_text(f"person: {person_label(person, names)}" if person >= 0 else "person: not")
             SHOTS.mkdir(parents=True, exist_ok=True)

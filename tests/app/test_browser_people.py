@@ -43,8 +43,8 @@ def lists(persons) -> dict[int, frozenset[int]]:
 
 
 @pytest.fixture
-def people_cache(session_cache: Path, small_faceset, tmp_path: Path) -> Path:
-    """A copy of the session's cache (the six people's encodings and crops), without corrections."""
+def people_cache(session_cache: Path, small_every, tmp_path: Path) -> Path:
+    """A copy of the session's cache (the six people's encodings and crops, every face), without corrections."""
     path = tmp_path / "people.sqlite"
     with sqlite3.connect(session_cache) as src, sqlite3.connect(path) as dst:
         src.backup(dst)
@@ -77,10 +77,10 @@ def _caption(page, text: str):
     return page.locator("p", has_text=re.compile(rf"^{re.escape(text)}$"))
 
 
-def test_name_move_out_merge_undo_then_reload(server: str, small_dataset: Path, small_faceset, people_cache) -> None:
+def test_name_move_out_merge_undo_then_reload(server: str, small_dataset: Path, small_every, people_cache) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    fs = small_faceset
+    fs = small_every  # the People page groups every face
     before = persons_for(EncodingStore(people_cache), fs)  # what the page will find: the same file, the same ids
     start = lists(before)
     n, s1, s2 = before.n_persons, len(start[1]), len(start[2])

@@ -15,10 +15,13 @@ import pytest
 from PIL import Image
 
 from facecore import EncoderSettings, EncodingStore
-from tests.app.support import finish_job, new_app, sidebar_text
+from tests.app.group_support import group_folder
+from tests.app.support import CLUSTERS, DATASET, finish_job, new_app, sidebar_text
+
+PEOPLE = "pages/people.py"
 
 
-def test_typing_a_folder_encodes_it_and_shows_the_summary(allow_small_dataset: Path, small_faceset) -> None:
+def test_typing_a_folder_encodes_it_and_shows_the_summary(allow_small_dataset: Path, small_every) -> None:
     at = new_app().run()
     assert at.text_input(key="folder_path").value  # prefilled with the shared dataset
     at.text_input(key="folder_path").set_value(os.fspath(allow_small_dataset))
@@ -26,16 +29,62 @@ def test_typing_a_folder_encodes_it_and_shows_the_summary(allow_small_dataset: P
     assert not at.exception
     assert not at.error
     ds = at.session_state["loaded"]
-    assert len(ds.faceset) == len(small_faceset)
-    assert ds.faceset.key == small_faceset.key
+    assert ds.settings.all_faces  # every face is encoded; the Clusters and Similar pages derive the largest
+    assert len(ds.faceset) == len(small_every)
+    assert ds.faceset.key == small_every.key
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Photos with a face"] == f"{small_faceset.photos_with_face:,}"
-    assert metrics["Faces"] == f"{len(small_faceset):,}"
-    assert metrics["Skipped"] == str(len(small_faceset.skipped) - small_faceset.other_files)
-    assert at.image and len(at.image[0].value) == min(60, len(small_faceset))  # the thumbnail grid
-    assert f"{len(small_faceset)} faces" in sidebar_text(at)
-    if small_faceset.skipped:
+    assert metrics["Photos with a face"] == f"{small_every.photos_with_face:,}"
+    assert metrics["Faces"] == f"{len(small_every):,}"
+    assert metrics["Skipped"] == str(len(small_every.skipped) - small_every.other_files)
+    assert at.image and len(at.image[0].value) == min(60, len(small_every))  # the thumbnail grid
+    assert f"{len(small_every)} faces" in sidebar_text(at)
+    if small_every.skipped:
         assert at.dataframe[0].value["reason"].notna().all()
+
+
+def test_every_face_is_encoded_once_and_the_pages_views_switch_without_encoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_faceset, dataset_dir: Path
+) -> None:
+    (tmp_path / "photos").mkdir()
+    groups = group_folder(tmp_path / "photos", tmp_path / "query.jpg", small_faceset, dataset_dir)
+    monkeypatch.setenv("FACECORE_ALLOWED_ROOTS", os.fspath(groups["root"]))
+    at = new_app().run()
+    at.text_input(key="folder_path").set_value(os.fspath(groups["root"]))
+    finish_job(at.button(key="encode_folder").click().run())
+    assert not at.exception, at.exception
+    ds = at.session_state["loaded"]
+    every, largest = ds.faceset, ds.faceset.largest()
+    assert ds.settings.all_faces and every.photos_with_several_faces >= len(groups["tiles"])
+    metrics = {m.label: m for m in at.metric}
+    assert metrics["Faces"].value == f"{len(every):,}"
+    assert f"{every.photos_with_several_faces:,} photos hold several" in str(metrics["Faces"].proto.delta)
+    assert at.query_params["faces"] == "largest"
+
+    def clusters_faces() -> str:
+        at.switch_page(CLUSTERS).run()
+        assert not at.exception, at.exception
+        return next(c.value for c in at.caption if " faces in " in c.value).split(" faces in ")[0]
+
+    assert clusters_faces() == f"{len(largest):,}"  # the article's pages: the largest face of each photo
+    at.switch_page(PEOPLE).run()
+    people = {m.label: m.value for m in at.metric}
+    assert int(people["Faces in a person"].replace(",", "")) + int(people["Unsorted faces"].replace(",", "")) == len(
+        every)  # the People page: every face
+    at.switch_page(DATASET).run()
+    at.toggle(key="all_faces").set_value(True).run()
+    assert "encode_job" not in at.session_state and at.session_state["loaded"].faceset is every  # nothing encoded
+    assert at.query_params["faces"] == "all"
+    assert clusters_faces() == f"{len(every):,}"
+    at.switch_page(DATASET).run()
+    at.toggle(key="all_faces").set_value(False).run()
+    assert clusters_faces() == f"{len(largest):,}" and at.session_state["loaded"].faceset is every
+
+    reload = new_app()  # the address in a new session: the same faces from the cache, the view it names
+    reload.query_params.update(dict(at.query_params), faces="all")
+    reload.run()
+    assert not reload.exception, reload.exception
+    again = reload.session_state["loaded"]
+    assert again.faceset.key == every.key and again.faceset.encoded == 0 and reload.session_state["all_faces"]
 
 
 def test_a_folder_outside_the_allowed_roots_is_refused(tmp_path: Path) -> None:
@@ -103,10 +152,11 @@ def test_delete_removes_the_dataset_from_the_cache(tmp_path: Path, monkeypatch, 
     finish_job(at.button(key="encode_folder").click().run())
     digests = at.session_state["loaded"].digests
     store = EncodingStore(cache)
-    assert store.get_many(digests, EncoderSettings().key)
+    every = EncoderSettings(all_faces=True).key  # the app encodes every face
+    assert store.get_many(digests, every)
     at.button(key="delete_cache").click().run()
     assert not at.exception
-    assert not store.get_many(digests, EncoderSettings().key)
+    assert not store.get_many(digests, every)
     assert "loaded" not in at.session_state
     assert os.fspath(cache) in at.success[0].value
 

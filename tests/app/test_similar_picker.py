@@ -62,6 +62,7 @@ def test_a_group_photo_of_the_set_shows_its_faces_and_switches_to_the_one_picked
     at = new_app()
     at.run()
     at.session_state["loaded"] = LoadedSet(fs, "groups (test)", EncoderSettings(all_faces=True), str(groups["root"]))
+    at.session_state["all_faces"] = True  # the Similar page searches every face (its default: the largest of each)
     at.session_state["query_face"] = rows[0][1]
     at.switch_page(SIMILAR).run()
     assert not at.exception, at.exception
@@ -131,3 +132,10 @@ def test_the_photos_page_says_how_many_photos_hold_several_faces(group_faceset, 
     faces = next(m for m in at.metric if m.label == "Faces")
     shown = largest.photos_with_several_faces
     assert faces.value == f"{len(largest):,}" and faces.delta == f"{shown:,} photos hold several"
+
+    at.session_state["loaded"] = LoadedSet(fs, "groups (test)", EncoderSettings(all_faces=True), str(groups["root"]))
+    at.run()  # as the app loads photos now: every face, the largest-face view derived for the article's pages
+    assert not at.exception, at.exception
+    faces = next(m for m in at.metric if m.label == "Faces")
+    assert faces.value == f"{len(fs):,}" and faces.delta == f"{several:,} photos hold several"
+    assert f"use {len(fs.largest()):,}, the largest of each photo" in faces.help

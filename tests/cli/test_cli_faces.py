@@ -19,7 +19,7 @@ def groups(tmp_path_factory: pytest.TempPathFactory, dataset_dir: Path, small_fa
 
 
 def test_people_json_names_each_face_of_a_group_photo_by_its_box(groups: dict, session_cache: Path) -> None:
-    out = run_cli("people", str(groups["root"]), "--all-faces", "--json", cache=session_cache)
+    out = run_cli("people", str(groups["root"]), "--json", cache=session_cache)  # every face, without asking
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     entries = [(p, f) for p in data["persons"] for f in p["faces"]] + [(None, f) for f in data["unsorted_faces"]]
@@ -31,6 +31,7 @@ def test_people_json_names_each_face_of_a_group_photo_by_its_box(groups: dict, s
     assert refs(data["unsorted_faces"]) == data["unsorted"]
     in_groups = [(p, f) for p, f in entries if f["path"] in groups["tiles"]]
     assert len(in_groups) >= 0.9 * IN_GROUPS * len(GROUP_PEOPLE)  # nearly every pasted face is found
+    assert data["faces"] == len(entries)
     for path in groups["tiles"]:
         numbers = sorted(f["face"] for _, f in in_groups if f["path"] == path)
         assert numbers == list(range(len(numbers)))  # numbered 0, 1, ... within its photo
@@ -91,3 +92,15 @@ def test_similar_face_n_of_a_group_photo_of_the_set_is_that_face(groups: dict, s
     assert not any(h["path"] == "groups/group_1.jpg" and h["face"] == 1 for h in data["exact"])  # not itself
     assert data["exact"][0]["path"].split("/")[0] in (asked.person, "groups")
     assert sum(h["path"].startswith(asked.person + "/") for h in data["exact"]) >= 3
+
+
+def test_encode_without_all_faces_reuses_the_every_face_rows_of_people(groups: dict, tmp_path: Path) -> None:
+    cache = tmp_path / "own.sqlite"  # nothing cached: `people` encodes every face, once
+    people = run_cli("people", str(groups["root"]), "--json", cache=cache)
+    assert people.returncode == 0, people.stderr
+    every = json.loads(run_cli("encode", str(groups["root"]), "--all-faces", "--json", cache=cache).stdout)
+    largest = json.loads(run_cli("encode", str(groups["root"]), "--json", cache=cache).stdout)
+    assert every["encoded"] == 0 and largest["encoded"] == 0  # both read what `people` encoded
+    assert largest["cached"] == every["cached"] > 0
+    assert every["faces"] == json.loads(people.stdout)["faces"] > largest["faces"]  # group photos: several faces
+    assert largest["faces"] == every["images"] - len(every["skipped"])  # one face per photo with a face
