@@ -26,7 +26,8 @@ from ..storage.encodings import EncodingStore
 from ..storage.person_ids import read_face_ids, read_id_facts, save_face_ids
 from .corrections import load_corrections
 from .faces import DEFAULT_MIN_SIZE, DEFAULT_THRESHOLD, face_fields
-from .grouping import Grouping, group_faceset
+from .grouping import Grouping
+from .kept import GraphSource, kept_grouping
 from .names import name_persons
 
 
@@ -222,17 +223,20 @@ def persons_for(
     min_size: int = DEFAULT_MIN_SIZE,
     *,
     seed: int = 0,
-    graph=None,
+    graph: GraphSource = None,
+    radius: float | None = None,
 ) -> Persons:
     """The persons of ``faceset`` at ``threshold`` with their stable ids and every stored correction applied.
 
     Writes to the cache file only when a face is seen in an id for the first time (new photos, a new
-    strictness): the ids found are then stable for every later call, in the app and the CLI alike.
+    strictness): the ids found are then stable for every later call, in the app and the CLI alike; and the
+    grouping under the corrections, when it was not kept yet (:func:`.kept.kept_grouping`: ``graph`` is a
+    neighbour graph, a function building one only when needed, or None; ``radius`` its radius).
     """
     digests, in_photo, _ = face_fields(faceset)
     row_of = {(d, i): r for r, (d, i) in enumerate(zip(digests, in_photo, strict=True))}
     legacy = load_corrections(store, faceset)
-    base = group_faceset(faceset, threshold, min_size, constraints=legacy, seed=seed, graph=graph)
+    base = kept_grouping(store, faceset, threshold, min_size, legacy, seed=seed, graph=graph, radius=radius)
     facts = read_facts(store, faceset, row_of)
     raw, base_ids = _face_ids(store, faceset, base, row_of, facts)
     cache: dict[int, int] = {}
