@@ -11,8 +11,10 @@ again and the new grouping kept. At 100,000 faces reading it back takes well und
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import importlib.metadata
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -34,11 +36,14 @@ GraphSource = NeighbourGraph | Callable[[], NeighbourGraph] | None
 
 @functools.cache
 def code_digest() -> str:
-    """A digest of the grouping code (:data:`_CODE`) and the settings it reads, 16 hex characters."""
+    """A digest of the grouping code (:data:`_CODE`; the settings it reads are its defaults, named in the key
+    anyway) and of the Infomap library's version, 16 hex characters."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for name in (*_CODE, "../settings.py"):
+    for name in _CODE:
         h.update((here / name).read_bytes())
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        h.update(importlib.metadata.version("igraph").encode())
     return h.hexdigest()[:16]
 
 
