@@ -40,7 +40,9 @@ export default function ({ data }) {
 }
 """
 
-_component = st.components.v2.component("facecore_preload", js=_JS)
+#: The component draws nothing: its place in the sidebar is hidden too (no gap above the menu).
+_CSS = ".st-key-facecore_preload { display: none; }"
+_component = st.components.v2.component("facecore_preload", js=_JS, css=_CSS, isolate_styles=False)
 _started = threading.Event()
 
 
