@@ -65,6 +65,7 @@ def _people(page, url: str, key: str, timeout_ms: float = 600_000) -> float:
 
 def _shot(page, path: Path) -> None:
     """The whole page (Streamlit scrolls inside its main block: the viewport grows to hold it first)."""
+    page.wait_for_timeout(1500)  # what is drawn below the timed text
     height = page.evaluate("() => Math.max(...Array.from(document.querySelectorAll("
                            "'[data-testid=stMain], [data-testid=stMainBlockContainer]')).map(e => e.scrollHeight))")
     page.set_viewport_size({"width": 1400, "height": max(1000, min(int(height) + 80, 14000))})
@@ -108,6 +109,7 @@ def first_loads(cache: Path, root: Path, key: str, app_dir: Path, sessions: int,
             out["clusters_new_session_s"] = [_clusters(_page(browser), server.url, key) for _ in range(sessions - 1)]
             people = _page(browser)
             out["people_new_session_s"] = _people(people, server.url, key)
+            people.get_by_role("button", name="All persons (CSV)").wait_for()  # the page's last part, for the picture
             _shot(people, shots / "people.png")
             out["rss_mib"] = server.rss_mib()
         with Server(cache, root, app_dir=app_dir) as server:
