@@ -37,5 +37,7 @@ class BackgroundJob:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job ends (or ``timeout`` seconds; None: until it ends); True if it ended."""
+        if self._thread.ident is None:  # never started: done already (e.g. a kept map), or not begun
+            return self.ended is not None
         self._thread.join(timeout)
         return not self._thread.is_alive()

@@ -79,6 +79,9 @@ THUMB_SIDE = 112
 #: The scatter draws at most about this many faces (the same share of each group); search and clustering use all.
 #: A browser with software WebGL took 1.6-3.1 s to redraw 100,000 points after a K move.
 CHART_DRAW_AT_MOST = 20_000
+#: The scatter's first drawing in a session draws at most this many (a subset of the ones drawn later): the browser's
+#: first chart waits for the chart library too, and 5,000 points drew 0.3-0.5 s sooner than 20,000 (BENCHMARKS 15).
+CHART_FIRST_DRAW_AT_MOST = 5_000
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif"}

@@ -80,8 +80,9 @@ with plot_col:
         state["scatter_last_pick"] = state["query_face"] = chosen[0]
         st.rerun()  # draw the star and the side panel for the new query
     if shown.rows is not None:
+        more = " (more after your first change)" if state.get("scatter_first_drawing") else ""
         st.caption(f"The chart draws {len(shown.rows):,} of the {n:,} faces, the same share of every group, so it "
-                   "redraws quickly; the legend counts every face, and groups, search, boxes and lassos use all "
+                   f"redraws quickly{more}; the legend counts every face, and groups, search, boxes and lassos use all "
                    "of them.")  # fmt: skip
     st.caption(
         ("On this map, faces that look alike lie together: nearby points are similar faces (the axes have no "

@@ -3,17 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from facecore import (
-    THRESHOLD_RANGE,
-    FaceCoreError,
-    apart_rows,
-    photo_ids,
-    representatives,
-    score_labels,
-    suggest_merges,
-    typical_first,
-)
-from pages._people.cached import kmeans_scores_for, people_state, people_sweep_for
+from facecore import THRESHOLD_RANGE, FaceCoreError, score_labels
+from pages._people.cached import kmeans_scores_for, people_state, people_sweep_for, person_views
 from pages._people.corrections import (
     history,
     label_size,
@@ -31,9 +22,8 @@ from pages._shared.state import MIN_FACES, model_params, setting
 from pages._shared.views import face_label
 from pages._shared.widgets import CLUSTERS, face_photo, gallery, require_loaded
 
-#: Persons in the gallery before "Show all"; faces shown of one person and of the unsorted ones.
+#: Persons in a page of the gallery; faces shown of one person and of the unsorted ones.
 GALLERY_PERSONS, PERSON_FACES, UNSORTED_FACES = 48, 200, 120
-SUGGESTIONS = 5
 
 frame("People")
 st.title("People")
@@ -71,8 +61,8 @@ except FaceCoreError as exc:  # e.g. corrections that contradict each other: und
     st.stop()
 grouping, names, ids = persons.grouping, persons.names, [int(p) for p in persons.ids]
 n_persons = grouping.n_persons
-order = typical_first(fs.encodings, grouping.labels)
-reps = representatives(fs.encodings, grouping.labels, n_persons)
+views = person_views(fs, threshold, persons)  # made once per state of the corrections, shared by sessions
+order, reps = views.order, views.reps
 notices_and_undo(fs)
 
 m1, m2, m3, m4 = st.columns(4)
@@ -86,10 +76,14 @@ st.subheader("Persons, largest first", divider="gray")
 if n_persons == 0:
     st.info("No two faces are close enough at this strictness: move the slider to the right.", icon=":material/tune:")
 else:
-    show_all = n_persons > GALLERY_PERSONS and st.toggle(f"Show all {n_persons:,} persons", key="people_show_all")
-    shown = range(n_persons if show_all else min(n_persons, GALLERY_PERSONS))
+    pages = (n_persons - 1) // GALLERY_PERSONS + 1  # a page of persons at a time: 10^5 faces make thousands
+    if not 1 <= state.get("people_page", 1) <= pages:  # fewer persons now (another strictness, a merge)
+        state["people_page"] = 1
+    page = st.number_input(f"Page (of {pages:,})", 1, pages, key="people_page", width=180) if pages > 1 else 1
+    shown = range((page - 1) * GALLERY_PERSONS, min(n_persons, page * GALLERY_PERSONS))
     sizes = grouping.sizes
-    st.caption("Each picture is the person's most typical face (the one nearest the middle of their faces).")
+    st.caption((f"Persons {shown[0] + 1:,}–{shown[-1] + 1:,} of {n_persons:,}. " if pages > 1 else "")
+               + "Each picture is the person's most typical face (the one nearest the middle of their faces).")
     gallery(fs, reps[list(shown)], [f"{persons.label(p)} · {sizes[p]}" for p in shown], width=96)
 
 # ----------------------------------------------------------------- one person
@@ -110,7 +104,7 @@ if n_persons:
                                           for i, r in enumerate(rows[:PERSON_FACES])], width=88)  # fmt: skip
         face_photo(ds, rows[:PERSON_FACES], [f"{i + 1} · {face_label(fs.faces[r])}" for i, r in
                                              enumerate(rows[:PERSON_FACES])], f"people_photo_{person_id}")  # fmt: skip
-        photos = people_frame(fs, grouping.labels, names, ids).query("person == @person_id")
+        photos = people_frame(fs, grouping.labels, names, ids, rows)
         with st.expander(f"The photos they come from ({photos['photo'].nunique()})", key="people_photos"):
             st.dataframe(photos[["photo", "face", "top", "right", "bottom", "left"]], hide_index=True)
             st.caption("face: 0 is the largest face of its photo; the box is in pixels of the photo.")
@@ -129,8 +123,7 @@ if n_persons:
 
     st.subheader("These may be the same person", divider="gray")
     st.caption("The closest pairs of persons that did not join, closest first (measured over all their faces).")
-    pairs = suggest_merges(fs.encodings, grouping, photo_ids(fs), apart_rows(persons), top=SUGGESTIONS)
-    suggestions(fs, persons, reps, pairs)
+    suggestions(fs, persons, reps, views.pairs)
 
 # ----------------------------------------------------------------- unsorted
 unsorted = np.setdiff1d(grouping.unsorted, grouping.low_quality)  # the low-quality ones have a section of their own

@@ -214,16 +214,21 @@ def faceset_map(
     at once (``progress`` is then called with 1.0 only) and a new one is kept there.
     """
     used = map_method(len(faceset.faces), method)
-    key = faceset_layout_key(faceset, method, dims, seed)
-    kept = load_map(store, key) if store is not None else None
-    if kept is not None and kept[0].shape == (len(faceset.faces), dims):
+    kept = kept_faceset_map(faceset, method, dims, seed, store) if store is not None else None
+    if kept is not None:
         if progress is not None:
             progress(1.0)
-        return kept[0], used
+        return kept, used
     xyz = similarity_map(faceset.encodings, dims=dims, method=method, seed=seed, progress=progress)
     if store is not None:
-        store_map(store, key, xyz, used, faceset.digests)
+        store_map(store, faceset_layout_key(faceset, method, dims, seed), xyz, used, faceset.digests)
     return xyz, used
+
+
+def kept_faceset_map(faceset, method: str, dims: int, seed: int, store) -> np.ndarray | None:
+    """The ``(n, dims)`` float32 map of ``faceset`` kept in the cache file (``store``), or None (none kept)."""
+    kept = load_map(store, faceset_layout_key(faceset, method, dims, seed))
+    return kept[0] if kept is not None and kept[0].shape == (len(faceset.faces), dims) else None
 
 
 def map_points(

@@ -27,7 +27,8 @@ from ..storage.encodings import EncodingStore
 from ..storage.person_ids import read_face_ids, read_id_facts, save_face_ids
 from .corrections import load_corrections
 from .faces import DEFAULT_MIN_SIZE, DEFAULT_THRESHOLD, face_fields
-from .grouping import Grouping, group_faceset
+from .grouping import Grouping
+from .kept import GraphSource, kept_grouping
 from .names import name_persons
 
 
@@ -223,7 +224,8 @@ def persons_for(
     min_size: int = DEFAULT_MIN_SIZE,
     *,
     seed: int = 0,
-    graph=None,
+    graph: GraphSource = None,
+    radius: float | None = None,
     bar: QualityBar | None = None,
 ) -> Persons:
     """The persons of ``faceset`` at ``threshold`` with their stable ids and every stored correction applied.
@@ -233,7 +235,9 @@ def persons_for(
     until the user moves one (a pin, as any move). Faces below ``LINK_BAR`` (blurred) build no person but join
     the nearest one if near enough (:mod:`.weak`).
     Writes to the cache file only when a face is seen in an id for the first time (new photos, a new
-    strictness): the ids found are then stable for every later call, in the app and the CLI alike.
+    strictness): the ids found are then stable for every later call, in the app and the CLI alike; and the
+    grouping under the corrections, when it was not kept yet (:func:`.kept.kept_grouping`: ``graph`` is a
+    neighbour graph, a function building one only when needed, or None; ``radius`` its radius).
     """
     digests, in_photo, _ = face_fields(faceset)
     row_of = {(d, i): r for r, (d, i) in enumerate(zip(digests, in_photo, strict=True))}
@@ -242,8 +246,8 @@ def persons_for(
     quality = faceset_quality(store, faceset)
     gated = low_quality_rows(quality, bar) if bar != QualityBar() else ()
     weak = low_quality_rows(quality, LINK_BAR)  # doubtful faces join the nearest person, build none
-    base = group_faceset(faceset, threshold, min_size, constraints=legacy, seed=seed, graph=graph, gated=gated,
-                         weak=weak)
+    base = kept_grouping(store, faceset, threshold, min_size, legacy, seed=seed, graph=graph, radius=radius,
+                         gated=gated, weak=weak)  # fmt: skip
     facts = read_facts(store, faceset, row_of)
     raw, base_ids = _face_ids(store, faceset, base, row_of, facts)
     cache: dict[int, int] = {}

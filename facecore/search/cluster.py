@@ -9,14 +9,16 @@ run with at most ``settings.FIT_THREADS`` BLAS/OpenMP threads.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
 from .. import settings as S
 from ..errors import InvalidParameterError, NotEnoughFacesError
+
+if TYPE_CHECKING:  # scikit-learn is imported when K-means is fitted: a kept model's centres need none of it
+    from sklearn.cluster import KMeans, MiniBatchKMeans
 
 MINIBATCH_ABOVE = 20_000
 
@@ -39,6 +41,8 @@ def fit_kmeans(z: np.ndarray, k: int, seed: int = 0) -> KMeans | MiniBatchKMeans
 
     Read ``labels_`` (cluster of each point) and ``cluster_centers_``.
     """
+    from sklearn.cluster import KMeans, MiniBatchKMeans  # noqa: PLC0415 - see TYPE_CHECKING above
+
     z = np.asarray(z, dtype=np.float32)
     check_k(len(z), k)
     with threadpool_limits(limits=S.FIT_THREADS):
@@ -55,6 +59,8 @@ def suggest_k(z: np.ndarray, ks: range | None = None, seed: int = 0, sample: int
     Higher is better. Scored on at most ``sample`` points for speed. A hint,
     not a rule: identities rarely form clean blobs.
     """
+    from sklearn.metrics import silhouette_score  # noqa: PLC0415 - imported when asked for
+
     z = np.asarray(z, dtype=np.float32)
     n = len(z)
     if ks is None:

@@ -8,12 +8,17 @@ Fits run with BLAS/OpenMP limited to ``settings.FIT_THREADS`` threads.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import numpy as np
-from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
 from .. import settings as S
 from ..errors import InvalidParameterError, NotEnoughFacesError
+
+if TYPE_CHECKING:  # scikit-learn is imported when a PCA is fitted (1-2 s): reading a kept one needs none of it
+    from sklearn.decomposition import PCA
 
 
 def max_dims(n_faces: int, n_features: int = 128) -> int:
@@ -38,6 +43,8 @@ def fit_pca(encodings: np.ndarray, seed: int = 0) -> PCA:
     ``encodings`` is ``(n_faces, 128)``. Read ``explained_variance_ratio_``
     for the contribution rate of each component.
     """
+    from sklearn.decomposition import PCA  # noqa: PLC0415 - see TYPE_CHECKING above
+
     x = np.asarray(encodings, dtype=np.float32)
     check_dims(len(x), 1, x.shape[1] if x.ndim == 2 else 128)
     n = max_dims(*x.shape)
@@ -46,7 +53,35 @@ def fit_pca(encodings: np.ndarray, seed: int = 0) -> PCA:
         return PCA(n_components=n, svd_solver=solver, random_state=seed).fit(x)
 
 
-def project(pca: PCA, encodings: np.ndarray, dims: int) -> np.ndarray:
+@dataclass(frozen=True, eq=False)
+class KeptPCA:
+    """A PCA fitted earlier and read back (:func:`facecore.storage.set_fits.kept_pca`): the attributes of a
+    fitted scikit-learn ``PCA`` that facecore reads (:func:`project`, :func:`explained_variance`), without
+    importing scikit-learn (1-2 s of a fresh server's first page). ``components_`` ``(c, 128)``, ``mean_``
+    ``(128,)``, the variances and singular values ``(c,)``."""
+
+    components_: np.ndarray
+    mean_: np.ndarray
+    explained_variance_: np.ndarray
+    explained_variance_ratio_: np.ndarray
+    singular_values_: np.ndarray
+    noise_variance_: float
+    n_samples_: int
+
+    @property
+    def n_components_(self) -> int:
+        return len(self.components_)
+
+    @property
+    def n_features_in_(self) -> int:
+        return int(self.components_.shape[1])
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """``(n, 128)`` -> ``(n, c)``: as scikit-learn's ``PCA.transform`` (no whitening)."""
+        return (np.asarray(x) - self.mean_) @ self.components_.T
+
+
+def project(pca: PCA | KeptPCA, encodings: np.ndarray, dims: int) -> np.ndarray:
     """Project ``(n, 128)`` encodings onto the first ``dims`` components; return ``(n, dims)`` float32."""
     if not 1 <= dims <= pca.n_components_:
         raise InvalidParameterError(
@@ -57,13 +92,13 @@ def project(pca: PCA, encodings: np.ndarray, dims: int) -> np.ndarray:
     return (x - pca.mean_.astype(np.float32)) @ comps.T
 
 
-def explained_variance(pca: PCA) -> tuple[np.ndarray, np.ndarray]:
+def explained_variance(pca: PCA | KeptPCA) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(ratio, cumulative)``: the share of variance of each component and the running total."""
     ratio = np.asarray(pca.explained_variance_ratio_, dtype=np.float64)
     return ratio, np.cumsum(ratio)
 
 
-def dims_for_variance(pca: PCA, target: float = 0.9) -> int:
+def dims_for_variance(pca: PCA | KeptPCA, target: float = 0.9) -> int:
     """The smallest dimension whose cumulative explained variance reaches ``target`` (0..1)."""
     _, cum = explained_variance(pca)
     return int(min(len(cum), np.searchsorted(cum, target) + 1))

@@ -9,15 +9,18 @@ says what the shortcut cost (comparisons saved, neighbours missed).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.decomposition import PCA
 
 from .. import settings as S
 from ..errors import InvalidParameterError
 from .cluster import check_k, fit_kmeans
 from .index import ClusterIndex, SearchResult, cluster_search, exact_search, recall
 from .reduce import check_dims, fit_pca, project
+
+if TYPE_CHECKING:
+    from sklearn.decomposition import PCA
 
 
 @dataclass(frozen=True)

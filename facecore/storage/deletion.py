@@ -4,8 +4,9 @@ Encodings, face crops and everything said about those faces are biometric data, 
 deletes all of it: the photos' encodings, crops and face quality (every encoder setting), the person
 facts, stable person ids and corrections about their faces, the saved upload sets and the imported sets
 listing them, the maps drawn from them, the photos' perceptual hashes and whether they were hidden from
-their set, and every set's kept measurements and fits (storage.set_results, storage.set_fits: curves,
-histograms, PCA and K-means centres, made again when next needed). Clearing the cache leaves no row in
+their set, and every set's kept measurements, fits and groupings (storage.set_results, storage.set_fits,
+storage.set_groupings: curves, histograms, PCA and K-means centres, persons' labels, made again when next
+needed). Clearing the cache leaves no row in
 any table of the file (names included) and shrinks it.
 """
 
@@ -23,6 +24,7 @@ from .person_ids import delete_id_rows
 from .photo_hashes import delete_photo_hashes
 from .saved_sets import delete_sets_with
 from .set_fits import forget_fits
+from .set_groupings import forget_groupings
 from .set_results import forget_results
 
 
@@ -43,6 +45,7 @@ def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | Non
     delete_maps(store, wanted)
     forget_results(store)  # every set's kept calibration and histograms: measured again when next needed
     forget_fits(store)  # and its kept PCA and K-means centres: fitted again when next opened
+    forget_groupings(store)  # and its kept groupings into persons: grouped again when next asked for
     with store.connect() as con:  # the deleted rows' old pages leave the write-ahead log too
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return removed

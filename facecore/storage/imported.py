@@ -54,9 +54,10 @@ class ImportedSetInfo:
 
 
 def _faceset(f: EncodingsFile) -> FaceSet:
+    boxes = map(tuple, np.asarray(f.boxes, dtype=np.int64).reshape(-1, 4).tolist())  # Python ints, one tuple each
     faces = tuple(
-        Face(d, p, k, tuple(int(v) for v in box), person)  # type: ignore[arg-type]
-        for d, p, k, box, person in zip(f.digests, f.paths, f.faces, f.boxes.tolist(), f.persons, strict=True)
+        Face(d, p, k, box, person)  # type: ignore[arg-type]
+        for d, p, k, box, person in zip(f.digests, f.paths, f.faces, boxes, f.persons, strict=True)
     )
     photos = dict(zip(f.digests, f.paths, strict=True))  # digest -> path, first row's order
     return FaceSet(faces=faces, encodings=f.encodings, images=len(photos), skipped=(), settings_key=f.settings_key,

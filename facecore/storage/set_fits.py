@@ -18,11 +18,10 @@ import time
 from collections.abc import Mapping
 
 import numpy as np
-from sklearn.decomposition import PCA
 
 from .. import settings as S
 from ..errors import FaceCoreError
-from ..search.reduce import fit_pca
+from ..search.reduce import KeptPCA, fit_pca
 from ..search.similarity import SimilarityModel, fit_model, model_from_centroids
 from .db import tables, transaction
 from .encodings import EncodingStore
@@ -68,20 +67,15 @@ def _get(store: EncodingStore, key: str, kind: str, params: Mapping[str, int]) -
         return {name: z[name] for name in z.files}
 
 
-def _pca_from(arrays: dict[str, np.ndarray], n_samples: int) -> PCA:
-    """A fitted scikit-learn PCA rebuilt from its kept attributes."""
-    comps = arrays["components_"]
-    pca = PCA(n_components=len(comps))
-    for name in _PCA_FIELDS:
-        setattr(pca, name, arrays[name])
-    pca.n_components_, pca.n_features_in_, pca.n_samples_ = len(comps), comps.shape[1], n_samples
-    pca.noise_variance_ = float(arrays["noise_variance_"])
-    return pca
+def _pca_from(arrays: dict[str, np.ndarray], n_samples: int) -> KeptPCA:
+    """A fitted PCA rebuilt from its kept attributes (without importing scikit-learn)."""
+    return KeptPCA(**{name: arrays[name] for name in _PCA_FIELDS},
+                   noise_variance_=float(arrays["noise_variance_"]), n_samples_=n_samples)  # fmt: skip
 
 
-def kept_pca(store: EncodingStore, key: str, encodings: np.ndarray, seed: int = S.DEFAULT_SEED) -> PCA:
+def kept_pca(store: EncodingStore, key: str, encodings: np.ndarray, seed: int = S.DEFAULT_SEED):
     """The full PCA of a set's ``(n, 128)`` ``encodings`` (``key``: its ``FaceSet.key``): read from the cache
-    file, or fitted and kept there."""
+    file (a :class:`~facecore.search.reduce.KeptPCA`), or fitted (scikit-learn's ``PCA``) and kept there."""
     params = {"seed": seed}
     got = _get(store, key, "pca", params)
     if got is not None:
@@ -93,7 +87,7 @@ def kept_pca(store: EncodingStore, key: str, encodings: np.ndarray, seed: int = 
 
 
 def kept_model(
-    store: EncodingStore, key: str, encodings: np.ndarray, dims: int, k: int, pca: PCA, seed: int = S.DEFAULT_SEED
+    store: EncodingStore, key: str, encodings: np.ndarray, dims: int, k: int, pca, seed: int = S.DEFAULT_SEED
 ) -> SimilarityModel:
     """PCA to ``dims`` and K-means with ``k`` clusters of a set's ``encodings`` (``key``: its ``FaceSet.key``;
     ``pca``: its full PCA, e.g. from :func:`kept_pca`): rebuilt from the centres kept in the cache file, or

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-from sklearn.decomposition import PCA
 
 from facecore import FaceSet, SimilarityModel, explained_variance, suggest_k
 from facecore import settings as S
@@ -17,6 +17,9 @@ from pages._clusters.tables import cluster_table
 from pages._shared.cached import crops, derived
 from pages._shared.pictures import face_uris
 from pages._shared.views import face_label
+
+if TYPE_CHECKING:  # scikit-learn is imported only when something is fitted
+    from sklearn.decomposition import PCA
 
 
 @derived

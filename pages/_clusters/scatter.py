@@ -87,6 +87,10 @@ def scatter_options(fs, model: SimilarityModel, dims: int) -> Shown:
         shown.colors, shown.color_names = person_ids(fs.persons)
     elif color_by == BY_PERSON:
         shown.colors, shown.color_names, shown.no_color = shown.persons, shown.person_names, "Unsorted"
-    if sample:
-        shown.rows = drawn_rows(model.labels if shown.colors is None else shown.colors, S.CHART_DRAW_AT_MOST)
+    if sample:  # the session's first drawing of this set is lighter; any rerun draws the rest (a superset)
+        first = st.session_state.get("scatter_drawn_for") != fs.key
+        st.session_state["scatter_drawn_for"] = fs.key
+        st.session_state["scatter_first_drawing"] = first and S.CHART_FIRST_DRAW_AT_MOST < S.CHART_DRAW_AT_MOST
+        at_most = min(S.CHART_FIRST_DRAW_AT_MOST, S.CHART_DRAW_AT_MOST) if first else S.CHART_DRAW_AT_MOST
+        shown.rows = drawn_rows(model.labels if shown.colors is None else shown.colors, at_most)
     return shown

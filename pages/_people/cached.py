@@ -13,19 +13,38 @@ from facecore import (
     THRESHOLD_RANGE,
     FaceSet,
     Grouping,
+    MergeSuggestion,
     NeighbourGraph,
     Persons,
     Scores,
     SweepPoint,
+    apart_rows,
     list_corrections,
     neighbour_graph,
     persons_for,
     photo_ids,
+    representatives,
     score_labels,
+    suggest_merges,
     threshold_sweep,
+    typical_first,
 )
 from facecore import settings as S
 from pages._shared.cached import PEOPLE_AUTO_UP_TO, _store, derived, model_for, store
+
+#: Pairs of persons suggested for a merge.
+SUGGESTIONS = 5
+
+
+@dataclass(frozen=True, eq=False)
+class PersonViews:
+    """``order`` ``(n,)`` face rows, each person's most typical face first (persons largest first); ``reps``
+    ``(n_persons,)`` each person's most typical face; ``pairs`` the persons that may be one, closest first."""
+
+    order: np.ndarray
+    reps: np.ndarray
+    pairs: tuple[MergeSuggestion, ...]
+
 
 #: Strictness values of the People page's "where to set the slider" chart.
 SWEEP_THRESHOLDS = tuple(round(0.3 + 0.025 * i, 3) for i in range(17))  # 0.30 … 0.70
@@ -47,7 +66,25 @@ def graph_for(key: str, _encodings: np.ndarray) -> NeighbourGraph:
 @derived
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _people(key: str, threshold: float, cache_path: str, version: tuple, _fs: FaceSet) -> Persons:
-    return persons_for(_store(cache_path), _fs, threshold, graph=graph_for(key, _fs.encodings))
+    # The grouping under the corrections is kept in the cache file (facecore.kept_grouping): the neighbour
+    # graph is built only when it is not (10-20 s at 10^5 faces), once per set, and serves every strictness.
+    return persons_for(_store(cache_path), _fs, threshold, graph=lambda: graph_for(key, _fs.encodings),
+                       radius=THRESHOLD_RANGE[1])  # fmt: skip
+
+
+@derived
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _views(key: str, threshold: float, version: tuple, _persons: Persons, _fs: FaceSet) -> PersonViews:
+    labels = _persons.grouping.labels
+    pairs = suggest_merges(_fs.encodings, _persons.grouping, photo_ids(_fs), apart_rows(_persons), top=SUGGESTIONS)
+    return PersonViews(typical_first(_fs.encodings, labels), representatives(_fs.encodings, labels,
+                       _persons.n_persons), pairs)  # fmt: skip
+
+
+def person_views(fs: FaceSet, threshold: float, persons: Persons) -> PersonViews:
+    """What the People page draws from ``persons`` (the persons of ``fs`` at ``threshold``), made once per
+    state of the corrections and shared by sessions (at 10^5 faces the suggestions alone took 0.4 s a run)."""
+    return _views(fs.key, round(float(threshold), 3), corrections_version(fs), persons, fs)
 
 
 _grouped: set[str] = set()  # the sets whose persons have been computed in this server process

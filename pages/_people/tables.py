@@ -11,9 +11,14 @@ from facecore import FaceSet, typical_first
 
 
 def people_frame(
-    faceset: FaceSet, labels: np.ndarray, names: Sequence[str | None], ids: Sequence[int] | np.ndarray | None = None
+    faceset: FaceSet,
+    labels: np.ndarray,
+    names: Sequence[str | None],
+    ids: Sequence[int] | np.ndarray | None = None,
+    rows: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """One row per face, persons first (largest first, most typical face first), then the unsorted faces.
+    """One row per face, persons first (largest first, most typical face first), then the unsorted faces;
+    with ``rows`` (face rows, e.g. one person's, most typical first), one row per face of ``rows`` in that order.
 
     Columns: ``person`` (the number shown on the page: the person's stable id ``ids[label]``, else
     label + 1; empty when unsorted),
@@ -21,7 +26,8 @@ def people_frame(
     face), ``top``/``right``/``bottom``/``left`` (the face box in px of the photo).
     """
     labels = np.asarray(labels, dtype=np.int64)
-    rows = np.concatenate([typical_first(faceset.encodings, labels), np.flatnonzero(labels < 0)])
+    if rows is None:
+        rows = np.concatenate([typical_first(faceset.encodings, labels), np.flatnonzero(labels < 0)])
     faces = [faceset.faces[int(r)] for r in rows]
     lab = labels[rows]
     frame = pd.DataFrame(

@@ -13,10 +13,10 @@ changed, instead of ``st.cache_data``'s copy per call (51 MB of encodings at
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
-from sklearn.decomposition import PCA
 
 from facecore import (
     EncodingStore,
@@ -32,6 +32,9 @@ from facecore import settings as S
 from pages._shared.pictures import PLACEHOLDER, photo_with_box
 from pages._shared.roots import allowed_roots
 from pages._shared.views import face_names, matching_faces
+
+if TYPE_CHECKING:  # scikit-learn is imported only when something is fitted
+    from sklearn.decomposition import PCA
 
 #: The getters whose results are derived from a face set (encodings, crops): forgotten together.
 _DERIVED: list = []

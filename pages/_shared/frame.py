@@ -13,6 +13,7 @@ import streamlit as st
 from pages._shared import auth as _auth
 from pages._shared import state as _state
 from pages._shared.jobs import adopt_finished_job, restore_from_url
+from pages._shared.preload import preload
 from pages._shared.widgets import FAVICON, sidebar
 
 
@@ -24,6 +25,7 @@ def frame(title: str) -> None:
     """
     st.set_page_config(page_title=f"{title} · Face finder", page_icon=FAVICON, layout="wide")
     _auth.password_gate()  # a demo with a password in secrets.toml shows nothing else until it is given
+    preload(server=title == "Photos")  # the chart library in the browser while the set is read; see preload.py
     _state.keep_widget_state()
     adopt_finished_job()
     restore_from_url()  # the loaded folder lives in the page address, so a reload brings it back

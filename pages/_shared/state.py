@@ -107,7 +107,7 @@ SETTINGS = {
 #: Widgets whose value should survive a visit to another page (file uploaders cannot be set, so not them).
 KEPT_WIDGETS = (
     *SETTINGS, "detector", "all_faces", "folder_path", "scatter_3d", "scatter_view", "gallery_cluster", "query_source",
-    "query_face", "query_search", "people_person", "people_show_all",
+    "query_face", "query_search", "people_person", "people_page",
 )
 
 #: Address keys naming the loaded server folder and how it was encoded, and the query face.

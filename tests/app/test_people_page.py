@@ -273,3 +273,44 @@ def test_the_zip_leaves_out_photos_outside_the_folder_or_changed(fresh, tmp_path
     assert photo_in_folder(os.fspath(tmp_path / "a"), os.fspath(tmp_path / "secret.jpg"), face.digest) is None
     assert photo_in_folder(os.fspath(tmp_path / "a"), "link.jpg", face.digest) is None
     assert photo_in_folder(os.fspath(tmp_path / "a"), "x.jpg", face.digest) is None  # another photo now
+
+
+def test_a_new_server_reads_the_kept_grouping_without_building_the_neighbour_graph(fresh, monkeypatch) -> None:
+    import pages._people.cached as cached
+
+    fs, store = fresh
+    first = people_app(fs)
+    persons = metric(first, "Persons")
+    with sqlite3.connect(store.path) as con:  # the grouping at the page's strictness is kept with the set
+        assert con.execute("SELECT count(*) FROM set_groupings WHERE set_key=?", (fs.key,)).fetchone()[0] == 1
+    cached.graph_for.clear()  # a new server process: nothing in memory
+    cached._people.clear()
+
+    built = []
+
+    def no_graph(*args, **kwargs):
+        built.append(args)
+        raise AssertionError("the neighbour graph was built")
+
+    monkeypatch.setattr(cached, "neighbour_graph", no_graph)
+    again = people_app(fs)
+    assert metric(again, "Persons") == persons and not built
+    assert again.selectbox(key="people_person").options == first.selectbox(key="people_person").options
+    again.slider(key="people_threshold").set_value(0.45).run()  # another strictness is not kept: grouped again
+    assert len(built) == 1 and again.exception
+
+
+def test_persons_are_shown_a_page_at_a_time(fresh) -> None:
+    from tests.people.test_corrections import blob_set
+
+    _, store = fresh
+    fs = replace(blob_set([3] * 60), key="sixty blobs")  # 60 persons of 3 synthetic faces (grey pictures)
+    at = people_app(fs)
+    assert metric(at, "Persons") == 60
+    page = at.number_input(key="people_page")
+    assert page.value == 1 and "Persons 1–48 of 60" in " ".join(c.value for c in at.caption)
+    page.set_value(2).run()
+    assert not at.exception
+    assert "Persons 49–60 of 60" in " ".join(c.value for c in at.caption)
+    persons = stored(fs, store)
+    assert at.image[0].captions == [f"{persons.label(p)} · 3" for p in range(48, 60)]  # the second page's 12

@@ -35,7 +35,7 @@ from facecore.storage.maps import store_map
 TABLES = {
     "images", "faces", "face_quality", "person_actions", "person_facts", "saved_sets", "saved_set_files",
     "imported_sets", "maps", "map_photos", "photo_hashes", "hidden_photos", "sqlite_sequence", "person_face_ids",
-    "person_id_counter", "person_id_facts",
+    "person_id_counter", "person_id_facts", "set_groupings",
 }  # fmt: skip
 #: Tables of what was measured or fitted on a whole set (storage.set_results, set_fits): present once a page or
 #: test measured something in the shared session cache; emptied by any deletion.
@@ -120,6 +120,7 @@ def test_cache_delete_dir_leaves_nothing_about_those_photos(full_cache, small_fa
     assert {d for d, *_ in after["photo_hashes"]} == set(small_faceset.digests) - folder  # the kept photos' only
     assert len(hidden_digests(store)) == 1  # the kept person's hidden photo stays hidden
     assert after["maps"] == [] and after["map_photos"] == []  # the map was drawn from deleted photos
+    assert after["set_groupings"] == []  # every kept grouping: grouped again when next asked for
     raw = b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
     assert NAME.encode() not in raw  # secure_delete: overwritten, not only unlinked
 
