@@ -20,8 +20,9 @@ def free_port() -> int:
 
 
 class Server:
-    """``with Server(cache, root) as s:`` runs ``streamlit run app.py`` on localhost with ``cache`` as its
-    cache file and ``root`` as the only allowed folder; ``s.url`` is its address, ``s.rss_mib()`` its memory."""
+    """``with Server(cache, root) as s:`` runs the app (``python app.py``, as make app does) on localhost with
+    ``cache`` as its cache file and ``root`` as the only allowed folder; ``s.url`` is its address, ``s.rss_mib()``
+    its memory."""
 
     def __init__(self, cache: Path, root: Path, log: Path | None = None, app_dir: Path = ROOT,
                  env: dict[str, str] | None = None) -> None:  # fmt: skip
@@ -31,8 +32,12 @@ class Server:
         self.log = log or Path(f"/tmp/bench-server-{self.port}.log")
         env = dict(os.environ, FACECORE_CACHE=str(cache), FACECORE_ALLOWED_ROOTS=str(root), PYTHONUNBUFFERED="1",
                    **(env or {}))  # fmt: skip
-        cmd = [str(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.port", str(self.port),
-               "--server.headless", "true", "--server.fileWatcherType", "none"]  # fmt: skip
+        # As make app starts it; an older checkout's app.py (without _serve) only runs under streamlit run.
+        starts_itself = "def _serve" in (app_dir / "app.py").read_text()
+        start = [sys.executable, "app.py"] if starts_itself else [str(Path(sys.executable).parent / "streamlit"),
+                                                                   "run", "app.py"]  # fmt: skip
+        cmd = [*start, "--server.port", str(self.port), "--server.headless", "true", "--server.fileWatcherType",
+               "none"]  # fmt: skip
         self.proc = subprocess.Popen(cmd, cwd=app_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)  # fmt: skip
         self._ready = threading.Event()

@@ -237,11 +237,13 @@ def browser_page() -> Iterator:
 
 
 def start_server(cache: Path, roots: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    """``streamlit run app.py`` on a free localhost port, in its own session, its output in ``log``."""
+    """The app as ``make app`` starts it (``python app.py``) on a free localhost port, in its own session, its output
+    in ``log``. (Under ``streamlit run``, a worker pool started from a background thread between script runs
+    would re-import Streamlit's command-line script in its workers: ``__main__`` is that script then.)"""
     port = _free_port()
     env = dict(os.environ, FACECORE_CACHE=os.fspath(cache), FACECORE_ALLOWED_ROOTS=os.fspath(roots),
                PYTHONUNBUFFERED="1")  # fmt: skip
-    cmd = [os.fspath(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.port", str(port),
+    cmd = [sys.executable, "app.py", "--server.port", str(port),
            "--server.headless", "true", "--server.address", "localhost"]  # fmt: skip
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
