@@ -91,6 +91,15 @@ def tables(con: sqlite3.Connection) -> list[str]:
     return [name for (name,) in rows]
 
 
+def empty_table(con: sqlite3.Connection, table: str) -> int:
+    """Delete every row of ``table`` in one transaction (a table never made: nothing, and no table added); return
+    how many rows went."""
+    if table not in tables(con):
+        return 0
+    with transaction(con):
+        return con.execute(f'DELETE FROM "{table}"').rowcount
+
+
 def why_not_created(path: Path, exc: OSError) -> str:
     """The reason a new cache file could not be made, naming a file that stands where a folder must be."""
     for parent in path.parents:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .db import tables, transaction
+from .db import empty_table, tables, transaction
 from .encodings import EncodingStore
 from .hidden_photos import unhide_photos
 from .imported import delete_imported, delete_imported_with
@@ -23,9 +23,11 @@ from .person_facts import delete_corrections
 from .person_ids import delete_id_rows
 from .photo_hashes import delete_photo_hashes
 from .saved_sets import delete_sets_with
-from .set_fits import forget_fits
-from .set_groupings import forget_groupings
-from .set_results import forget_results
+
+#: What is kept for every set under its content key (storage.set_results: calibration and histograms,
+#: storage.set_fits: PCA and K-means centres, storage.set_groupings: persons' labels). Deleting any photos
+#: forgets all of it, for every set: each is measured, fitted or grouped again when next needed.
+KEPT_FOR_EVERY_SET = ("set_results", "set_fits", "set_groupings")
 
 
 def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | None = None) -> int:
@@ -43,10 +45,10 @@ def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | Non
     delete_photo_hashes(store, wanted)
     unhide_photos(store, wanted)
     delete_maps(store, wanted)
-    forget_results(store)  # every set's kept calibration and histograms: measured again when next needed
-    forget_fits(store)  # and its kept PCA and K-means centres: fitted again when next opened
-    forget_groupings(store)  # and its kept groupings into persons: grouped again when next asked for
-    with store.connect() as con:  # the deleted rows' old pages leave the write-ahead log too
+    with store.connect() as con:
+        for table in KEPT_FOR_EVERY_SET:
+            empty_table(con, table)
+        # the deleted rows' old pages leave the write-ahead log too
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return removed
 

@@ -23,7 +23,7 @@ from .. import settings as S
 from ..errors import FaceCoreError
 from ..search.reduce import KeptPCA, fit_pca
 from ..search.similarity import SimilarityModel, fit_model, model_from_centroids
-from .db import tables, transaction
+from .db import transaction
 from .encodings import EncodingStore
 
 SCHEMA = """
@@ -99,12 +99,3 @@ def kept_model(
     model = fit_model(encodings, dims, k, seed=seed, pca=pca)
     _put(store, key, "kmeans", params, {"centroids": model.centroids})
     return model
-
-
-def forget_fits(store: EncodingStore) -> int:
-    """Forget every set's kept fits (a set's photos were deleted); return how many rows went."""
-    with store.connect() as con:
-        if "set_fits" not in tables(con):
-            return 0
-        with transaction(con):
-            return con.execute("DELETE FROM set_fits").rowcount

@@ -75,12 +75,3 @@ def get_grouping(store: EncodingStore, set_key: str, params: str, n: int) -> np.
         return None
     labels = np.load(io.BytesIO(row[0]), allow_pickle=False)
     return labels if labels.shape == (n,) and labels.dtype == np.int32 else None
-
-
-def forget_groupings(store: EncodingStore) -> int:
-    """Forget every set's kept groupings (a set's photos were deleted); return how many rows went."""
-    with store.connect() as con:
-        if "set_groupings" not in tables(con):
-            return 0
-        with transaction(con):
-            return con.execute("DELETE FROM set_groupings").rowcount

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from ..errors import NotEnoughFacesError
 from ..verdict.calibration import Calibration, calibrate
 from ..verdict.distances import DistanceDistributions, distance_distributions
-from .db import tables, transaction
+from .db import transaction
 from .encodings import EncodingStore
 
 SCHEMA = """
@@ -76,15 +76,6 @@ def get_result(store: EncodingStore, set_key: str, kind: str, params: Mapping[st
         row = con.execute("SELECT body FROM set_results WHERE set_key=? AND kind=? AND params=?",
                           (set_key, kind, _params_text(params))).fetchone()  # fmt: skip
     return (False, None) if row is None else (True, _from_json(kind, row[0]))
-
-
-def forget_results(store: EncodingStore) -> int:
-    """Forget every set's kept results (a set's photos were deleted); return how many rows went."""
-    with store.connect() as con:
-        if "set_results" not in tables(con):  # never made: nothing to forget, and no table to add
-            return 0
-        with transaction(con):
-            return con.execute("DELETE FROM set_results").rowcount
 
 
 def measure(store: EncodingStore, faceset, kind: str, params: Mapping[str, int]) -> object | None:
