@@ -13,7 +13,8 @@ shared portraits is that blurred.
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
+
+from .passes import Groups
 
 #: Doubtful faces compared with every person at once, this many at a time (bounds a (block, persons) matrix).
 _BLOCK = 1024
@@ -32,10 +33,9 @@ def join_nearest(x: np.ndarray, labels: np.ndarray, weak: np.ndarray, conflicts:
     if not len(weak) or n_persons == 0:
         return out
     inside = np.flatnonzero(labels >= 0)
-    onehot = sparse.csr_matrix((np.ones(len(inside)), (labels[inside], inside)), shape=(n_persons, len(x)))
-    count = np.bincount(labels[inside], minlength=n_persons).astype(np.float64)
-    mean = np.asarray(onehot @ x.astype(np.float64)) / count[:, None]
-    mean_sq = np.asarray(onehot @ np.einsum("ij,ij->i", x, x).astype(np.float64)) / count
+    persons = Groups(x[inside], labels[inside])  # count, sum and sum of squares per person, as pass 2 keeps them
+    mean = persons.sum / persons.count[:, None]
+    mean_sq = persons.sq / persons.count
     banned = _banned(weak, labels, conflicts)
     best = np.full(len(weak), -1, np.int64)
     dist = np.full(len(weak), np.inf)
