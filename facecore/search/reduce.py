@@ -76,10 +76,6 @@ class KeptPCA:
     def n_features_in_(self) -> int:
         return int(self.components_.shape[1])
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        """``(n, 128)`` -> ``(n, c)``: as scikit-learn's ``PCA.transform`` (no whitening)."""
-        return (np.asarray(x) - self.mean_) @ self.components_.T
-
 
 def project(pca: PCA | KeptPCA, encodings: np.ndarray, dims: int) -> np.ndarray:
     """Project ``(n, 128)`` encodings onto the first ``dims`` components; return ``(n, dims)`` float32."""
