@@ -26,7 +26,7 @@ from facecore import (
 )
 from facecore.encode.detection import _busy_regions
 
-EVERY = EncoderSettings(all_faces=True)
+EVERY, LARGEST = EncoderSettings(all_faces=True), EncoderSettings()
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +101,29 @@ def test_every_face_mode_has_its_own_cache_key_and_the_largest_face_key_is_uncha
     assert EncoderSettings().key == "v2|hog|max800|upauto|j1"  # caches written before stay valid
     assert EVERY.key != EncoderSettings().key
     assert EncoderSettings(all_faces=True, upsample=1).key == EncoderSettings(upsample=1).key
+
+
+def test_the_last_pass_on_a_phone_photo_finds_the_loops_face_on_the_pasted_photo_alone(tmp_path, dataset_dir) -> None:
+    """A phone photo whose small copy shows no face: largest-face mode's last pass (the article's own) scans only the
+    pasted photo, not the blank canvas around it, and finds the faces the loop finds on the whole photo."""
+    import face_recognition
+    from PIL import Image
+
+    from facecore.encode.detection import _downscale, _locate
+
+    comps = make_photos(tmp_path, seed=23, groups=0, phones=6, dataset=dataset_dir)
+    checked = 0
+    for c in comps:
+        rgb = decode_image((tmp_path / c.name).read_bytes())
+        small, _ = _downscale(rgb, LARGEST.detect_max_side)
+        if _locate(small, 0, "hog") or _locate(small, 1, "hog"):
+            continue  # the small copy shows the face: no last pass
+        crops = _busy_regions(np.asarray(Image.fromarray(rgb).convert("L")))
+        assert sum((b - t) * (r - lf) for t, r, b, lf in crops) < 0.5 * c.width * c.height
+        loop = face_recognition.face_locations(rgb)  # the article's detection on the whole photo
+        found = detect_faces(rgb, LARGEST)
+        assert loop and len(found) == len(loop), (c.name, loop, found)
+        assert all(any(iou(b, f) >= 0.5 for f in found) for b in loop), (c.name, loop, found)
+        assert detect_faces(rgb, EVERY) == found  # every-face mode: the cascade looked at the photo in full already
+        checked += 1
+    assert checked, "no phone photo whose small copy shows no face (the test would show nothing)"
