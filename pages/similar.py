@@ -118,7 +118,8 @@ grouping, person_names = people_for(fs, setting("people_threshold", 0.3, 0.7)) i
 # the People page's persons (corrections included); a large set not grouped into persons yet: the folders
 persons = hit_persons(fs, exact.indices, None if grouping is None else grouping.labels, person_names)
 sizes = {} if grouping is None else dict(zip(person_names, grouping.sizes.tolist(), strict=True))
-copy = None if "row" in query else copy_in_set(fs, upload_digest, exact.distances, exact.indices)  # already in the set?
+# an uploaded photo: is it already in the set?
+copy = None if source == DATASET_FACE else copy_in_set(fs, upload_digest, exact.distances, exact.indices)
 answer = match_verdict(exact.distances, threshold, persons, calibration, person_faces=sizes, copy=copy)
 st.subheader("Same person?", divider="gray")
 if "row" in query and grouping is not None:

@@ -26,26 +26,50 @@ def _to_face(key: str) -> None:
 
 
 def dataset_query(ds, fs: FaceSet, model, names: list[str], state) -> tuple[np.ndarray, dict]:
-    """Pick a face of the set (its photo's other faces one click away); return ``(encoding, find_similar kwargs)``."""
+    """Pick a face of the set (its photo's other faces one click away); return ``(encoding, find_similar kwargs)``:
+    ``{"row": r}`` for a face of ``fs``; ``{"encoding": e}`` for another face of a photo when ``fs`` keeps the largest
+    face of each photo (that face is encoded in the set it was derived from, but not among these rows)."""
     state["query_face"] = min(max(int(state.get("query_face", 0)), 0), len(fs) - 1)
     row = face_picker(names, state, fs.key)
     face = fs.faces[row]
-    st.image(crops(fs, [row])[0], width=150)
     st.caption(f"person (folder): {face.person or '-'}  \ngroup: {int(model.labels[row])}")
+    whole = fs.source if fs.largest_only and fs.source is not None else None
+    if whole is not None and (rows := photo_rows_for(whole.key, whole).get(face.digest)):
+        return _other_face(ds, fs, row, whole, rows)
+    st.image(crops(fs, [row])[0], width=150)
     siblings = photo_rows_for(fs.key, fs).get(face.digest)
     if siblings:  # a photo with several faces: show them numbered, any of them one click away
         key = f"photo_face_{row}"  # a new query face starts a new choice
         st.radio(PICK_LABEL, siblings, index=siblings.index(row), key=key, horizontal=True, on_change=_to_face,
                  args=(key,), format_func=lambda r: _face_word(fs.faces[r].in_photo),
                  help=f"This photo holds {len(siblings)} faces, numbered from the largest.")  # fmt: skip
-        boxes = tuple(fs.faces[r].box for r in siblings)
-        photo = numbered_photo(ds.folder, face.name, siblings.index(row), boxes) if ds.folder else None
-        if photo is not None:
-            st.image(photo, caption=f"{face.name}: {len(siblings)} faces, the one searched with in orange")
+        _numbered(ds, face.name, siblings.index(row), tuple(fs.faces[r].box for r in siblings))
     elif ds.folder and (photo := boxed_photo(ds.folder, face.name, tuple(face.box))) is not None:
         with st.expander("The whole photo"):
             st.image(photo, caption=face.name)
     return fs.encodings[row], {"row": row}
+
+
+def _numbered(ds, name: str, chosen: int, boxes: tuple) -> None:
+    photo = numbered_photo(ds.folder, name, chosen, boxes) if ds.folder else None
+    if photo is not None:
+        st.image(photo, caption=f"{name}: {len(boxes)} faces, the one searched with in orange")
+
+
+def _other_face(ds, fs: FaceSet, row: int, whole: FaceSet, rows: tuple[int, ...]) -> tuple[np.ndarray, dict]:
+    """A photo with several faces on a page that keeps each photo's largest face: any of its faces can be the
+    query; face 1 is the row ``row`` of ``fs``, another face is searched with its encoding from ``whole``."""
+    pick = st.radio(PICK_LABEL, range(len(rows)), key=f"photo_face_{row}_whole", horizontal=True,
+                    format_func=_face_word, help=f"This photo holds {len(rows)} faces, numbered from the largest.")
+    _numbered(ds, fs.faces[row].name, pick, tuple(whole.faces[r].box for r in rows))
+    st.image(crops(whole, [rows[pick]])[0], width=150)
+    if pick == 0:
+        return fs.encodings[row], {"row": row}
+    st.caption(f"Face {pick + 1} is not on the Clusters and Similar faces pages, which keep each photo's largest "
+               "face as the article did: it is searched like a new photo, with these photos' PCA. The Photos "
+               "page's switch puts every face on them.")  # fmt: skip
+    encoding = whole.encodings[rows[pick]]
+    return encoding, {"encoding": encoding}
 
 
 def upload_query(ds) -> tuple[np.ndarray, dict]:

@@ -83,6 +83,36 @@ def test_a_group_photo_of_the_set_shows_its_faces_and_switches_to_the_one_picked
     assert photo_captions(at)[-1] == photo_of(exact["file"].iloc[2]) and len(at.image) == 4
 
 
+def test_on_the_largest_face_view_a_group_photos_other_faces_can_be_searched_with(group_faceset, groups) -> None:
+    """The Similar faces page keeps each photo's largest face (the app's default): a group photo of the set still
+    offers every face it holds, and face 2 is searched with its own encoding (not a row of that view)."""
+    from pages._shared.state import LoadedSet
+
+    fs = group_faceset
+    view = fs.largest()
+    row = next(i for i, f in enumerate(view.faces) if f.name == "groups/group_0.jpg")
+    faces = sorted((f.in_photo, i) for i, f in enumerate(fs.faces) if f.name == "groups/group_0.jpg")
+    tiles = groups["tiles"]["groups/group_0.jpg"]
+    at = new_app()
+    at.run()
+    at.session_state["loaded"] = LoadedSet(fs, "groups (test)", EncoderSettings(all_faces=True), str(groups["root"]))
+    at.session_state["query_face"] = row
+    at.switch_page(SIMILAR).run()
+    assert not at.exception, at.exception
+    assert len(at.selectbox(key="query_face").options) == len(view) < len(fs)  # the page's faces: the view's
+    assert picker(at).options[:2] == ["1 (largest)", "2"] and len(picker(at).options) == len(faces)
+    largest = at.dataframe[EXACT].value
+    picker(at).set_value(1).run()  # face 2 of the photo, which this view does not hold
+    assert not at.exception, at.exception
+    assert any("searched like a new photo" in c.value for c in at.caption)
+    person = tile_of(tiles, list(fs.faces[faces[1][1]].box)).person
+    exact = at.dataframe[EXACT].value
+    assert (exact["folder"].head(3) == person).mean() >= 2 / 3  # face 2's person, not the largest face's
+    assert person != tile_of(tiles, list(fs.faces[faces[0][1]].box)).person
+    assert set(exact["file"].head(3)).isdisjoint(largest["file"].head(3))
+    assert at.session_state["query_face"] == row  # still the same photo's row of the view
+
+
 def photo_of(face: str) -> str:
     """The photo a result row's face is in: its file, without the face's number (``"a.jpg #3"`` -> ``"a.jpg"``)."""
     return face.split(" #")[0]
