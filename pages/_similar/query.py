@@ -32,10 +32,10 @@ def dataset_query(ds, fs: FaceSet, model, names: list[str], state) -> tuple[np.n
     state["query_face"] = min(max(int(state.get("query_face", 0)), 0), len(fs) - 1)
     row = face_picker(names, state, fs.key)
     face = fs.faces[row]
-    st.caption(f"person (folder): {face.person or '-'}  \ngroup: {int(model.labels[row])}")
     whole = fs.source if fs.largest_only and fs.source is not None else None
     if whole is not None and (rows := photo_rows_for(whole.key, whole).get(face.digest)):
-        return _other_face(ds, fs, row, whole, rows)
+        return _other_face(ds, fs, row, whole, rows, int(model.labels[row]))
+    st.caption(f"person (folder): {face.person or '-'}  \ngroup: {int(model.labels[row])}")
     st.image(crops(fs, [row])[0], width=150)
     siblings = photo_rows_for(fs.key, fs).get(face.digest)
     if siblings:  # a photo with several faces: show them numbered, any of them one click away
@@ -56,14 +56,19 @@ def _numbered(ds, name: str, chosen: int, boxes: tuple) -> None:
         st.image(photo, caption=f"{name}: {len(boxes)} faces, the one searched with in orange")
 
 
-def _other_face(ds, fs: FaceSet, row: int, whole: FaceSet, rows: tuple[int, ...]) -> tuple[np.ndarray, dict]:
+def _other_face(
+    ds, fs: FaceSet, row: int, whole: FaceSet, rows: tuple[int, ...], group: int
+) -> tuple[np.ndarray, dict]:
     """A photo with several faces on a page that keeps each photo's largest face: any of its faces can be the
-    query; face 1 is the row ``row`` of ``fs``, another face is searched with its encoding from ``whole``."""
+    query; face 1 is the row ``row`` of ``fs`` (in K-means group ``group``), another face is searched with its
+    encoding from ``whole``."""
+    st.caption(f"person (folder): {fs.faces[row].person or '-'}")
     pick = st.radio(PICK_LABEL, range(len(rows)), key=f"photo_face_{row}_whole", horizontal=True,
                     format_func=_face_word, help=f"This photo holds {len(rows)} faces, numbered from the largest.")
     _numbered(ds, fs.faces[row].name, pick, tuple(whole.faces[r].box for r in rows))
     st.image(crops(whole, [rows[pick]])[0], width=150)
     if pick == 0:
+        st.caption(f"group: {group}")
         return fs.encodings[row], {"row": row}
     st.caption(f"Face {pick + 1} is not on the Clusters and Similar faces pages, which keep each photo's largest "
                "face as the article did: it is searched like a new photo, with these photos' PCA. The Photos "
