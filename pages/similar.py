@@ -136,7 +136,10 @@ st.caption(answer.meaning)
 dist = distributions_for(fs) if measured else None
 if not measured:
     rerun_when_measured(fs)
-if dist is not None:
+if dist is not None and not dist.same_pairs + dist.different_pairs:  # no person folders: no pair is known
+    st.caption("These photos are not sorted into folders named after people, so how far apart one person's faces "
+               "are cannot be measured on them: the sentence above uses the shared photos' measurements.")
+elif dist is not None:
     nearest = float(exact.distances[0]) if len(exact.distances) else None
     st.plotly_chart(distance_figure(dist, threshold, nearest), key="distances", config={"displaylogo": False})
     st.caption(

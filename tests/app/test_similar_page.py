@@ -282,3 +282,20 @@ def test_a_large_sets_first_answer_does_not_wait_for_its_calibration(
     assert at.slider(key="threshold").value == pytest.approx(measured, abs=1e-3)
     assert not any("Measuring what a distance means" in c.value for c in at.caption)
     assert at.get("plotly_chart")
+
+
+def test_photos_without_person_folders_get_no_empty_distance_chart(small_faceset) -> None:
+    """Photos not sorted into folders named after people: no pair of faces is known to be one person or two, so
+    the distance chart (which would draw two flat lines) is replaced by a sentence; the answer stays."""
+    import dataclasses
+
+    faces = tuple(dataclasses.replace(f, person=None) for f in small_faceset.faces)
+    fs = dataclasses.replace(small_faceset, faces=faces, key="unnamed-" + small_faceset.key)
+    at = loaded_app(fs, SIMILAR, query_face=0)
+    assert not at.exception, at.exception
+    assert not at.get("plotly_chart")
+    assert any("not sorted into folders named after people" in c.value for c in at.caption)
+    assert at.dataframe[EXACT].value["file"].tolist()
+    named = loaded_app(small_faceset, SIMILAR, query_face=0)  # the same photos in their folders: the chart
+    assert named.get("plotly_chart")
+    assert not any("not sorted into folders named after people" in c.value for c in named.caption)
