@@ -100,3 +100,23 @@ def test_quality_is_stored_with_the_faces_and_an_old_cache_stays_readable(small_
     assert np.isnan(got.quality).all()
     with sqlite3.connect(old) as con:  # older code writing 9 values into faces still works on the opened file
         con.execute("INSERT INTO faces VALUES (?,?,?,?,?,?,?,?,?)", ("x", key, 0, 0, 1, 1, 0, b"", None))
+
+
+def test_a_sets_quality_is_read_once_and_kept_for_the_next_call(small_faceset, session_cache: Path, monkeypatch):
+    """The People page reads the set's quality after every correction (0.7 s at 100,000 photos): the rows are
+    kept in memory by cache file, settings and set key, and another set (another key) is read anew."""
+    from facecore import faceset_quality
+
+    store = EncodingStore(session_cache)
+    first = faceset_quality(store, small_faceset)
+    assert first.shape == (len(small_faceset), 4) and np.isfinite(first[:, 0]).all()  # sizes measured at encode
+    reads = []
+    read = store.face_quality
+    monkeypatch.setattr(store, "face_quality", lambda *a: reads.append(a) or read(*a))
+    assert faceset_quality(store, small_faceset) is first and not reads
+    view = small_faceset.largest()
+    rows = faceset_quality(store, view)
+    np.testing.assert_array_equal(rows, first[view.source_rows] if view.key != small_faceset.key else first)
+    assert len(reads) == (view.key != small_faceset.key)
+    with pytest.raises(ValueError):
+        first[0, 0] = 1.0  # read-only: no caller can change what the next one reads
