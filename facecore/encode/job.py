@@ -9,9 +9,11 @@ the next visit to the same photos finds them there.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from ..background import BackgroundJob
 from ..errors import FaceCoreError, UnreadableImageError
@@ -19,6 +21,7 @@ from ..faceset import FaceSet, Progress, encode_images
 from ..photos.refs import ImageRef, Skipped, content_digest
 from ..settings import EncoderSettings
 from ..storage.encodings import EncodingStore
+from ..storage.person_carry import carry_persons
 from ..storage.saved_sets import save_set
 from .dask_backend import backend_from_env
 
@@ -85,6 +88,7 @@ class EncodeJob(BackgroundJob):
             fs = encode_images(refs, self.settings, self._store, skipped=skipped, backend=backend,
                                on_progress=self._on_progress, should_stop=self._stop.is_set)  # fmt: skip
             self.token = save_set(self._store, fs, self.label) if self.remember and len(fs) else None
+            self._carry_persons(fs)
             self.faceset = fs
         except (FaceCoreError, ValueError) as exc:  # ValueError: a malformed FACECORE_DASK_SCHEDULER
             self.error = str(exc)
@@ -94,6 +98,17 @@ class EncodeJob(BackgroundJob):
         finally:
             self._collect = None  # a finished job holds no upload (nor its archive's bytes)
             self.ended = time.monotonic()
+
+    def _carry_persons(self, fs: FaceSet) -> None:
+        """Every face of photos first encoded with their largest face only: the persons named and corrected there
+        come along (:func:`~facecore.storage.person_carry.carry_persons`); a cache that cannot be written only
+        loses that."""
+        if self.settings.every_pass != 2 or not len(fs):
+            return
+        try:
+            carry_persons(self._store, fs.digests, replace(self.settings, all_faces=False).key, self.settings.key)
+        except (sqlite3.Error, FaceCoreError):
+            log.warning("the persons of %s were not carried to every-face mode", self.label, exc_info=True)
 
     def _on_progress(self, progress: Progress) -> None:
         self.progress = progress

@@ -121,7 +121,8 @@ def encoded_before_every_face(ds, busy: bool) -> None:
     if ds.settings.all_faces or ds.imported:
         return
     st.info("These photos were encoded before every face was kept: each photo gives only its largest face, on the "
-            "People page too." + ("" if ds.folder else " Upload them again to find every face."),
+            "People page too." + (" Names and corrections made on the People page come along when every face is "
+            "encoded." if ds.folder else " Upload them again to find every face."),
             icon=":material/info:")  # fmt: skip
     if ds.folder and st.button("Encode every face of these photos", key="encode_every_face", disabled=busy,
                                icon=":material/group:", help="Once: every photo is searched at full size again, "
