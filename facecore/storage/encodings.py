@@ -180,9 +180,9 @@ class EncodingStore:
 
     def copy_results(self, digests: Iterable[str], from_key: str, to_key: str) -> int:
         """Copy the cached results of those photos from settings ``from_key`` to ``to_key`` where ``to_key`` has
-        none: the image rows, their faces (boxes, encodings, thumbnails) and the faces' quality, nothing
-        encoded. Largest-face mode reads every-face rows this way (their face 0 is the largest face). Returns
-        the photos copied."""
+        none: the image rows, their faces (boxes and encodings; the thumbnails stay with ``from_key``'s rows, where
+        :meth:`thumbnails` finds them) and the faces' quality, nothing encoded. Largest-face mode reads every-face
+        rows this way (their face 0 is the largest face). Returns the photos copied."""
         wanted = list(dict.fromkeys(digests))
         copied = 0
         query = ("SELECT digest FROM images WHERE settings=? AND digest IN ({m}) AND digest NOT IN "
@@ -199,7 +199,7 @@ class EncodingStore:
                     continue
                 sel = ",".join("?" * len(todo))
                 for table, cols in (("images", "width, height, n_faces, reason, detail, created"),
-                                    ("faces", "idx, top, right, bottom, left, encoding, thumb"),
+                                    ("faces", "idx, top, right, bottom, left, encoding"),
                                     ("face_quality", "idx, quality")):  # fmt: skip
                     con.execute(f"DELETE FROM {table} WHERE settings=? AND digest IN ({sel})", [to_key, *todo])
                     con.execute(f"INSERT INTO {table} (digest, settings, {cols}) SELECT digest, ?, {cols} "
@@ -226,19 +226,32 @@ class EncodingStore:
         return out
 
     def thumbnails(self, keys: Iterable[tuple[str, int]], settings_key: str) -> dict[tuple[str, int], bytes]:
-        """Return JPEG thumbnails for ``(digest, face index)`` pairs that have one."""
+        """Return JPEG thumbnails for ``(digest, face index)`` pairs that have one. A face stored without one (rows
+        copied from other settings, :meth:`copy_results`) takes the thumbnail of the same photo's face with the
+        same box under other settings: the same crop."""
         wanted = list(dict.fromkeys(keys))
         out: dict[tuple[str, int], bytes] = {}
-        digests = list(dict.fromkeys(d for d, _ in wanted))
         want = set(wanted)
+        bare: dict[tuple[str, int, int, int, int], tuple[str, int]] = {}  # (digest, box) -> key, stored without one
         with self.connect() as con:
-            for chunk, marks in in_batches(digests):
-                for digest, idx, thumb in con.execute(
-                    f"SELECT digest, idx, thumb FROM faces WHERE settings=? AND digest IN ({marks})",
-                    [settings_key, *chunk],
-                ):
-                    if (digest, idx) in want and thumb is not None:
+            for chunk, marks in in_batches(list(dict.fromkeys(d for d, _ in wanted))):
+                for digest, idx, top, right, bottom, left, thumb in con.execute(
+                    f"SELECT digest, idx, top, right, bottom, left, thumb FROM faces WHERE settings=? "
+                    f"AND digest IN ({marks})", [settings_key, *chunk],
+                ):  # fmt: skip
+                    if (digest, idx) not in want:
+                        continue
+                    if thumb is not None:
                         out[(digest, idx)] = thumb
+                    else:
+                        bare[(digest, top, right, bottom, left)] = (digest, idx)
+            for chunk, marks in in_batches(list(dict.fromkeys(d for d, *_ in bare))):
+                for digest, top, right, bottom, left, thumb in con.execute(
+                    f"SELECT digest, top, right, bottom, left, thumb FROM faces WHERE settings!=? "
+                    f"AND digest IN ({marks}) AND thumb IS NOT NULL", [settings_key, *chunk],
+                ):  # fmt: skip
+                    if (key := bare.get((digest, top, right, bottom, left))) is not None:
+                        out.setdefault(key, thumb)
         return out
 
     def delete(self, digests: Iterable[str]) -> int:

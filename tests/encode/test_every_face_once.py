@@ -70,6 +70,14 @@ def test_the_largest_face_view_is_each_photos_largest_face_and_nothing_is_encode
     assert (largest.encoded, largest.cached) == (0, photos)
     assert [(f.digest, f.name, f.box) for f in largest.faces] == [(f.digest, f.name, f.box) for f in view.faces]
     assert np.array_equal(largest.encodings, view.encodings)
+    import sqlite3
+
+    with sqlite3.connect(store.path) as con:  # the face crops are stored once, with the every-face rows
+        copied = con.execute("SELECT COUNT(*), COUNT(thumb) FROM faces WHERE settings=?", (LARGEST.key,)).fetchone()
+    assert copied[0] >= photos and copied[1] == 0
+    keys = largest.thumb_keys(range(len(largest)))
+    thumbs = store.thumbnails(keys, LARGEST.key)
+    assert len(thumbs) == len(keys) and thumbs == store.thumbnails(keys, EVERY.key)  # found there, the same crops
     again = encode_images(refs, EVERY, store, skipped=skipped)  # and every face again: all from the cache
     assert (again.encoded, again.key) == (0, every.key)
 
