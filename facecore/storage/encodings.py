@@ -267,10 +267,12 @@ class EncodingStore:
         return removed
 
     def stats(self) -> dict[str, int]:
-        """Return ``{"images": ..., "faces": ..., "bytes": ...}`` for the whole cache."""
+        """Return ``{"images": ..., "faces": ..., "bytes": ...}`` for the whole cache: distinct photos (by content),
+        faces (by photo and face number: a face kept under two settings, e.g. every face and the largest-face rows
+        copied from it, counts once), and the file's size."""
         with self.connect() as con:
-            images = con.execute("SELECT COUNT(*) FROM images").fetchone()[0]
-            faces = con.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
+            images = con.execute("SELECT COUNT(DISTINCT digest) FROM images").fetchone()[0]
+            faces = con.execute("SELECT COUNT(*) FROM (SELECT DISTINCT digest, idx FROM faces)").fetchone()[0]
         return {"images": images, "faces": faces, "bytes": sum(size for _, size, _ in self.stamp())}
 
     def stamp(self) -> tuple[tuple[str, int, int], ...]:

@@ -78,6 +78,8 @@ def test_the_largest_face_view_is_each_photos_largest_face_and_nothing_is_encode
     keys = largest.thumb_keys(range(len(largest)))
     thumbs = store.thumbnails(keys, LARGEST.key)
     assert len(thumbs) == len(keys) and thumbs == store.thumbnails(keys, EVERY.key)  # found there, the same crops
+    # the cache's counts (the sidebar's) count each photo and face once, though two settings keep their rows
+    assert store.stats()["images"] == photos and store.stats()["faces"] == len(every)
     again = encode_images(refs, EVERY, store, skipped=skipped)  # and every face again: all from the cache
     assert (again.encoded, again.key) == (0, every.key)
 
