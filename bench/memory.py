@@ -41,13 +41,14 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 
 def cache_bytes_per_face(path: str | os.PathLike[str]) -> dict:
-    """Size of the SQLite cache per face: file bytes, and the encoding and thumbnail blobs inside it."""
+    """Size of the SQLite cache per stored face row: file bytes, and the encoding and thumbnail blobs inside it."""
     store = EncodingStore(path)
     st = store.stats()
     with store.connect() as con:
-        enc, thumb = con.execute("SELECT SUM(LENGTH(encoding)), SUM(LENGTH(thumb)) FROM faces").fetchone()
-    faces = max(1, st["faces"])
-    return {"faces": st["faces"], "images": st["images"], "file_bytes": st["bytes"],
+        rows, enc, thumb = con.execute(
+            "SELECT COUNT(*), SUM(LENGTH(encoding)), SUM(LENGTH(thumb)) FROM faces").fetchone()  # fmt: skip
+    faces = max(1, rows)
+    return {"faces": rows, "images": st["images"], "file_bytes": st["bytes"],
             "file_per_face": st["bytes"] / faces, "encoding_per_face": (enc or 0) / faces,
             "thumb_per_face": (thumb or 0) / faces}
 
