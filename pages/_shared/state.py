@@ -174,8 +174,8 @@ def write_url() -> None:
     imported = ds.imported if ds is not None else None
     settings = ds.settings if ds is not None else getattr(job, "settings", None)
     want: dict[str, str] = {}
-    if imported:
-        want = {URL_IMPORTED: imported}
+    if imported:  # the faces' view too: read_url takes it from the address for imported encodings as well
+        want = {URL_IMPORTED: imported, URL_FACES: "all" if every_face_view() else "largest"}
     elif (folder or token) and settings is not None:
         want = {URL_FOLDER: folder} if folder else {URL_UPLOAD: token}
         want |= {URL_DETECTOR: settings.detector, URL_FACES: "all" if every_face_view() else "largest"}

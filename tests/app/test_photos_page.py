@@ -209,13 +209,17 @@ def test_imported_encodings_load_show_faces_and_come_back_on_reload(
         assert jpeg != PLACEHOLDER
         assert np.asarray(Image.open(io.BytesIO(jpeg))).std() > 10
     link = dict(at.query_params)
-    assert "imported" in link
+    assert "imported" in link and link["faces"] == "largest"
+    at.toggle(key="all_faces").set_value(True).run()  # every face on the Clusters and Similar pages
+    link = dict(at.query_params)
+    assert link["faces"] == "all"  # the address keeps the view, as it does for a folder
 
     again = new_app()
     again.query_params.update(link)
     again.run()
     assert not again.exception, again.exception
     assert again.session_state["loaded"].faceset.key == fs.key
+    assert again.session_state["all_faces"] is True and dict(again.query_params)["faces"] == "all"
 
     bad = io.BytesIO()
     np.savez(bad, encodings=np.full((3, 128), np.nan, np.float32), path=np.array(["a.jpg", "b.jpg", "c.jpg"]))
