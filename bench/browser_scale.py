@@ -11,7 +11,9 @@ the Clusters page's first drawing, a move of the number of groups until the
 scatter is redrawn, the face picture after the mouse rests on a point, a
 click to the Similar page's results and a change of query, the People page
 and its strictness slider, the Photos page's second grid page. Then it opens
-more sessions on the same set and reads the server's resident memory.
+more sessions on the same set and reads the server's resident memory. The Clusters and Similar
+pages show every face of the set (``--faces largest``: the largest face of each photo, their default
+since every face is encoded).
 """
 
 from __future__ import annotations
@@ -175,7 +177,10 @@ def _more_sessions(browser, url: str, count: int) -> tuple[list, list[float]]:
     return pages, warm
 
 
-def run(url: str, key: str, sessions: int, server: Server, shots: Path, skip_people: bool = False) -> dict:
+def run(url: str, key: str, sessions: int, server: Server, shots: Path, skip_people: bool = False,
+        faces: str = "all") -> dict:  # fmt: skip
+    """The measurements (see the module's docstring); ``faces``: the Clusters and Similar pages' faces, "all" (the
+    address's ``faces=all``) or "largest" (the largest face of each photo, their default)."""
     from playwright.sync_api import sync_playwright
 
     out: dict = {"load_before": os.getloadavg()}
@@ -185,7 +190,7 @@ def run(url: str, key: str, sessions: int, server: Server, shots: Path, skip_peo
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(180_000)
         t = time.perf_counter()
-        page.goto(f"{url}clusters?imported={key}")
+        page.goto(f"{url}clusters?imported={key}&faces={faces}")
         page.get_by_text("faces in 10 groups").wait_for()
         page.wait_for_function("() => document.querySelector('.st-key-scatter .js-plotly-plot')")
         out["clusters_first_load_s"] = round(time.perf_counter() - t, 1)
@@ -204,7 +209,7 @@ def run(url: str, key: str, sessions: int, server: Server, shots: Path, skip_peo
         out["query"] = _query(page)
         page.screenshot(path=shots / "similar.png", full_page=True)
         out["rss_one_session_mib"] = server.rss_mib()
-        extra, warm = _more_sessions(browser, f"{url}clusters?imported={key}", sessions - 1)
+        extra, warm = _more_sessions(browser, f"{url}clusters?imported={key}&faces={faces}", sessions - 1)
         if warm:
             out["clusters_new_session_load_s"] = [round(v, 1) for v in warm]
         out[f"rss_{sessions}_sessions_mib"] = server.rss_mib()
@@ -241,11 +246,13 @@ def main() -> None:
     ap.add_argument("--shots", default="/tmp/scale-shots", help="folder for a screenshot of each page")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--skip-people", action="store_true", help="stop before the People page (minutes at 10^5 faces)")
+    ap.add_argument("--faces", choices=("all", "largest"), default="all",
+                    help="the Clusters and Similar pages' faces: every face, or the largest of each photo")  # fmt: skip
     a = ap.parse_args()
     shots = Path(a.shots)
     shots.mkdir(parents=True, exist_ok=True)
     with Server(Path(a.cache), Path(a.root)) as server:
-        out = run(server.url, a.key, a.sessions, server, shots, a.skip_people)
+        out = run(server.url, a.key, a.sessions, server, shots, a.skip_people, a.faces)
     print(json.dumps(out, indent=2))
 
 

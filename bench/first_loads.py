@@ -14,7 +14,10 @@ until the page is drawn:
   session (until "How good is this grouping" is drawn);
 - server 2, started fresh: the People page first (the set read from the cache file too).
 
-``--app-dir`` runs another checkout's app (e.g. the main branch, for a before/after on the same file).
+The Clusters page shows every face of the set (``faces=all`` in its address, the Photos page's "every face"
+toggle; ``--faces largest``: the largest face of each photo, the pages' default since every face is encoded:
+2,338 of the 100,000 imported faces here). ``--app-dir`` runs another checkout's app (e.g. the main branch,
+for a before/after on the same file).
 Screenshots of each page go to ``--shots``. The load average before and after is part of the output.
 """
 
@@ -46,10 +49,14 @@ def _page(browser):
     return page
 
 
+#: The faces the Clusters page shows (the address's ``faces``): "all" or "largest"; set by ``--faces``.
+FACES = {"faces": "all"}
+
+
 def _clusters(page, url: str, key: str) -> float:
     """Seconds from typing the Clusters page's address until its scatter is drawn."""
     t = time.perf_counter()
-    page.goto(f"{url}clusters?imported={key}")
+    page.goto(f"{url}clusters?imported={key}&faces={FACES['faces']}")
     page.get_by_text(CLUSTERS_DRAWN).wait_for()
     page.wait_for_function("() => document.querySelector('.st-key-scatter .js-plotly-plot')")  # as bench.browser_scale
     return round(time.perf_counter() - t, 2)
@@ -129,9 +136,11 @@ def main() -> None:
     ap.add_argument("--warm", action="store_true", help="visit the set once first, on a server of its own")
     ap.add_argument("--app-dir", type=Path, default=ROOT, help="the checkout whose app.py is served")
     ap.add_argument("--shots", type=Path, default=Path("/tmp/first-loads-shots"))
+    ap.add_argument("--faces", choices=("all", "largest"), default="all", help="the Clusters page's faces")
     a = ap.parse_args()
+    FACES["faces"] = a.faces
     a.shots.mkdir(parents=True, exist_ok=True)
-    out = {"app_dir": str(a.app_dir), "started_utc": time.strftime("%H:%M:%S", time.gmtime())}
+    out = {"app_dir": str(a.app_dir), "faces": a.faces, "started_utc": time.strftime("%H:%M:%S", time.gmtime())}
     if a.warm:
         out["warming_visit"] = warm(a.cache, a.root, a.key, a.app_dir)
         print(json.dumps(out), flush=True)
