@@ -121,3 +121,28 @@ def test_bad_values_in_the_address_are_dropped_with_a_message(allow_small_datase
     assert not at.exception, at.exception
     assert any("cannot be used (k, threshold)" in w.value for w in at.warning)
     assert "k" not in at.query_params and at.session_state["loaded"] is not None
+
+
+def test_python_app_imports_what_the_pages_need_once_the_server_answers() -> None:
+    """`python app.py` imports the pages' libraries in a thread once the server answers (not before: the server
+    would start later); run here in a new process, where none of them is imported yet."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = """
+import sys, app
+asked = []
+def ready():
+    asked.append("pandas" in sys.modules)  # nothing imported while the server is not answering
+    return len(asked) == 3
+failed = app._import_when_ready(ready, poll_s=0)
+assert asked == [False, False, False], asked
+assert failed == [], failed
+assert all(name in sys.modules for name in app.SERVER_MODULES)
+assert app._import_when_ready(lambda: True, ("json", "no_such_module_here")) == ["no_such_module_here"]
+print("ok")
+"""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
