@@ -108,6 +108,7 @@ def first_loads(cache: Path, root: Path, key: str, app_dir: Path, sessions: int,
         browser = _browser(p)
         with Server(cache, root, app_dir=app_dir) as server:
             page = _page(browser)
+            out["server_ready_s"] = server.ready_s  # from `python app.py` until it answers (the timing starts then)
             out["clusters_fresh_server_s"] = _clusters(page, server.url, key)
             page.wait_for_timeout(3000)  # the captions below the chart, and any rerun the first drawing would cause
             out["clusters_on_map"] = page.get_by_text(ON_MAP).count() > 0

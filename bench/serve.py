@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,8 @@ class Server:
                                                                    "run", "app.py"]  # fmt: skip
         cmd = [*start, "--server.port", str(self.port), "--server.headless", "true", "--server.fileWatcherType",
                "none"]  # fmt: skip
+        self.started = time.perf_counter()
+        self.ready_s = float("nan")  #: seconds from the start until the server answered its health check
         self.proc = subprocess.Popen(cmd, cwd=app_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)  # fmt: skip
         self._ready = threading.Event()
@@ -54,9 +57,19 @@ class Server:
         self._ready.set()
 
     def __enter__(self) -> Server:
+        """Wait until the server prints its address and answers ``/_stcore/health`` (what a browser waits for)."""
         if not self._ready.wait(120) or self.proc.poll() is not None:
             raise RuntimeError(f"streamlit did not start: see {self.log}")
-        return self
+        while time.perf_counter() - self.started < 120 and self.proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"{self.url}_stcore/health", timeout=5) as answer:
+                    if answer.status == 200:
+                        self.ready_s = round(time.perf_counter() - self.started, 2)
+                        return self
+            except OSError:  # not listening yet, or 503 while the runtime starts
+                pass
+            time.sleep(0.02)
+        raise RuntimeError(f"streamlit did not answer its health check: see {self.log}")
 
     def __exit__(self, *exc) -> None:
         self.proc.terminate()
