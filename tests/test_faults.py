@@ -36,8 +36,10 @@ GONE_WITHIN_S = 15.0
 #: A worker's RSS once dlib's models are loaded (about 100 MB of weights): from then on it is encoding.
 WORKING_RSS_KB = 150_000
 #: Libraries that only the app's side maps into a process (the pages' pandas/pyarrow, Streamlit's psutil):
-#: a worker that imported app.py or Streamlit has some of them, facecore's own workers none.
-APP_ONLY_PACKAGES = {"pandas", "pyarrow", "psutil", "charset_normalizer", "streamlit", "tornado"}
+#: a worker that imported app.py or Streamlit has all of them, facecore's own workers none. charset_normalizer
+#: (requests' 0.2 MB) is not among them: an app worker had it mapped, alone, in 2 of about 10 full runs (none of
+#: the others with it, so that worker had imported neither the app nor Streamlit); its source was not found.
+APP_ONLY_PACKAGES = {"pandas", "pyarrow", "psutil", "streamlit", "tornado"}
 #: Waiting for an encode that has to finish (two busy cores), not a timing assert.
 FINISH_S = 600
 
