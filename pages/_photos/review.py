@@ -21,6 +21,7 @@ from facecore import (
 )
 from pages._shared import state as _state
 from pages._shared.cached import derived, store
+from pages._shared.faces_view import largest_face_only
 from pages._shared.jobs import start_folder_job
 from pages._shared.views import captions
 from pages._shared.widgets import gallery
@@ -102,11 +103,11 @@ def faces_metric(column, ds) -> None:
     """The summary's "Faces" figure: every face found, how many photos hold several, and which faces each page uses
     (the People page every face, the Clusters and Similar faces pages the largest of each photo unless asked)."""
     fs = ds.faceset
-    if ds.settings.all_faces:
+    if not largest_face_only(ds):
         pages = (f"The People page groups all {len(fs):,}; the Clusters and Similar faces pages use "
                  f"{len(ds.largest.faceset):,}, the largest of each photo, unless the toggle above asks for "
                  "every face.")
-    else:  # uploads saved before every face was encoded
+    else:
         pages = "These photos were encoded with the largest face of each photo only."
     hidden = (f" {fs.photos_hidden:,} photos are hidden from this set (near-duplicates): {len(ds.everything):,} faces "
               "with them." if fs.photos_hidden else "")
@@ -118,7 +119,7 @@ def faces_metric(column, ds) -> None:
 def encoded_before_every_face(ds, busy: bool) -> None:
     """Photos reopened as they were encoded before every face was kept (one face per photo): say so, and offer to
     encode every face of a server folder (once; the largest-face rows stay in the cache)."""
-    if ds.settings.all_faces or ds.imported:
+    if not largest_face_only(ds):
         return
     st.info("These photos were encoded before every face was kept: each photo gives only its largest face, on the "
             "People page too." + (" Names and corrections made on the People page come along when every face is "

@@ -16,6 +16,12 @@ def every_face_view() -> bool:
     return bool(st.session_state.get(EVERY_FACE, False))
 
 
+def largest_face_only(ds) -> bool:
+    """Whether the loaded set ``ds`` (a ``LoadedSet``) holds one face per photo: photos encoded before every face
+    was kept (reopened from the cache, or uploads saved then). Imported encodings hold every face the file gave."""
+    return not ds.settings.all_faces and not ds.imported
+
+
 def article_view(ds):
     """The loaded set ``ds`` (a ``LoadedSet``) as the Clusters and Similar faces pages use it: every face, or the
     largest face of each photo."""

@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 from facecore import FaceCoreError
 from pages._shared import state as _state
 from pages._shared.cached import boxed_photo, cache_stats, crops, matches_for, store
-from pages._shared.faces_view import article_view, every_face_view
+from pages._shared.faces_view import article_view, every_face_view, largest_face_only
 from pages._shared.jobs import EncodeJob, progress_panel
 from pages._shared.pictures import faces_zip
 
@@ -129,7 +129,7 @@ def _loaded_status() -> None:
         st.caption("No photos loaded yet.")
         return
     fs = ds.faceset
-    if not ds.settings.all_faces:  # uploads saved before every face was encoded
+    if largest_face_only(ds):
         mode = "largest face per photo"
     elif every_face_view():
         mode = "every face on every page"

@@ -220,6 +220,9 @@ def test_imported_encodings_load_show_faces_and_come_back_on_reload(
     assert not again.exception, again.exception
     assert again.session_state["loaded"].faceset.key == fs.key
     assert again.session_state["all_faces"] is True and dict(again.query_params)["faces"] == "all"
+    sidebar = " ".join(c.value for c in again.sidebar.caption)  # an import holds every face the file gave
+    assert "every face on every page" in sidebar and "largest face per photo" not in sidebar
+    assert not any("encoded before every face was kept" in i.value for i in again.info)
 
     bad = io.BytesIO()
     np.savez(bad, encodings=np.full((3, 128), np.nan, np.float32), path=np.array(["a.jpg", "b.jpg", "c.jpg"]))
