@@ -10,7 +10,7 @@ earlier visit leaves. Then, in headless Debian chromium (Playwright), each timed
 until the page is drawn:
 
 - server 1, started fresh: the Clusters page (until its scatter and "faces in 10 groups" are drawn; ``_whole_s``:
-  until its table of groups below the charts is drawn too), the
+  until the caption above its first gallery, below the table of groups, is drawn too), the
   same page in ``--sessions - 1`` new sessions (the set in memory already), then the People page in a new
   session (until "How good is this grouping" is drawn);
 - server 2, started fresh: the People page first (the set read from the cache file too).
@@ -54,14 +54,13 @@ def _page(browser):
 FACES = {"faces": "all"}
 
 
-#: What the Clusters page shows last: the caption above its first gallery, below the table of groups (drawn after
-#: the scatter on a large set's first visit).
+#: The caption above the Clusters page's first gallery, below its table of groups: the whole page is drawn.
 CLUSTERS_WHOLE = "Most typical first"
 
 
 def _clusters(page, url: str, key: str) -> tuple[float, float]:
     """Seconds from typing the Clusters page's address until its scatter is drawn, and until the whole page is
-    (its table of groups, below the charts)."""
+    (:data:`CLUSTERS_WHOLE`)."""
     t = time.perf_counter()
     page.goto(f"{url}clusters?imported={key}&faces={FACES['faces']}")
     page.get_by_text(CLUSTERS_DRAWN).wait_for()

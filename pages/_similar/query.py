@@ -32,7 +32,7 @@ def dataset_query(ds, fs: FaceSet, model, names: list[str], state) -> tuple[np.n
     state["query_face"] = min(max(int(state.get("query_face", 0)), 0), len(fs) - 1)
     row = face_picker(names, state, fs.key)
     face = fs.faces[row]
-    whole = fs.source if fs.largest_only and fs.source is not None else None
+    whole = fs.source  # the every-face set when fs is its largest-face view (FaceSet.largest), else None
     if whole is not None and (rows := photo_rows_for(whole.key, whole).get(face.digest)):
         return _other_face(ds, fs, row, whole, rows, int(model.labels[row]))
     st.caption(f"person (folder): {face.person or '-'}  \ngroup: {int(model.labels[row])}")
