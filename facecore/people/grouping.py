@@ -162,13 +162,13 @@ def group_faces(
     if keep_rows.size and (keep_rows.min() < 0 or keep_rows.max() >= n):
         raise InvalidParameterError(f"keep names face rows outside 0..{n - 1}: pass rows of this face set.")
     comp = components(n, must, conflicts)
+    if graph is not None and graph.n != n:
+        raise InvalidParameterError(f"graph has {graph.n} faces but encodings has {n}: build it from these encodings.")
     held, doubtful = _held_back(n, gated, must, keep_rows), _held_back(n, weak, must, keep_rows)
     if held.any() or doubtful.any():
-        return _gated(held, doubtful, x, photos, threshold, min_size, seed, must, conflicts, method, keep_rows, graph)
+        return _gated(held, doubtful, x, threshold, min_size, seed, must, conflicts, method, keep_rows, graph)
     if graph is None:
         graph = neighbour_graph(x, threshold, seed=seed)
-    elif graph.n != n:
-        raise InvalidParameterError(f"graph has {graph.n} faces but encodings has {n}: build it from these encodings.")
     a, b, d = graph.below(threshold)
     labels = np.arange(n)
     if method != "agglomerative":
@@ -200,19 +200,20 @@ def _inside(pairs: np.ndarray, new_row: np.ndarray) -> np.ndarray:
     return p[(p >= 0).all(axis=1)]
 
 
-def _gated(held, doubtful, x, photos, threshold, min_size, seed, must, conflicts, method, keep_rows, graph):
+def _gated(held, doubtful, x, threshold, min_size, seed, must, conflicts, method, keep_rows, graph):
     """:func:`group_faces` without the ``held`` and ``doubtful`` rows; then each doubtful row joins its nearest
     person (:func:`.weak.join_nearest`) and the held rows are ``low_quality``."""
-    g = _group_without(held | doubtful, x, photos, threshold, min_size, seed, must, conflicts, method, keep_rows, graph)
+    g = _group_without(held | doubtful, x, threshold, min_size, seed, must, conflicts, method, keep_rows, graph)
     labels = join_nearest(x, g.labels, np.flatnonzero(doubtful & ~held), conflicts, threshold)
     labels[labels < 0] = labels.max(initial=-1) + 1 + np.arange(int((labels < 0).sum()))
     return replace(g, labels=_finish(labels, min_size, keep_rows), low_quality=np.flatnonzero(held))
 
 
-def _group_without(held, x, photos, threshold, min_size, seed, must, conflicts, method, keep_rows, graph):
+def _group_without(held, x, threshold, min_size, seed, must, conflicts, method, keep_rows, graph):
     """:func:`group_faces` over the rows not ``held`` back; the held rows come back unsorted, as ``low_quality``.
 
-    A ``graph`` of every face is cut to the kept rows (their pairs among themselves; a kept face whose
+    ``conflicts`` hold the same-photo pairs already: the kept rows are passed as photos of their own. A ``graph``
+    (of every face, checked by the caller) is cut to the kept rows (their pairs among themselves; a kept face whose
     ``max_neighbours`` nearest included held faces keeps fewer pairs than a graph of the kept faces alone).
     """
     rows = np.flatnonzero(~held)
@@ -222,14 +223,11 @@ def _group_without(held, x, photos, threshold, min_size, seed, must, conflicts, 
     if len(rows):
         sub_graph = None
         if graph is not None:
-            if graph.n != len(x):
-                raise InvalidParameterError(
-                    f"graph has {graph.n} faces but encodings has {len(x)}: build it from these encodings.")
             a, b = new_row[graph.rows], new_row[graph.cols]
             ok = (a >= 0) & (b >= 0)
             sub_graph = replace(graph, n=len(rows), rows=a[ok].astype(np.int32), cols=b[ok].astype(np.int32),
                                 dist=graph.dist[ok])
-        sub = group_faces(x[rows], photos[rows], threshold, min_size, seed, _inside(must, new_row),
+        sub = group_faces(x[rows], np.arange(len(rows)), threshold, min_size, seed, _inside(must, new_row),
                           _inside(conflicts, new_row), method, keep=new_row[keep_rows], graph=sub_graph)
         labels[rows] = sub.labels
     return Grouping(labels, float(threshold), int(min_size), method, int(seed), np.flatnonzero(held))
