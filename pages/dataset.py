@@ -9,7 +9,6 @@ from facecore import (
     default_dataset_path,
     delete_set,
     from_uploads,
-    imported_key,
     lfw_sample,
     read_encodings,
     write_imported,
@@ -26,8 +25,7 @@ from pages._shared.frame import frame
 from pages._shared.jobs import (
     duration,
     forget_query,
-    imported_label,
-    keep_out_hidden,
+    imported_in_session,
     progress_panel,
     shared,
     start_folder_job,
@@ -152,9 +150,7 @@ with tab_import:
         else:
             st.session_state.pop(_state.ERROR, None)
             forget_query()
-            st.session_state[_state.LOADED] = keep_out_hidden(_state.LoadedSet(
-                imported, imported_label(imported), EncoderSettings(), imported=imported_key(imported)
-            ))  # fmt: skip
+            st.session_state[_state.LOADED] = imported_in_session(imported)
         st.rerun()
 
 with tab_sample:

@@ -4,9 +4,9 @@ Encodings, face crops and everything said about those faces are biometric data, 
 deletes all of it: the photos' encodings, crops and face quality (every encoder setting), the person
 facts, stable person ids and corrections about their faces, the saved upload sets and the imported sets
 listing them, the maps drawn from them, the photos' perceptual hashes and whether they were hidden from
-their set, and every set's kept measurements, fits and groupings (storage.set_results, storage.set_fits,
+their set, every set's kept measurements, fits and groupings (storage.set_results, storage.set_fits,
 storage.set_groupings: curves, histograms, PCA and K-means centres, persons' labels, made again when next
-needed). Clearing the cache leaves no row in
+needed) and which set was opened last (storage.read_ahead). Clearing the cache leaves no row in
 any table of the file (names included) and shrinks it.
 """
 
@@ -46,7 +46,7 @@ def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | Non
     unhide_photos(store, wanted)
     delete_maps(store, wanted)
     with store.connect() as con:
-        for table in KEPT_FOR_EVERY_SET:
+        for table in (*KEPT_FOR_EVERY_SET, "last_opened"):  # the set opened last may have been one of these
             empty_table(con, table)
         # the deleted rows' old pages leave the write-ahead log too
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")

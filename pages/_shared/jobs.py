@@ -30,7 +30,9 @@ from facecore import (
     imported_sets,
     load_imported,
     open_saved_set,
+    remember_opened,
     scan_folder,
+    set_read_ahead,
 )
 from pages._shared import state as _state
 from pages._shared.cached import store
@@ -150,19 +152,18 @@ def _reopen_from_cache(request: _state.UrlRequest) -> None:
     """Uploaded photos (a token) or imported encodings (a key) named by the address, from the cache alone."""
     try:
         if request.imported:
-            fs = _open_import(request.imported)
-            loaded = _state.LoadedSet(fs, imported_label(fs), EncoderSettings(), imported=request.imported)
+            loaded = imported_in_session(_open_import(request.imported), request.imported)
         else:
             label, fs = open_saved_set(store(), request.token, request.settings)
             fs = shared(fs)
             # uploads saved in an older face mode reopen as they were encoded
             settings = next(s for s in request.settings.reopenable() if s.key == fs.settings_key)
-            loaded = _state.LoadedSet(fs, label, settings, token=request.token)
+            loaded = keep_out_hidden(_state.LoadedSet(fs, label, settings, token=request.token))
     except FaceCoreError as exc:
         st.session_state[_state.NOTICE] = f"The photos in the page address were not loaded. {exc}"
         _state.clear_url()
         return
-    st.session_state[_state.LOADED] = keep_out_hidden(loaded)
+    st.session_state[_state.LOADED] = loaded
     st.session_state.update(detector=loaded.settings.detector)
 
 
@@ -176,12 +177,24 @@ def _open_import(key: str) -> FaceSet:
             for fs in list(_loaded_sets.values()):
                 if (mine := imported_key(fs)) and listed[0].startswith(mine):  # the set's key is a prefix
                     return fs
+        if (ahead := set_read_ahead(store(), listed[0])) is not None:  # read by a new server before it was asked
+            return shared(ahead)
     return shared(load_imported(store(), key))
 
 
 def imported_label(fs) -> str:
     """How an imported set is named on screen."""
     return f"{len(fs):,} imported encodings"
+
+
+def imported_in_session(fs: FaceSet, key: str | None = None) -> _state.LoadedSet:
+    """An imported set as a session's photos (the photos hidden from it left out; ``key``: what its address names
+    it by, default its own key), remembered in the cache file as the set opened last: a restarted app reads it
+    back before a page asks for it (:func:`facecore.read_last_opened`)."""
+    own = imported_key(fs)
+    assert own is not None, "an imported set"
+    remember_opened(store(), "imported", own)
+    return keep_out_hidden(_state.LoadedSet(fs, imported_label(fs), EncoderSettings(), imported=key or own))
 
 
 def progress_text(job: EncodeJob) -> tuple[float, str]:

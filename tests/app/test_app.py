@@ -136,11 +136,12 @@ asked = []
 def ready():
     asked.append("pandas" in sys.modules)  # nothing imported while the server is not answering
     return len(asked) == 3
-failed = app._import_when_ready(ready, poll_s=0)
+failed = app._import_when_ready(ready, poll_s=0, first=lambda: None)
 assert asked == [False, False, False], asked
 assert failed == [], failed
 assert all(name in sys.modules for name in app.SERVER_MODULES)
-assert app._import_when_ready(lambda: True, ("json", "no_such_module_here")) == ["no_such_module_here"]
+assert app._import_when_ready(lambda: True, ("json", "no_such_module_here"), first=lambda: 1 / 0) == [
+    "no_such_module_here"]  # a failed reading ahead is only logged
 print("ok")
 """
     root = Path(__file__).resolve().parents[2]

@@ -24,6 +24,9 @@ def test_clusters_page_renders_and_follows_the_sliders(small_faceset, monkeypatc
     at = loaded_app(small_faceset, CLUSTERS)
     assert at.slider(key="dims").value == 20
     assert at.slider(key="k").value == 10
+    assert not at.dataframe  # the table of the groups is built once its expander is opened
+    at.session_state["group_table"] = True  # the user opens it
+    at.run()
     assert len(at.dataframe[0].value) == 10
 
     at.slider(key="k").set_value(4).run()
@@ -53,11 +56,15 @@ def test_clusters_page_renders_and_follows_the_sliders(small_faceset, monkeypatc
         assert at.slider(key="k").value == best
 
 
-def _count(values) -> int:
-    """How many values a Plotly JSON array holds (numpy arrays arrive as base64 ``bdata``)."""
+def _values(values) -> list:
+    """The values a Plotly JSON array holds (numpy arrays arrive as base64 ``bdata``)."""
     if isinstance(values, dict):
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).size
-    return len(values)
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
+
+
+def _count(values) -> int:
+    return len(_values(values))
 
 
 def test_a_crowded_scatter_draws_a_share_of_each_group_and_counts_them_all(small_faceset, monkeypatch) -> None:
@@ -67,7 +74,9 @@ def test_a_crowded_scatter_draws_a_share_of_each_group_and_counts_them_all(small
     monkeypatch.setattr(settings, "CHART_FIRST_DRAW_AT_MOST", 20)
     at = loaded_app(small_faceset, CLUSTERS)
     n = len(small_faceset)
-    sizes = at.dataframe[0].value["faces"].tolist()  # the groups' sizes, from the table
+    charts = {json.loads(c.proto.spec)["layout"].get("xaxis", {}).get("title", {}).get("text"): c
+              for c in at.get("plotly_chart")}  # fmt: skip
+    sizes = _values(json.loads(charts["group"].proto.spec)["data"][0]["y"])  # the groups' sizes, from their chart
     for at_most, more in ((20, " (more after your first change)"), (40, "")):  # the session's first drawing, then
         fig = json.loads(at.get("plotly_chart")[0].proto.spec)
         groups = [t for t in fig["data"] if t.get("name", "").startswith("group ")]

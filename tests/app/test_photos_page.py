@@ -233,6 +233,39 @@ def test_imported_encodings_load_show_faces_and_come_back_on_reload(
     assert "bad.npz was not imported" in refused.error[0].value and "loaded" not in refused.session_state
 
 
+def test_a_restarted_app_reads_the_imported_set_opened_last_ahead_and_its_page_takes_it(
+    allow_small_dataset: Path, small_faceset, tmp_path: Path, monkeypatch
+) -> None:
+    import gc
+
+    import app
+    import pages._shared.jobs as jobs
+    from facecore import encodings_npz, last_opened
+
+    cache = tmp_path / "import-cache.sqlite"
+    monkeypatch.setenv("FACECORE_CACHE", os.fspath(cache))
+    at = new_app().run()
+    at.file_uploader(key="import_file").set_value(("six.npz", encodings_npz(small_faceset), "application/x")).run()
+    at.button(key="import_encodings").click().run()
+    link, key = dict(at.query_params), at.session_state["loaded"].faceset.key
+    assert last_opened(EncodingStore(cache)) == ("imported", link["imported"])  # remembered as opened last
+    del at
+    gc.collect()  # the app stops: no session holds the set any more
+    assert not [fs for fs in jobs._loaded_sets.values() if fs.key == key]
+
+    assert app._read_ahead() == f"{len(small_faceset):,} faces"  # the restarted app reads it while nobody asks
+
+    def read_again(*args):
+        raise AssertionError("the page read the set again")
+
+    monkeypatch.setattr(jobs, "load_imported", read_again)
+    again = new_app()
+    again.query_params.update(link)  # the page the restart left open
+    again.run()
+    assert not again.exception, again.exception
+    assert again.session_state["loaded"].faceset.key == key
+
+
 def test_time_left_says_estimating_until_the_rate_is_measured() -> None:
     from types import SimpleNamespace
 

@@ -37,9 +37,10 @@ TABLES = {
     "imported_sets", "maps", "map_photos", "photo_hashes", "hidden_photos", "sqlite_sequence", "person_face_ids",
     "person_id_counter", "person_id_facts", "set_groupings",
 }  # fmt: skip
-#: Tables of what was measured or fitted on a whole set (storage.set_results, set_fits): present once a page or
-#: test measured something in the shared session cache; emptied by any deletion.
-KEPT = {"set_results", "set_fits"}
+#: Tables of what was measured or fitted on a whole set (storage.set_results, set_fits) and of the set opened last
+#: (storage.read_ahead): present once a page or test measured or opened something in the shared session cache;
+#: emptied by any deletion.
+KEPT = {"set_results", "set_fits", "last_opened"}
 NAME = "Deletable Name"
 
 
