@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS last_opened (
     slot   INTEGER PRIMARY KEY CHECK (slot = 0),
     kind   TEXT NOT NULL,
     ref    TEXT NOT NULL,
-    opened REAL NOT NULL
+    since  REAL NOT NULL
 );
 """
 
@@ -40,13 +40,15 @@ _lock = threading.Lock()
 
 
 def remember_opened(store: EncodingStore, kind: str, ref: str) -> None:
-    """Record that the set ``ref`` of ``kind`` (one of :data:`KINDS`) was just opened."""
+    """Record that the set ``ref`` of ``kind`` (one of :data:`KINDS`) was just opened. Nothing is written when it
+    is the set opened last already (every page reopens its set: a write would change the file, and what is kept
+    until the file changes, e.g. the cache's counts, would be counted again)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind of set {kind!r}: one of {KINDS}")
-    with store.connect() as con:
-        con.executescript(SCHEMA)
-        with transaction(con):
-            con.execute("INSERT OR REPLACE INTO last_opened VALUES (0, ?, ?, ?)", (kind, ref, time.time()))
+    if last_opened(store) == (kind, ref):
+        return
+    with store.connect() as con, transaction(con):
+        con.execute("INSERT OR REPLACE INTO last_opened VALUES (0, ?, ?, ?)", (kind, ref, time.time()))
 
 
 def last_opened(store: EncodingStore) -> tuple[str, str] | None:

@@ -27,6 +27,9 @@ def test_the_set_opened_last_is_read_ahead_and_taken_once(imported, monkeypatch)
     assert last.set_read_ahead(store, full) is None  # nothing read ahead: the page reads it itself
     last.remember_opened(store, "imported", imported_key(fs))
     assert last.last_opened(store) == ("imported", imported_key(fs))
+    stamp = store.stamp()
+    last.remember_opened(store, "imported", imported_key(fs))  # opened again: the file is not written
+    assert store.stamp() == stamp
     with pytest.raises(ValueError, match="unknown kind"):
         last.remember_opened(store, "folder", "/somewhere")
 
