@@ -254,6 +254,20 @@ class EncodingStore:
                         out.setdefault(key, thumb)
         return out
 
+    def keep_thumbnails(self, thumbs: dict[tuple[str, int], bytes], settings_key: str) -> int:
+        """Keep face crops cut after the faces were stored (imported faces' crops, cut from their photos when first
+        shown) with those faces' rows, where a row has none yet; return how many were kept. A cache that cannot be
+        written (read-only, busy) keeps none: the crops were cut all the same."""
+        rows = [(jpeg, digest, settings_key, idx) for (digest, idx), jpeg in thumbs.items()]
+        if not rows:
+            return 0
+        try:
+            with self.connect() as con, transaction(con):
+                return sum(con.execute("UPDATE faces SET thumb=? WHERE digest=? AND settings=? AND idx=? "
+                                       "AND thumb IS NULL", row).rowcount for row in rows)  # fmt: skip
+        except (CacheError, sqlite3.Error):
+            return 0
+
     def delete(self, digests: Iterable[str]) -> int:
         """Delete every cached result (all settings) of those images, their faces' quality included; return images
         removed."""

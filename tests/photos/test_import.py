@@ -69,10 +69,14 @@ def test_reachable_photos_give_face_pictures_on_demand(exported, roots, tmp_path
     fs = import_encodings(exported, store, roots)
     rows = [0, 1, len(fs) - 1]
     assert store.thumbnails(fs.thumb_keys(rows), fs.settings_key) == {}  # none stored at import
+    assert face_thumbnails(fs, rows, store, [tmp_path]) == {}  # photos outside the allowed folders: none
     pics = face_thumbnails(fs, rows, store, roots)
     assert set(pics) == set(fs.thumb_keys(rows))
     assert all(p[:3] == b"\xff\xd8\xff" for p in pics.values())  # JPEG
-    assert face_thumbnails(fs, rows, store, [tmp_path]) == {}  # photos outside the allowed folders: none
+    # kept with their faces once cut: read back without decoding any photo (none may be read here)
+    assert store.thumbnails(fs.thumb_keys(rows), fs.settings_key) == pics
+    assert face_thumbnails(fs, rows, store, [tmp_path]) == pics
+    assert store.thumbnails(fs.thumb_keys([2]), fs.settings_key) == {}  # only the faces shown
 
 
 def test_minimal_file_paths_only_digests_from_the_photos(small_faceset, exported, roots, tmp_path) -> None:
