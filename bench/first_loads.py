@@ -10,9 +10,11 @@ earlier visit leaves. Then, in headless Debian chromium (Playwright), each timed
 until the page is drawn:
 
 - server 1, started fresh: the Clusters page (until its scatter and "faces in 10 groups" are drawn; ``_whole_s``:
-  until the caption above its first gallery, below the table of groups, is drawn too), the
-  same page in ``--sessions - 1`` new sessions (the set in memory already), then the People page in a new
-  session (until "How good is this grouping" is drawn);
+  until the caption above its first gallery is drawn too; ``--open-after S``: opened S seconds after the server
+  answers, as a tab reloaded some time after a restart), the same page in ``--sessions - 1`` new sessions (the
+  set in memory already; each a new browser profile, its HTTP cache empty; ``--tabs N``: then N new tabs of one
+  profile that opened the page once, its cache warm), then the People page in a new session (until "How good is
+  this grouping" is drawn);
 - server 2, started fresh: the People page first (the set read from the cache file too).
 
 The Clusters page shows every face of the set (``faces=all`` in its address, the Photos page's "every face"
@@ -107,7 +109,24 @@ def warm(cache: Path, root: Path, key: str, app_dir: Path) -> dict:
     return out
 
 
-def first_loads(cache: Path, root: Path, key: str, app_dir: Path, sessions: int, shots: Path) -> dict:
+def _tabs(browser, url: str, key: str, count: int) -> list[float]:
+    """The Clusters page in ``count`` new tabs of one browser profile (new sessions, the profile's HTTP cache warm
+    from a first visit, as in a browser that has opened the app before); seconds to each first drawing."""
+    profile = browser.new_context(viewport={"width": 1400, "height": 1000})
+    profile.set_default_timeout(600_000)
+    seconds = []
+    for i in range(count + 1):
+        tab = profile.new_page()
+        first = _clusters(tab, url, key)[0]
+        tab.close()
+        if i:  # the profile's first visit fills its cache: not timed
+            seconds.append(first)
+    profile.close()
+    return seconds
+
+
+def first_loads(cache: Path, root: Path, key: str, app_dir: Path, sessions: int, shots: Path,
+                open_after: float = 0.0, tabs: int = 0) -> dict:  # fmt: skip
     """The timed first loads on two fresh servers (see the module's docstring)."""
     from playwright.sync_api import sync_playwright
 
@@ -117,6 +136,8 @@ def first_loads(cache: Path, root: Path, key: str, app_dir: Path, sessions: int,
         with Server(cache, root, app_dir=app_dir) as server:
             page = _page(browser)
             out["server_ready_s"] = server.ready_s  # from `python app.py` until it answers (the timing starts then)
+            time.sleep(open_after)  # a tab reloaded some seconds after a restart (default: at once)
+            out["opened_after_s"] = open_after
             out["clusters_fresh_server_s"], out["clusters_fresh_server_whole_s"] = _clusters(page, server.url, key)
             page.wait_for_timeout(3000)  # the captions below the chart, and any rerun the first drawing would cause
             out["clusters_on_map"] = page.get_by_text(ON_MAP).count() > 0
@@ -125,6 +146,8 @@ def first_loads(cache: Path, root: Path, key: str, app_dir: Path, sessions: int,
             timed = [_clusters(_page(browser), server.url, key) for _ in range(sessions - 1)]
             out["clusters_new_session_s"] = [first for first, _ in timed]
             out["clusters_new_session_whole_s"] = [whole for _, whole in timed]
+            if tabs:
+                out["clusters_new_tab_s"] = _tabs(browser, server.url, key, tabs)
             people = _page(browser)
             out["people_new_session_s"] = _people(people, server.url, key)
             people.get_by_role("button", name="All persons (CSV)").wait_for()  # the page's last part, for the picture
@@ -148,6 +171,9 @@ def main() -> None:
     ap.add_argument("--app-dir", type=Path, default=ROOT, help="the checkout whose app.py is served")
     ap.add_argument("--shots", type=Path, default=Path("/tmp/first-loads-shots"))
     ap.add_argument("--faces", choices=("all", "largest"), default="all", help="the Clusters page's faces")
+    ap.add_argument("--open-after", type=float, default=0.0,
+                    help="seconds between the first server answering and the first visit (a tab reloaded later)")
+    ap.add_argument("--tabs", type=int, default=0, help="also time this many new tabs of one browser profile")
     a = ap.parse_args()
     FACES["faces"] = a.faces
     a.shots.mkdir(parents=True, exist_ok=True)
@@ -155,7 +181,7 @@ def main() -> None:
     if a.warm:
         out["warming_visit"] = warm(a.cache, a.root, a.key, a.app_dir)
         print(json.dumps(out), flush=True)
-    out.update(first_loads(a.cache, a.root, a.key, a.app_dir, a.sessions, a.shots))
+    out.update(first_loads(a.cache, a.root, a.key, a.app_dir, a.sessions, a.shots, a.open_after, a.tabs))
     print(json.dumps(out, indent=2))
 
 
