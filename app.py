@@ -10,7 +10,7 @@ the page address in step with the settings after every run.
 #: map, persons and distances (~1 s of a fresh server's first page run). None of them imports the pages, and
 #: facecore has no import cycles (tests/test_architecture.py), so a page importing them at the same time waits for
 #: this thread's import of a module at most, never in a circle.
-SERVER_MODULES = ("numpy", "pandas", "scipy.sparse.csgraph", "plotly.graph_objects", "plotly.express",
+SERVER_MODULES = ("numpy", "pandas", "scipy.sparse.csgraph", "plotly.graph_objects",
                   "facecore.storage.imported", "facecore.search.index", "facecore.layout.face_map",
                   "facecore.people.kept", "facecore.people.constraints", "facecore.verdict.distances")  # fmt: skip
 

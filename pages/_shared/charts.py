@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import plotly.express as px
 import plotly.graph_objects as go
+from plotly.colors import qualitative  # the palettes alone: plotly.express (0.17 s to import) is not needed
 
 #: 74 distinct colours (plotly's palettes made for many classes); above that, colours come back with
 #: another marker shape (:func:`cluster_symbol`), so 150 persons still tell apart.
-PALETTE = px.colors.qualitative.Dark24 + px.colors.qualitative.Light24 + px.colors.qualitative.Alphabet
+PALETTE = qualitative.Dark24 + qualitative.Light24 + qualitative.Alphabet
 #: Marker shapes that 2-D and 3-D charts both draw: the first for the first 74 classes, and so on.
 SYMBOLS = ("circle", "square", "diamond", "cross", "x")
 
