@@ -6,13 +6,15 @@ the page address in step with the settings after every run.
 """
 
 
-#: What the pages import beyond Streamlit: pandas, SciPy, Plotly and facecore's reading of imported sets, search,
-#: map, persons and distances (~1 s of a fresh server's first page run). None of them imports the pages, and
-#: facecore has no import cycles (tests/test_architecture.py), so a page importing them at the same time waits for
-#: this thread's import of a module at most, never in a circle.
-SERVER_MODULES = ("numpy", "pandas", "scipy.sparse.csgraph", "plotly.graph_objects",
-                  "facecore.storage.imported", "facecore.search.index", "facecore.layout.face_map",
-                  "facecore.people.kept", "facecore.people.constraints", "facecore.verdict.distances")  # fmt: skip
+#: What the pages' first drawings import beyond Streamlit: Plotly and facecore's reading of imported sets, search
+#: and map (the Clusters page's first drawing needs no more). None of them imports the pages, and facecore has no
+#: import cycles (tests/test_architecture.py), so a page importing them at the same time waits for this thread's
+#: import of a module at most, never in a circle.
+SERVER_MODULES = ("numpy", "plotly.graph_objects", "facecore.storage.imported", "facecore.search.index",
+                  "facecore.layout.face_map", "facecore.storage.set_fits", "facecore.search.similarity")  # fmt: skip
+#: What the other pages import (tables, persons, distances: pandas and SciPy), imported after the set is read ahead.
+LATER_MODULES = ("pandas", "scipy.sparse.csgraph", "facecore.people.kept", "facecore.people.constraints",
+                 "facecore.verdict.distances")  # fmt: skip
 
 
 def _read_ahead() -> str | None:
@@ -26,13 +28,14 @@ def _read_ahead() -> str | None:
     return None if faceset is None else f"{len(faceset):,} faces"
 
 
-def _import_when_ready(ready, modules=SERVER_MODULES, poll_s: float = 0.05, first=_read_ahead) -> list[str]:
-    """Wait until ``ready()`` is true, then import ``modules`` and call ``first`` (reading ahead the set opened last:
-    a page asking for it while it is read waits for it instead of reading it too); return the modules that
-    failed (logged: a page imports and reports them itself). ``python app.py`` runs it in a thread: the server
-    answers browsers first (importing while it started delayed that by 0.25 s), then a fresh server's first page
-    run finds these imported (a new server's first Clusters load at 100,000 faces: 3.85 s instead of 4.4 s,
-    paired runs) and its set read."""
+def _import_when_ready(ready, modules=SERVER_MODULES, poll_s: float = 0.05, first=_read_ahead,
+                       later=LATER_MODULES) -> list[str]:  # fmt: skip
+    """Wait until ``ready()`` is true, then import ``modules``, call ``first`` (reading ahead the set opened last:
+    a page asking for it while it is read waits for it instead of reading it too) and import ``later``; return the
+    modules that failed (logged: a page imports and reports them itself). ``python app.py`` runs it in a thread:
+    the server answers browsers first (importing while it started delayed that by 0.25 s), then a fresh server's
+    first page run finds these imported (a new server's first Clusters load at 100,000 faces: 3.85 s instead of
+    4.4 s, paired runs) and its set read."""
     import importlib
     import logging
     import time
@@ -40,19 +43,24 @@ def _import_when_ready(ready, modules=SERVER_MODULES, poll_s: float = 0.05, firs
     while not ready():
         time.sleep(poll_s)
     log = logging.getLogger(__name__)
-    failed = []
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - only a head start
-            log.exception("importing %s ahead of the first page failed", name)
-            failed.append(name)
-    try:  # after the imports: a page needs those first (they are done while the browser starts), then its set
+
+    def imported(names) -> list[str]:
+        failed = []
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - only a head start
+                log.exception("importing %s ahead of the first page failed", name)
+                failed.append(name)
+        return failed
+
+    failed = imported(modules)
+    try:  # after the first drawing's imports (done while the browser starts), before the other pages'
         if (what := first()) is not None:
             log.info("read ahead the set opened last: %s", what)
     except Exception as exc:  # noqa: BLE001 - only a head start: the page reads it itself and reports
         log.info("the set opened last was not read ahead: %s", exc)
-    return failed
+    return failed + imported(later)
 
 
 def _serve() -> None:

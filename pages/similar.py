@@ -6,7 +6,8 @@ import numpy as np
 import streamlit as st
 
 from facecore import FaceCoreError, content_digest, copy_in_set, distances_to, find_similar, hit_persons, match_verdict
-from pages._people.cached import people_for, people_ready
+from pages._people.cached import people_for
+from pages._people.ready import people_ready
 from pages._shared.cached import PEOPLE_AUTO_UP_TO, crops, model_for, names_for
 from pages._shared.frame import frame
 from pages._shared.pictures import face_uris

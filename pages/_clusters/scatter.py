@@ -12,7 +12,7 @@ import streamlit as st
 from facecore import SimilarityModel, centre_places, drawn_rows, person_ids
 from facecore import settings as S
 from pages._clusters.maps import MAP_3D_UP_TO, map_job, map_progress
-from pages._people.cached import people_for, people_ready
+from pages._people.ready import people_ready
 from pages._shared.state import setting
 from pages._shared.views import person_label
 
@@ -80,6 +80,8 @@ def scatter_options(fs, model: SimilarityModel, dims: int) -> Shown:
                                        BY_FOLDER: "folder"}.get)  # fmt: skip
     shown = _layout(fs, model, dims, view, three_d)
     if people_ready(fs) or color_by == BY_PERSON:  # grouped already, or asked for: the card names the person
+        from pages._people.cached import people_for  # the grouping's modules, only when persons are shown
+
         grouping, names = people_for(fs, setting("people_threshold", 0.3, 0.7))
         shown.persons = grouping.labels
         shown.person_names = [person_label(p, names) for p in range(grouping.n_persons)]

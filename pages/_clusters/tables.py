@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from facecore import FaceSet, SimilarityModel, cluster_persons
 from pages._shared.views import face_label, face_names
+
+if TYPE_CHECKING:  # pandas is imported when a table is made: the page's first drawing makes none (0.2-0.35 s)
+    import pandas as pd
 
 
 def hover_texts(faceset: FaceSet, labels: np.ndarray) -> list[str]:
@@ -23,6 +26,8 @@ def hover_texts(faceset: FaceSet, labels: np.ndarray) -> list[str]:
 
 def clusters_frame(faceset: FaceSet, model: SimilarityModel) -> pd.DataFrame:
     """One row per face: path, face index, person, cluster and its ``dims`` PC coordinates (PC1, PC2, ...)."""
+    import pandas as pd
+
     frame = pd.DataFrame(
         {
             "path": [f.name for f in faceset.faces],
@@ -37,6 +42,8 @@ def clusters_frame(faceset: FaceSet, model: SimilarityModel) -> pd.DataFrame:
 
 def cluster_table(faceset: FaceSet, model: SimilarityModel) -> pd.DataFrame:
     """One row per cluster: size, its most common person and that person's share, how many people it holds."""
+    import pandas as pd
+
     return pd.DataFrame(cluster_persons(model.labels, faceset.persons, model.k))
 
 
@@ -58,6 +65,8 @@ def point_row(customdata: object) -> int | None:
 
 def selection_frame(faceset: FaceSet, rows: Sequence[int], labels: np.ndarray) -> pd.DataFrame:
     """Picked faces as a table: file, folder, group and box (top, right, bottom, left px)."""
+    import pandas as pd
+
     idx = np.asarray(rows, dtype=np.int64)
     return pd.DataFrame(
         {

@@ -30,7 +30,8 @@ from facecore import (
     typical_first,
 )
 from facecore import settings as S
-from pages._shared.cached import PEOPLE_AUTO_UP_TO, _store, derived, model_for, store
+from pages._people.ready import mark_grouped
+from pages._shared.cached import _store, derived, model_for, store
 
 #: Pairs of persons suggested for a merge.
 SUGGESTIONS = 5
@@ -87,21 +88,11 @@ def person_views(fs: FaceSet, threshold: float, persons: Persons) -> PersonViews
     return _views(fs.key, round(float(threshold), 3), corrections_version(fs), persons, fs)
 
 
-_grouped: set[str] = set()  # the sets whose persons have been computed in this server process
-
-
 def people_state(fs: FaceSet, threshold: float) -> Persons:
     """The persons of ``fs`` at ``threshold`` with their stable ids and every stored correction applied."""
     found = _people(fs.key, round(float(threshold), 3), str(store().path), corrections_version(fs), fs)
-    _grouped.add(fs.key)
+    mark_grouped(fs)
     return found
-
-
-def people_ready(fs: FaceSet) -> bool:
-    """True when asking for the persons of ``fs`` is quick: a small set, or one already grouped once (for the
-    largest-face view: its every-face set, which the persons are made of)."""
-    fs = fs.source if fs.source is not None else fs
-    return len(fs) <= PEOPLE_AUTO_UP_TO or fs.key in _grouped
 
 
 @dataclass(frozen=True, eq=False)

@@ -139,9 +139,12 @@ def ready():
 failed = app._import_when_ready(ready, poll_s=0, first=lambda: None)
 assert asked == [False, False, False], asked
 assert failed == [], failed
-assert all(name in sys.modules for name in app.SERVER_MODULES)
-assert app._import_when_ready(lambda: True, ("json", "no_such_module_here"), first=lambda: 1 / 0) == [
-    "no_such_module_here"]  # a failed reading ahead is only logged
+assert all(name in sys.modules for name in app.SERVER_MODULES + app.LATER_MODULES)
+order = []
+failing = lambda: order.append("read") or 1 / 0
+assert app._import_when_ready(lambda: True, ("json", "no_such_module_here"), first=failing,
+                              later=("no_such_later_module",)) == ["no_such_module_here", "no_such_later_module"]
+assert order == ["read"]  # a failed reading ahead is only logged, and the later imports still happen
 print("ok")
 """
     root = Path(__file__).resolve().parents[2]
