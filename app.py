@@ -12,9 +12,11 @@ the page address in step with the settings after every run.
 #: import of a module at most, never in a circle.
 SERVER_MODULES = ("numpy", "plotly.graph_objects", "facecore.storage.imported", "facecore.search.index",
                   "facecore.layout.face_map", "facecore.storage.set_fits", "facecore.search.similarity")  # fmt: skip
-#: What the other pages import (tables, persons, distances: pandas and SciPy), imported after the set is read ahead.
+#: What the other pages import (tables, persons, distances: pandas and SciPy), imported :data:`LATER_AFTER_S`
+#: seconds after the set is read ahead: a first page opened at once then has the interpreter to itself.
 LATER_MODULES = ("pandas", "scipy.sparse.csgraph", "facecore.people.kept", "facecore.people.constraints",
                  "facecore.verdict.distances")  # fmt: skip
+LATER_AFTER_S = 5.0
 
 
 def _read_ahead() -> str | None:
@@ -29,13 +31,13 @@ def _read_ahead() -> str | None:
 
 
 def _import_when_ready(ready, modules=SERVER_MODULES, poll_s: float = 0.05, first=_read_ahead,
-                       later=LATER_MODULES) -> list[str]:  # fmt: skip
+                       later=LATER_MODULES, later_after_s: float = LATER_AFTER_S) -> list[str]:  # fmt: skip
     """Wait until ``ready()`` is true, then import ``modules``, call ``first`` (reading ahead the set opened last:
-    a page asking for it while it is read waits for it instead of reading it too) and import ``later``; return the
-    modules that failed (logged: a page imports and reports them itself). ``python app.py`` runs it in a thread:
-    the server answers browsers first (importing while it started delayed that by 0.25 s), then a fresh server's
-    first page run finds these imported (a new server's first Clusters load at 100,000 faces: 3.85 s instead of
-    4.4 s, paired runs) and its set read."""
+    a page asking for it while it is read waits for it instead of reading it too) and, ``later_after_s`` seconds
+    later, import ``later``; return the modules that failed (logged: a page imports and reports them itself).
+    ``python app.py`` runs it in a thread: the server answers browsers first (importing while it started delayed
+    that by 0.25 s), then a fresh server's first page run finds these imported (a new server's first Clusters load
+    at 100,000 faces: 3.85 s instead of 4.4 s, paired runs) and its set read."""
     import importlib
     import logging
     import time
@@ -60,6 +62,7 @@ def _import_when_ready(ready, modules=SERVER_MODULES, poll_s: float = 0.05, firs
             log.info("read ahead the set opened last: %s", what)
     except Exception as exc:  # noqa: BLE001 - only a head start: the page reads it itself and reports
         log.info("the set opened last was not read ahead: %s", exc)
+    time.sleep(later_after_s)
     return failed + imported(later)
 
 
