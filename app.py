@@ -7,16 +7,12 @@ the page address in step with the settings after every run.
 
 
 #: What the pages' first drawings import beyond Streamlit: Plotly and facecore's reading of imported sets, search
-#: and map (the Clusters page's first drawing needs no more). None of them imports the pages, and facecore has no
-#: import cycles (tests/test_architecture.py), so a page importing them at the same time waits for this thread's
-#: import of a module at most, never in a circle.
+#: and map (the Clusters page's first drawing needs no more; the pages that need pandas and SciPy import them, and
+#: the Photos page imports them in the background while it is shown: pages/_shared/preload.py). None of them imports
+#: the pages, and facecore has no import cycles (tests/test_architecture.py), so a page importing them at the same
+#: time waits for this thread's import of a module at most, never in a circle.
 SERVER_MODULES = ("numpy", "plotly.graph_objects", "facecore.storage.imported", "facecore.search.index",
                   "facecore.layout.face_map", "facecore.storage.set_fits", "facecore.search.similarity")  # fmt: skip
-#: What the other pages import (tables, persons, distances: pandas and SciPy), imported :data:`LATER_AFTER_S`
-#: seconds after the set is read ahead: a first page opened at once then has the interpreter to itself.
-LATER_MODULES = ("pandas", "scipy.sparse.csgraph", "facecore.people.kept", "facecore.people.constraints",
-                 "facecore.verdict.distances")  # fmt: skip
-LATER_AFTER_S = 5.0
 
 
 def _read_ahead() -> str | None:
@@ -30,11 +26,11 @@ def _read_ahead() -> str | None:
     return None if faceset is None else f"{len(faceset):,} faces"
 
 
-def _import_when_ready(ready, modules=SERVER_MODULES, poll_s: float = 0.05, first=_read_ahead,
-                       later=LATER_MODULES, later_after_s: float = LATER_AFTER_S) -> list[str]:  # fmt: skip
-    """Wait until ``ready()`` is true, then import ``modules``, call ``first`` (reading ahead the set opened last:
-    a page asking for it while it is read waits for it instead of reading it too) and, ``later_after_s`` seconds
-    later, import ``later``; return the modules that failed (logged: a page imports and reports them itself).
+def _import_when_ready(ready, modules=SERVER_MODULES, poll_s: float = 0.05, first=_read_ahead) -> list[str]:
+    """Wait until ``ready()`` is true, then import ``modules`` and call ``first`` (reading ahead the set opened last:
+    a page asking for it while it is read waits for it instead of reading it too); return the modules that failed
+    (logged: a page imports and reports them itself). Nothing more: importing the other pages' libraries here ran
+    beside a first page opened at once and made it no faster.
     ``python app.py`` runs it in a thread: the server answers browsers first (importing while it started delayed
     that by 0.25 s), then a fresh server's first page run finds these imported (a new server's first Clusters load
     at 100,000 faces: 3.85 s instead of 4.4 s, paired runs) and its set read."""
@@ -46,24 +42,19 @@ def _import_when_ready(ready, modules=SERVER_MODULES, poll_s: float = 0.05, firs
         time.sleep(poll_s)
     log = logging.getLogger(__name__)
 
-    def imported(names) -> list[str]:
-        failed = []
-        for name in names:
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - only a head start
-                log.exception("importing %s ahead of the first page failed", name)
-                failed.append(name)
-        return failed
-
-    failed = imported(modules)
-    try:  # after the first drawing's imports (done while the browser starts), before the other pages'
+    failed = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - only a head start
+            log.exception("importing %s ahead of the first page failed", name)
+            failed.append(name)
+    try:  # after the first drawing's imports, which are done while the browser starts
         if (what := first()) is not None:
             log.info("read ahead the set opened last: %s", what)
     except Exception as exc:  # noqa: BLE001 - only a head start: the page reads it itself and reports
         log.info("the set opened last was not read ahead: %s", exc)
-    time.sleep(later_after_s)
-    return failed + imported(later)
+    return failed
 
 
 def _serve() -> None:

@@ -136,16 +136,14 @@ asked = []
 def ready():
     asked.append("pandas" in sys.modules)  # nothing imported while the server is not answering
     return len(asked) == 3
-failed = app._import_when_ready(ready, poll_s=0, first=lambda: None, later_after_s=0)
+failed = app._import_when_ready(ready, poll_s=0, first=lambda: None)
 assert asked == [False, False, False], asked
 assert failed == [], failed
-assert all(name in sys.modules for name in app.SERVER_MODULES + app.LATER_MODULES)
+assert all(name in sys.modules for name in app.SERVER_MODULES)
 order = []
 failing = lambda: order.append("read") or 1 / 0
-assert app._import_when_ready(lambda: True, ("json", "no_such_module_here"), first=failing,
-                              later=("no_such_later_module",), later_after_s=0) == [
-    "no_such_module_here", "no_such_later_module"]
-assert order == ["read"]  # a failed reading ahead is only logged, and the later imports still happen
+assert app._import_when_ready(lambda: True, ("json", "no_such_module_here"), first=failing) == ["no_such_module_here"]
+assert order == ["read"]  # a failed reading ahead is only logged
 print("ok")
 """
     root = Path(__file__).resolve().parents[2]
