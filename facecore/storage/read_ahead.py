@@ -10,10 +10,12 @@ key). Deleting any photos or clearing the cache forgets it (``storage.deletion``
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from concurrent.futures import Future
 
+from ..errors import CacheError
 from ..faceset import FaceSet
 from .db import transaction
 from .encodings import EncodingStore
@@ -42,13 +44,17 @@ _lock = threading.Lock()
 def remember_opened(store: EncodingStore, kind: str, ref: str) -> None:
     """Record that the set ``ref`` of ``kind`` (one of :data:`KINDS`) was just opened. Nothing is written when it
     is the set opened last already (every page reopens its set: a write would change the file, and what is kept
-    until the file changes, e.g. the cache's counts, would be counted again)."""
+    until the file changes, e.g. the cache's counts, would be counted again). A cache that cannot be written now
+    (busy, full) records nothing: the set opens all the same, only a restart does not read it ahead."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind of set {kind!r}: one of {KINDS}")
-    if last_opened(store) == (kind, ref):
+    try:
+        if last_opened(store) == (kind, ref):
+            return
+        with store.connect() as con, transaction(con):
+            con.execute("INSERT OR REPLACE INTO last_opened VALUES (0, ?, ?, ?)", (kind, ref, time.time()))
+    except (CacheError, sqlite3.Error):
         return
-    with store.connect() as con, transaction(con):
-        con.execute("INSERT OR REPLACE INTO last_opened VALUES (0, ?, ?, ?)", (kind, ref, time.time()))
 
 
 def last_opened(store: EncodingStore) -> tuple[str, str] | None:

@@ -11,6 +11,7 @@ import pytest
 
 import facecore.storage.read_ahead as last
 from facecore import EncodingStore, clear_cache, delete_set, encodings_npz
+from facecore.errors import CacheError
 from facecore.storage.imported import import_encodings, imported_key, imported_sets
 
 
@@ -32,6 +33,14 @@ def test_the_set_opened_last_is_read_ahead_and_taken_once(imported, monkeypatch)
     assert store.stamp() == stamp
     with pytest.raises(ValueError, match="unknown kind"):
         last.remember_opened(store, "folder", "/somewhere")
+
+    def busy():
+        raise CacheError("The cache file is busy.")
+
+    monkeypatch.setattr(store, "connect", busy)  # a cache that cannot be written now: the set opens all the same
+    last.remember_opened(store, "imported", "a" * 32)
+    monkeypatch.undo()
+    assert last.last_opened(store) == ("imported", imported_key(fs))  # and nothing was recorded
 
     ahead = last.read_last_opened(store)
     assert ahead is not None and ahead.key == fs.key and np.array_equal(ahead.encodings, fs.encodings)
