@@ -22,6 +22,7 @@ from .maps import delete_maps
 from .person_facts import delete_corrections
 from .person_ids import delete_id_rows
 from .photo_hashes import delete_photo_hashes
+from .read_ahead import TABLE as LAST_OPENED
 from .saved_sets import delete_sets_with
 
 #: What is kept for every set under its content key (storage.set_results: calibration and histograms,
@@ -46,7 +47,7 @@ def delete_set(store: EncodingStore, digests: Iterable[str], imported: str | Non
     unhide_photos(store, wanted)
     delete_maps(store, wanted)
     with store.connect() as con:
-        for table in (*KEPT_FOR_EVERY_SET, "last_opened"):  # the set opened last may have been one of these
+        for table in (*KEPT_FOR_EVERY_SET, LAST_OPENED):  # the set opened last may have been one of these
             empty_table(con, table)
         # the deleted rows' old pages leave the write-ahead log too
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -169,11 +169,11 @@ def _gathered(store: EncodingStore, settings: str, digests: list[str], digest_ro
             if [d for d, _ in rows] != chunk or any(n_faces.get(d) != c for d, c in rows):
                 raise KeyError("a photo's rows are missing or half-written")
             counts += [c for _, c in rows]
-            order = f"FROM faces WHERE settings=? AND digest IN ({marks}) ORDER BY digest, idx"
-            blob = b"".join(e for (e,) in con.execute(f"SELECT encoding {order}", args))
-            enc.append(np.frombuffer(blob, np.float32))
-            boxes.append(np.array(con.execute(f"SELECT top, right, bottom, left {order}", args).fetchall(),
-                                  np.int64).reshape(-1, 4))  # fmt: skip
+            cursor = con.execute(f"SELECT top, right, bottom, left, encoding FROM faces WHERE settings=? "
+                                 f"AND digest IN ({marks}) ORDER BY digest, idx", args)  # fmt: skip
+            *box, encoding = zip(*cursor, strict=True)  # the columns, in one pass over the rows
+            enc.append(np.frombuffer(b"".join(encoding), np.float32))
+            boxes.append(np.array(box, np.int64).T)  # every photo of the chunk has rows (checked above)
     count = np.asarray(counts, np.int64)
     every = np.concatenate(enc) if enc else np.zeros(0, np.float32)
     if every.size != 128 * count.sum():

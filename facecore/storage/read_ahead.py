@@ -21,8 +21,10 @@ from .db import transaction
 from .encodings import EncodingStore
 from .imported import load_imported
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS last_opened (
+#: The table of the set opened last (one row), emptied by any deletion (``storage.deletion``).
+TABLE = "last_opened"
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {TABLE} (
     slot   INTEGER PRIMARY KEY CHECK (slot = 0),
     kind   TEXT NOT NULL,
     ref    TEXT NOT NULL,
