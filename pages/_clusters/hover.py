@@ -17,6 +17,7 @@ nothing else. Any size works; nothing is sent twice.
 
 from __future__ import annotations
 
+import json
 from functools import partial
 
 import numpy as np
@@ -65,7 +66,7 @@ export default function ({ data, setTriggerValue }) {
   if (faces.set !== data.set) {
     faces.set = data.set; faces.known = new Map(); faces.asked = null; faces.json = null;
   }
-  let add = data.add || {};
+  let add = {};
   if (data.add_json && data.add_json !== faces.json) { faces.json = data.add_json; add = JSON.parse(data.add_json); }
   for (const [row, entry] of Object.entries(add)) faces.known.set(Number(row), entry);
 
@@ -161,9 +162,11 @@ def hover_faces(
     """
     key = f"{chart_key}_hover_faces"
     on_demand = len(fs) > HOVER_ALL_UP_TO
-    data = {"chart": chart_key, "set": fs.key, "on_demand": on_demand, "persons": persons or []}
-    if on_demand:
-        data["add"] = st.session_state.get(f"{key}_add", {})
+    # Strings and tuples only: Streamlit looks for data frames in a component's other values, and that check
+    # imports pandas (0.5 s of a new server's first Clusters drawing, which needs no pandas otherwise).
+    data = {"chart": chart_key, "set": fs.key, "on_demand": on_demand, "persons": tuple(persons or ())}
+    if on_demand:  # the faces the card asked for
+        data["add_json"] = json.dumps(st.session_state.get(f"{key}_add", {}), separators=(",", ":"))
     else:
         data["add_json"] = hover_payload_for(fs.key, fs)  # every face, serialised once per set
     _component(data=data, key=key, on_want_change=partial(_answer, key, fs, xy, rows))
