@@ -81,7 +81,9 @@ THUMB_SIDE = 112
 CHART_DRAW_AT_MOST = 20_000
 #: The scatter's first drawing in a session draws at most this many (a subset of the ones drawn later): the browser's
 #: first chart waits for the chart library too, and 5,000 points drew 0.3-0.5 s sooner than 20,000 (BENCHMARKS 15).
-CHART_FIRST_DRAW_AT_MOST = 5_000
+#: So few are drawn without WebGL (pages/_clusters/charts.py), whose start alone costs: Plotly drew 2,000 points in
+#: 0.23-0.25 s, 5,000 with WebGL in 0.34-0.36 s and 10 with WebGL in 0.26-0.28 s (headless chromium, BENCHMARKS 16c).
+CHART_FIRST_DRAW_AT_MOST = 2_000
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif"}

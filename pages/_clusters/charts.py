@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from pages._shared.charts import MARGIN, cluster_color, cluster_symbol
 
-#: Above this many points the 2-D scatter uses WebGL (Scattergl).
+#: Above this many drawn points the 2-D scatter uses WebGL (Scattergl).
 WEBGL_ABOVE = 5000
 
 
@@ -105,7 +105,7 @@ def scatter_figure(
     """
     xyz = reduced[:, :3] if three_d else reduced[:, :2]
     labels = np.asarray(labels)
-    webgl = len(labels) > WEBGL_ABOVE
+    webgl = (len(labels) if rows is None else len(rows)) > WEBGL_ABOVE  # the points drawn
     groups = labels if colors is None else np.asarray(colors)
     names = [f"group {c}" for c in range(len(centroids))] if colors is None else list(color_names)
 
