@@ -67,6 +67,21 @@ def _get(store: EncodingStore, key: str, kind: str, params: Mapping[str, int]) -
         return {name: z[name] for name in z.files}
 
 
+def model_kept(store: EncodingStore, key: str, dims: int, k: int, seed: int = S.DEFAULT_SEED) -> bool:
+    """Whether :func:`kept_model` (with :func:`kept_pca`) would read the set ``key``'s model at ``dims`` and ``k``
+    from the cache file rather than fit it (a server's start prepares only what is kept: app.py)."""
+    wanted = [("pca", {"seed": seed}), ("kmeans", {"dims": dims, "k": k, "seed": seed})]
+    try:
+        with store.connect() as con:
+            con.executescript(SCHEMA)
+            found = [con.execute("SELECT 1 FROM set_fits WHERE set_key=? AND kind=? AND params=?",
+                                 (key, kind, json.dumps(dict(sorted(params.items()))))).fetchone()
+                     for kind, params in wanted]  # fmt: skip
+    except (FaceCoreError, sqlite3.Error):
+        return False
+    return all(row is not None for row in found)
+
+
 def _pca_from(arrays: dict[str, np.ndarray], n_samples: int) -> KeptPCA:
     """A fitted PCA rebuilt from its kept attributes (without importing scikit-learn)."""
     return KeptPCA(**{name: arrays[name] for name in _PCA_FIELDS},

@@ -238,9 +238,21 @@ def test_a_restarted_app_reads_the_imported_set_opened_last_ahead_and_its_page_t
 ) -> None:
     import gc
 
+    import streamlit as st
+
     import app
+    import pages._shared.cached as cached
     import pages._shared.jobs as jobs
     from facecore import encodings_npz, last_opened
+    from facecore import settings as S
+
+    def stop() -> None:  # the app stopped (its sessions deleted): nothing holds the set, Streamlit's caches are gone
+        gc.collect()
+        st.cache_data.clear()
+        st.cache_resource.clear()
+
+    def fit_again(*args, **kwargs):
+        raise AssertionError("the set was fitted or projected again")
 
     cache = tmp_path / "import-cache.sqlite"
     monkeypatch.setenv("FACECORE_CACHE", os.fspath(cache))
@@ -250,20 +262,37 @@ def test_a_restarted_app_reads_the_imported_set_opened_last_ahead_and_its_page_t
     link, key = dict(at.query_params), at.session_state["loaded"].faceset.key
     assert last_opened(EncodingStore(cache)) == ("imported", link["imported"])  # remembered as opened last
     del at
-    gc.collect()  # the app stops: no session holds the set any more
+    stop()
     assert not [fs for fs in jobs._loaded_sets.values() if fs.key == key]
 
-    assert app._read_ahead() == f"{len(small_faceset):,} faces"  # the restarted app reads it while nobody asks
+    kept_model = cached.kept_model
+    monkeypatch.setattr(cached, "kept_model", fit_again)
+    assert app._read_ahead() == f"{len(small_faceset):,} faces"  # never grouped: read, and not fitted at the start
+    monkeypatch.setattr(cached, "kept_model", kept_model)
+    grouped = new_app()
+    grouped.query_params.update(link)
+    grouped.run().switch_page(CLUSTERS).run()  # grouped at the article's settings: the fits are kept
+    assert not grouped.exception, grouped.exception
+    del grouped
+    stop()
+
+    # Restarted, the app reads it while nobody asks and prepares the Clusters page's first drawing from the kept fits.
+    assert app._read_ahead() == f"{len(small_faceset):,} faces, and the Clusters page's first drawing"
 
     def read_again(*args):
         raise AssertionError("the page read the set again")
 
     monkeypatch.setattr(jobs, "load_imported", read_again)
+    monkeypatch.setattr(cached, "kept_model", fit_again)  # what model_for computes on a miss
     again = new_app()
     again.query_params.update(link)  # the page the restart left open
     again.run()
     assert not again.exception, again.exception
     assert again.session_state["loaded"].faceset.key == key
+    again.switch_page(CLUSTERS).run()  # at the article's settings: the model the start prepared
+    assert not again.exception, again.exception
+    assert (again.slider(key="dims").value, again.slider(key="k").value) == (S.DEFAULT_DIMS, S.DEFAULT_K)
+    assert "faces in 10 groups" in " ".join(c.value for c in again.caption)
 
 
 def test_time_left_says_estimating_until_the_rate_is_measured() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facecore import EncodingStore, delete_set, find_similar, fit_model, fit_pca, kept_model, kept_pca
+from facecore import EncodingStore, delete_set, find_similar, fit_model, fit_pca, kept_model, kept_pca, model_kept
 from facecore.storage.set_fits import _get
 
 
@@ -25,6 +25,9 @@ def test_a_kept_fit_gives_the_fresh_fits_model(small_faceset, store: EncodingSto
     fs = small_faceset
     first = kept_model(store, fs.key, fs.encodings, dims, k, kept_pca(store, fs.key, fs.encodings))  # fitted and kept
     assert _get(store, fs.key, "kmeans", {"dims": dims, "k": k, "seed": 0}) is not None
+    assert model_kept(store, fs.key, dims, k)  # only what was kept, with these very settings
+    assert not model_kept(store, fs.key, dims, k, seed=12345) and not model_kept(store, fs.key, dims + 1, 97)
+    assert not model_kept(store, "no such set", dims, k)
     again = EncodingStore(store.path)  # a new server process: read back, not fitted
     pca = kept_pca(again, fs.key, fs.encodings)
     fresh_pca = fit_pca(fs.encodings)
@@ -42,6 +45,8 @@ def test_a_kept_fit_gives_the_fresh_fits_model(small_faceset, store: EncodingSto
 def test_deleting_photos_forgets_the_kept_fits(small_faceset, store: EncodingStore) -> None:
     fs = small_faceset
     kept_model(store, fs.key, fs.encodings, 20, 10, kept_pca(store, fs.key, fs.encodings))
+    assert model_kept(store, fs.key, 20, 10)
     delete_set(store, [fs.faces[0].digest])
+    assert not model_kept(store, fs.key, 20, 10)
     assert _get(store, fs.key, "kmeans", {"dims": 20, "k": 10, "seed": 0}) is None
     assert _get(store, fs.key, "pca", {"seed": 0}) is None
