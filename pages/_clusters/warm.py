@@ -8,7 +8,7 @@ when the set's fits and map are kept in the cache file (read, never fitted or ma
 model, the variance chart and the similarity map. Each goes in the Streamlit cache the page reads; a page asking
 meanwhile waits for the value being computed instead of computing it twice. A fresh server's first Clusters
 drawing at 100,000 faces, opened 5 s after the start: 2.98 s instead of 3.45 s (median of 5, alternated;
-BENCHMARKS.md 16c). Other settings and pages compute as before.
+BENCHMARKS.md 16d). Other settings and pages compute as before.
 """
 
 from __future__ import annotations
