@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from facecore import EncodingStore, fit_model
@@ -145,6 +146,25 @@ def test_the_scatter_leaves_the_hover_text_to_the_face_card(small_faceset) -> No
     assert [t.name for t in by_folder.data][:2] == ["person_a (50)", f"person_b ({len(small_faceset) - 50})"]
 
 
+def test_the_scatter_uses_webgl_only_for_many_drawn_points(small_faceset, monkeypatch) -> None:
+    """WebGL's start costs more than drawing a few thousand points: the session's first, lighter drawing of a
+    large set is SVG, and the fuller drawings after it WebGL."""
+    import pages._clusters.charts as charts
+    from facecore import drawn_rows
+
+    monkeypatch.setattr(charts, "WEBGL_ABOVE", 40)  # the six-person set stands for a large one
+    model = fit_model(small_faceset.encodings, dims=5, k=3)
+    args = (model.reduced, model.labels, model.centroids, None)
+    types = lambda fig: {t.type for t in fig.data if (t.name or "").startswith("group")}  # noqa: E731
+    assert types(charts.scatter_figure(*args, hover_pictures=True)) == {"scattergl"}  # every face drawn
+    few = drawn_rows(model.labels, 30)
+    first = charts.scatter_figure(*args, hover_pictures=True, rows=few)
+    assert types(first) == {"scatter"}
+    assert sum(len(t.x) for t in first.data if t.name.startswith("group")) == len(few)
+    assert types(charts.scatter_figure(*args, hover_pictures=True, rows=drawn_rows(model.labels, 60))) == {"scattergl"}
+    assert types(charts.scatter_figure(*args, three_d=True, hover_pictures=True)) == {"scatter3d"}
+
+
 def test_hover_entries_carry_each_face_with_its_file_and_folder(small_faceset) -> None:
     from pages._clusters.cached import hover_entries
 
@@ -176,6 +196,24 @@ def test_a_resting_mouse_gets_its_face_and_its_nearest_points_on_screen(small_fa
     sent = state["scatter_hover_faces_add"]
     near = drawn[np.argsort(((xy[drawn] - xy[7]) ** 2).sum(axis=1))][: hover.NEIGHBOURS - 1]
     assert list(sent)[0] == "7" and set(sent) == {"7", *(str(r) for r in near)}
+
+
+@pytest.mark.parametrize("on_demand", [False, True])
+def test_the_face_card_gets_only_values_streamlit_sends_without_pandas(small_faceset, monkeypatch, on_demand) -> None:
+    """Streamlit looks for data frames among a component's other values, importing pandas to do so (0.5 s of a
+    fresh server's first Clusters drawing at 100,000 faces): the card gets strings, numbers and tuples only."""
+    import pages._clusters.hover as hover
+
+    sent, component = [], hover._component
+    monkeypatch.setattr(hover, "_component", lambda **kw: (sent.append(kw["data"]), component(**kw))[1])
+    if on_demand:  # a large set's card: its faces come when asked for
+        monkeypatch.setattr(hover, "HOVER_ALL_UP_TO", 10)
+    at = loaded_app(small_faceset, CLUSTERS)
+    assert not at.exception, at.exception
+    assert sent and sent[-1]["on_demand"] is on_demand
+    assert all(v is None or isinstance(v, (tuple, str, bytes, int, float, bool)) for v in sent[-1].values())
+    faces = json.loads(sent[-1]["add_json"])
+    assert faces == {} if on_demand else set(faces) == {str(r) for r in range(len(small_faceset))}
 
 
 def test_a_selected_point_names_its_face_however_the_browser_sends_it() -> None:
