@@ -52,8 +52,8 @@ def _put(store: EncodingStore, key: str, kind: str, params: Mapping[str, int], a
                         (key, kind, json.dumps(dict(sorted(params.items()))), time.time(), buf.getvalue()))  # fmt: skip
 
 
-def _get(store: EncodingStore, key: str, kind: str, params: Mapping[str, int]) -> dict[str, np.ndarray] | None:
-    """A kept fit's arrays, or None (never kept, or the cache file cannot be read: then it is fitted)."""
+def _body(store: EncodingStore, key: str, kind: str, params: Mapping[str, int]) -> bytes | None:
+    """A kept fit's ``.npz`` bytes, or None (never kept, or the cache file cannot be read: then it is fitted)."""
     try:
         with store.connect() as con:
             con.executescript(SCHEMA)
@@ -61,25 +61,31 @@ def _get(store: EncodingStore, key: str, kind: str, params: Mapping[str, int]) -
                               (key, kind, json.dumps(dict(sorted(params.items()))))).fetchone()  # fmt: skip
     except (FaceCoreError, sqlite3.Error):
         return None
-    if row is None:
+    return None if row is None else row[0]
+
+
+def _get(store: EncodingStore, key: str, kind: str, params: Mapping[str, int]) -> dict[str, np.ndarray] | None:
+    """A kept fit's arrays, or None (never kept, or the cache file cannot be read: then it is fitted)."""
+    body = _body(store, key, kind, params)
+    if body is None:
         return None
-    with np.load(io.BytesIO(row[0]), allow_pickle=False) as z:
+    with np.load(io.BytesIO(body), allow_pickle=False) as z:
         return {name: z[name] for name in z.files}
+
+
+def _pca_params(seed: int) -> dict[str, int]:
+    return {"seed": seed}
+
+
+def _kmeans_params(dims: int, k: int, seed: int) -> dict[str, int]:
+    return {"dims": dims, "k": k, "seed": seed}
 
 
 def model_kept(store: EncodingStore, key: str, dims: int, k: int, seed: int = S.DEFAULT_SEED) -> bool:
     """Whether :func:`kept_model` (with :func:`kept_pca`) would read the set ``key``'s model at ``dims`` and ``k``
     from the cache file rather than fit it (a server's start prepares only what is kept: app.py)."""
-    wanted = [("pca", {"seed": seed}), ("kmeans", {"dims": dims, "k": k, "seed": seed})]
-    try:
-        with store.connect() as con:
-            con.executescript(SCHEMA)
-            found = [con.execute("SELECT 1 FROM set_fits WHERE set_key=? AND kind=? AND params=?",
-                                 (key, kind, json.dumps(dict(sorted(params.items()))))).fetchone()
-                     for kind, params in wanted]  # fmt: skip
-    except (FaceCoreError, sqlite3.Error):
-        return False
-    return all(row is not None for row in found)
+    return (_body(store, key, "pca", _pca_params(seed)) is not None
+            and _body(store, key, "kmeans", _kmeans_params(dims, k, seed)) is not None)  # fmt: skip
 
 
 def _pca_from(arrays: dict[str, np.ndarray], n_samples: int) -> KeptPCA:
@@ -91,7 +97,7 @@ def _pca_from(arrays: dict[str, np.ndarray], n_samples: int) -> KeptPCA:
 def kept_pca(store: EncodingStore, key: str, encodings: np.ndarray, seed: int = S.DEFAULT_SEED):
     """The full PCA of a set's ``(n, 128)`` ``encodings`` (``key``: its ``FaceSet.key``): read from the cache
     file (a :class:`~facecore.search.reduce.KeptPCA`), or fitted (scikit-learn's ``PCA``) and kept there."""
-    params = {"seed": seed}
+    params = _pca_params(seed)
     got = _get(store, key, "pca", params)
     if got is not None:
         return _pca_from(got, len(encodings))
@@ -107,7 +113,7 @@ def kept_model(
     """PCA to ``dims`` and K-means with ``k`` clusters of a set's ``encodings`` (``key``: its ``FaceSet.key``;
     ``pca``: its full PCA, e.g. from :func:`kept_pca`): rebuilt from the centres kept in the cache file, or
     fitted and its centres kept."""
-    params = {"dims": dims, "k": k, "seed": seed}
+    params = _kmeans_params(dims, k, seed)
     got = _get(store, key, "kmeans", params)
     if got is not None:
         return model_from_centroids(encodings, dims, got["centroids"], pca)
