@@ -25,13 +25,15 @@ log = logging.getLogger(__name__)
 class MapJob(BackgroundJob):
     """Compute the ``dims``-D map (``method``, ``seed``) of ``faceset`` in a background thread.
 
-    ``store``: the EncodingStore that keeps maps (None: nothing kept). After
+    ``store``: the EncodingStore that keeps maps (None: nothing kept); ``kept``: the map the caller already read
+    from it (:func:`~facecore.layout.face_map.kept_faceset_map`), not read again. After
     :meth:`start`, :attr:`fraction` goes from 0.0 to 1.0; once :attr:`running` is
     False, :attr:`points` holds ``(n, dims)`` float32 coordinates, or :attr:`error` a
     sentence to show.
     """
 
-    def __init__(self, faceset, dims: int = 2, method: str = "tsne", seed: int = 0, store=None) -> None:
+    def __init__(self, faceset, dims: int = 2, method: str = "tsne", seed: int = 0, store=None,
+                 kept: np.ndarray | None = None) -> None:  # fmt: skip
         self.dims = dims
         self.method = map_method(len(faceset.faces), method)
         self.n_faces = len(faceset.faces)
@@ -40,16 +42,19 @@ class MapJob(BackgroundJob):
         self.error: str | None = None
         self._args = (faceset, method, dims, seed)
         self._store = store
+        self._kept = kept
         super().__init__(f"map {self.n_faces} faces {dims}-D")
 
     def start(self) -> MapJob:
         """Start computing; a map kept in the cache is read here, at once and without a thread, so a caller's
         first look finds it ready (a fresh server drew the PCA axes, then the map a second later)."""
         faceset, method, dims, seed = self._args
-        kept = kept_faceset_map(faceset, method, dims, seed, self._store) if self._store is not None else None
+        kept = self._kept
+        if kept is None and self._store is not None:
+            kept = kept_faceset_map(faceset, method, dims, seed, self._store)
         if kept is None:
             return super().start()
-        self.points, self.fraction, self.ended, self._args = kept, 1.0, time.monotonic(), None
+        self.points, self.fraction, self.ended, self._args, self._kept = kept, 1.0, time.monotonic(), None, None
         return self
 
     def _progress(self, fraction: float) -> None:

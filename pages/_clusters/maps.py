@@ -9,6 +9,7 @@ map is ready, and stays usable meanwhile.
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from facecore import FaceSet, MapJob
@@ -26,10 +27,10 @@ POLL_S = 1.0
 
 @derived
 @st.cache_resource(max_entries=8, show_spinner=False)
-def map_job_for(key: str, dims: int, _fs: FaceSet) -> MapJob:
+def map_job_for(key: str, dims: int, _fs: FaceSet, _kept: np.ndarray | None = None) -> MapJob:
     """The map job of the set ``key`` in ``dims`` (2 or 3): started once per server process, shared by every
-    session; a map kept in the cache file comes back from it within a second."""
-    return MapJob(_fs, dims=dims, store=store()).start()
+    session; a map kept in the cache file comes back from it within a second (``_kept``: already read from it)."""
+    return MapJob(_fs, dims=dims, store=store(), kept=_kept).start()
 
 
 def map_job(fs: FaceSet, dims: int) -> MapJob:

@@ -78,6 +78,7 @@ def first_drawing(fs: FaceSet) -> bool:
             return False  # never grouped at these settings: fitted when a page asks, not at every start
         model = model_for(fs.key, dims, k, fs.encodings)
         variance_figure_for(fs.key, dims, model.pca)
-        if kept_faceset_map(fs, "tsne", 2, 0, cache) is not None:  # MapJob's defaults: its job only reads it
-            map_job_for(fs.key, 2, fs)  # (a set never mapped is mapped when its page asks, not at every start)
+        kept_map = kept_faceset_map(fs, "tsne", 2, 0, cache)  # MapJob's defaults
+        if kept_map is not None:  # its job takes it, not read twice (a set never mapped: mapped when a page asks)
+            map_job_for(fs.key, 2, fs, kept_map)
     return True

@@ -189,6 +189,16 @@ def test_a_background_job_keeps_the_map_and_a_second_one_reads_it_back(tmp_path:
     assert again.wait(60) and again.error is None
     np.testing.assert_array_equal(again.points, job.points)
 
+    import facecore.layout.map_job as map_job
+
+    def read_again(*args, **kwargs):
+        raise AssertionError("a map the caller read must not be read again")
+
+    monkeypatch.setattr(map_job, "kept_faceset_map", read_again)
+    given = MapJob(people, store=store, kept=again.points).start()  # a server's start read it already
+    assert not given.running and given.error is None
+    np.testing.assert_array_equal(given.points, job.points)
+
 
 def test_a_failed_job_says_why(people) -> None:
     from facecore import MapJob
