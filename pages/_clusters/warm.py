@@ -5,7 +5,7 @@ drawing at the article's settings.
 :func:`facecore.read_last_opened`); :func:`first_drawing` then computes, in the same thread, what that page's
 first run would otherwise compute while the browser waits: the page's modules, the cache file's counts, and,
 when the set's fits and map are kept in the cache file (read, never fitted or mapped here), the PCA and K-means
-model, the variance chart and the similarity map. Each goes in the Streamlit cache the page reads; a page asking
+model and the similarity map. Each goes in the Streamlit cache the page reads; a page asking
 meanwhile waits for the value being computed instead of computing it twice. A fresh server's first Clusters
 drawing at 100,000 faces, opened 5 s after the start: 2.98 s instead of 3.45 s (median of 5, alternated;
 BENCHMARKS.md 16d). Other settings and pages compute as before.
@@ -20,7 +20,6 @@ from contextlib import contextmanager
 
 from facecore import FaceSet, kept_faceset_map, model_kept
 from facecore import settings as S
-from pages._clusters.cached import variance_figure_for
 from pages._clusters.maps import map_job_for
 from pages._shared.cached import cache_stats, model_for, store
 from pages._shared.state import clamp, dims_range, k_range
@@ -76,8 +75,9 @@ def first_drawing(fs: FaceSet) -> bool:
         cache_stats(str(cache.path), cache.stamp())
         if not model_kept(cache, fs.key, dims, k, S.DEFAULT_SEED):
             return False  # never grouped at these settings: fitted when a page asks, not at every start
-        model = model_for(fs.key, dims, k, fs.encodings)
-        variance_figure_for(fs.key, dims, model.pca)
+        # No Plotly figure here: Plotly looks into pandas when sys.modules holds it, and a page importing pandas
+        # at the same time (the People page, at a start) made that look fail halfway through pandas' import.
+        model_for(fs.key, dims, k, fs.encodings)
         kept_map = kept_faceset_map(fs, "tsne", 2, 0, cache)  # MapJob's defaults
         if kept_map is not None:  # its job takes it, not read twice (a set never mapped: mapped when a page asks)
             map_job_for(fs.key, 2, fs, kept_map)
